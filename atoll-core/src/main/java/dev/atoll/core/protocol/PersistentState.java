@@ -1,0 +1,25 @@
+package dev.atoll.core.protocol;
+
+import java.util.List;
+
+/**
+ * What a replica finds on its disk when it starts: the hard state, the latest snapshot and
+ * the log entries after it, in index order with no gaps.
+ */
+public record PersistentState(HardState hardState, Snapshot snapshot, List<Entry> entries) {
+    public PersistentState {
+        entries = List.copyOf(entries);
+        long expected = snapshot.index() + 1;
+        for (Entry e : entries) {
+            if (e.index() != expected) {
+                throw new IllegalArgumentException("persisted log has a gap or overlap at " + e.index()
+                        + ", expected " + expected);
+            }
+            expected++;
+        }
+    }
+
+    public static PersistentState bootstrap(Membership membership) {
+        return new PersistentState(HardState.EMPTY, Snapshot.bootstrap(membership), List.of());
+    }
+}

@@ -1,0 +1,2 @@
+/** The deterministic simulator: one thread, one seed, a faulty world, checked histories. */
+package dev.atoll.sim;
