@@ -1,5 +1,7 @@
 package dev.atoll.consensus.raft;
 
+import dev.atoll.core.InvariantViolation;
+
 import java.util.ArrayDeque;
 
 import static dev.atoll.core.Check.check;
@@ -115,7 +117,7 @@ final class Progress {
                 }
             }
             case PROBE -> probeSent = true;
-            case SNAPSHOT -> throw new dev.atoll.core.InvariantViolation("no appends in SNAPSHOT state");
+            case SNAPSHOT -> throw new InvariantViolation("no appends in SNAPSHOT state");
         }
     }
 

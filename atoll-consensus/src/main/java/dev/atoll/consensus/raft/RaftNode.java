@@ -37,6 +37,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 
 import static dev.atoll.core.Check.check;
 import static dev.atoll.core.Check.checkArgument;
@@ -353,11 +354,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         return config;
     }
 
-    /** For tests and metrics: the leader's view of a follower, or null. */
-    String progressOf(NodeId follower) {
-        return role instanceof Leader l && l.progress.containsKey(follower) ? l.progress.get(follower).toString() : null;
-    }
-
+    /** For tests and metrics: appends in flight from this leader to {@code follower}. */
     int inflightAppendsTo(NodeId follower) {
         return role instanceof Leader l && l.progress.containsKey(follower) ? l.progress.get(follower).inflightCount() : 0;
     }
@@ -444,9 +441,15 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         randomizedElectionTimeoutTicks = timeoutTicks + random.nextInt(timeoutTicks);
     }
 
-    /** Only a voter campaigns; a node not in the membership (or a learner) never does. */
+    /**
+     * Only a voter campaigns; a node outside the membership (or a learner) never does. One
+     * exception keeps the group live: a voter whose own removal is in its log but not yet
+     * committed still campaigns (votes are counted in its latest membership, which it is not
+     * part of, as the thesis §4.2.2 leader does). Otherwise, if it holds the only copy of entries
+     * the others need, no one could ever be elected.
+     */
     private boolean isPromotable() {
-        return log.membership().isVoter(id);
+        return log.membership().isVoter(id) || log.membershipAt(commitIndex).isVoter(id);
     }
 
     /**
@@ -511,7 +514,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     }
 
     private void requestVotes(long voteTerm, boolean preVote, boolean leaderTransfer) {
-        for (NodeId v : new java.util.TreeSet<>(log.membership().voters())) {
+        for (NodeId v : new TreeSet<>(log.membership().voters())) {
             if (!v.equals(id)) {
                 send(v, new RequestVote(voteTerm, log.lastIndex(), log.lastTerm(), preVote, leaderTransfer));
             }
@@ -583,7 +586,15 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 // has entered yet (§9.6) and so change nothing.
                 boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
                         || m instanceof TimeoutNow;
+                int elapsedTicks = electionElapsedTicks;
+                int timeoutTicks = randomizedElectionTimeoutTicks;
                 becomeFollower(m.term(), fromLeader ? from : null);
+                if (m instanceof RequestVote) {
+                    // Figure 2: only a leader's message or a granted vote restarts the election
+                    // timer; a candidate we may well reject must not hold back one that can win.
+                    electionElapsedTicks = elapsedTicks;
+                    randomizedElectionTimeoutTicks = timeoutTicks;
+                }
             }
         } else if (m.term() < term) {
             if ((config.checkQuorum() || config.preVote()) && (m instanceof AppendEntries || m instanceof Heartbeat)) {
@@ -642,9 +653,16 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             return;
         }
         if (a.prevIndex() < commitIndex) {
-            // Everything up to our commit index matches the leader already (Log Matching).
-            send(from, new AppendResponse(term, commitIndex, false, 0, 0));
-            return;
+            // Everything up to our commit index matches the leader already (Log Matching): keep
+            // only what lies beyond it, as if the append started there.
+            long lastIndexSent = a.prevIndex() + a.entries().size();
+            if (lastIndexSent <= commitIndex) {
+                send(from, new AppendResponse(term, commitIndex, false, 0, 0));
+                return;
+            }
+            int skip = (int) (commitIndex - a.prevIndex());
+            a = new AppendEntries(a.term(), commitIndex, a.entries().get(skip - 1).term(),
+                    a.entries().subList(skip, a.entries().size()), a.commitIndex());
         }
         boolean prevMatches = log.matchTerm(a.prevIndex(), a.prevTerm())
                 && !(log.isUninitialized() && a.prevIndex() == 0);

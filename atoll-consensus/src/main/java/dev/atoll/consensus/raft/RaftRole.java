@@ -1,6 +1,7 @@
 package dev.atoll.consensus.raft;
 
 import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.Membership;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -79,11 +80,11 @@ sealed interface RaftRole {
     final class SnapshotReceiver {
         final long index;
         final long term;
-        final dev.atoll.core.protocol.Membership membership;
+        final Membership membership;
         final byte[] data;
         int nextOffset;
 
-        SnapshotReceiver(long index, long term, dev.atoll.core.protocol.Membership membership, int bytes) {
+        SnapshotReceiver(long index, long term, Membership membership, int bytes) {
             this.index = index;
             this.term = term;
             this.membership = membership;

@@ -14,10 +14,10 @@ import dev.atoll.core.protocol.Role;
 import dev.atoll.core.protocol.Snapshot;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -82,7 +82,7 @@ final class Cluster {
     final TreeMap<NodeId, RaftNode> nodes = new TreeMap<>();
     final TreeMap<NodeId, Disk> disks = new TreeMap<>();
     final TreeMap<NodeId, Machine> machines = new TreeMap<>();
-    final ArrayDeque<Envelope<RaftMessage>> network = new ArrayDeque<>();
+    final LinkedList<Envelope<RaftMessage>> network = new LinkedList<>();
     final Set<NodeId> isolated = new HashSet<>();
     final Set<NodeId> down = new HashSet<>();
     /** Every message handed to the network, in order (for counting and transcripts). */
@@ -195,7 +195,15 @@ final class Cluster {
 
     /** Delivers (or drops) the oldest message in the network. */
     boolean deliverOne() {
-        Envelope<RaftMessage> e = network.pollFirst();
+        return deliver(network.pollFirst());
+    }
+
+    /** Delivers (or drops) the message at {@code position} in the network: reordering. */
+    boolean deliverAt(int position) {
+        return deliver(network.remove(position));
+    }
+
+    private boolean deliver(Envelope<RaftMessage> e) {
         if (e == null) {
             return false;
         }
