@@ -1,0 +1,1127 @@
+package dev.atoll.consensus.raft;
+
+import dev.atoll.consensus.raft.RaftMessage.AppendEntries;
+import dev.atoll.consensus.raft.RaftMessage.AppendResponse;
+import dev.atoll.consensus.raft.RaftMessage.Heartbeat;
+import dev.atoll.consensus.raft.RaftMessage.HeartbeatResponse;
+import dev.atoll.consensus.raft.RaftMessage.InstallSnapshot;
+import dev.atoll.consensus.raft.RaftMessage.RequestVote;
+import dev.atoll.consensus.raft.RaftMessage.SnapshotResponse;
+import dev.atoll.consensus.raft.RaftMessage.TimeoutNow;
+import dev.atoll.consensus.raft.RaftMessage.VoteResponse;
+import dev.atoll.consensus.raft.RaftRole.Candidate;
+import dev.atoll.consensus.raft.RaftRole.Follower;
+import dev.atoll.consensus.raft.RaftRole.Leader;
+import dev.atoll.consensus.raft.RaftRole.PreCandidate;
+import dev.atoll.consensus.raft.RaftRole.SnapshotReceiver;
+import dev.atoll.consensus.raft.RaftRole.VoteTally;
+import dev.atoll.core.NodeId;
+import dev.atoll.core.RandomSource;
+import dev.atoll.core.protocol.Entry;
+import dev.atoll.core.protocol.Envelope;
+import dev.atoll.core.protocol.HardState;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.LogView;
+import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.MembershipChange;
+import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadState;
+import dev.atoll.core.protocol.Ready;
+import dev.atoll.core.protocol.ReplicatedLog;
+import dev.atoll.core.protocol.Role;
+import dev.atoll.core.protocol.Snapshot;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+
+import static dev.atoll.core.Check.check;
+import static dev.atoll.core.Check.checkArgument;
+
+/**
+ * One Raft replica as a pure state machine (Ongaro & Ousterhout, "In Search of an
+ * Understandable Consensus Algorithm", and Ongaro's thesis "Consensus: Bridging Theory and
+ * Practice"): leader election with PreVote and CheckQuorum, log replication with per-follower
+ * flow control, chunked snapshots, one-server-at-a-time membership changes, leadership
+ * transfer and ReadIndex / lease reads. Driven in the Ready/advance style of
+ * {@link dev.atoll.core.protocol.Protocol}.
+ *
+ * <p>Driver contract beyond the SPI:
+ * <ul>
+ *   <li>A Ready with a {@code snapshot} resets the persisted log: afterwards the disk holds that
+ *       snapshot followed by exactly the Ready's {@code entries} (and later ones).</li>
+ *   <li>After {@link #compact}, the driver persists {@link #snapshot()} (its own data, with the
+ *       index, term and membership the core fills in) and may drop persisted entries up to it.</li>
+ *   <li>On restart the driver restores its state machine from the persisted snapshot; the first
+ *       Ready re-emits the committed entries after it.</li>
+ * </ul>
+ * Not thread-safe: one driver thread.
+ */
+public final class RaftNode implements ReplicatedLog<RaftMessage> {
+    /** Largest snapshot a follower will assemble in memory. */
+    static final long SNAPSHOT_BYTES_MAX = 1L << 30;
+
+    private final NodeId id;
+    private final RaftConfig config;
+    private final RandomSource random;
+    private final RaftLog log;
+
+    private long term;
+    private NodeId vote;
+    private long commitIndex;
+    /** Applied by the driver: the last committed entry of an advanced Ready (or the snapshot). */
+    private long appliedIndex;
+    /** Last committed entry handed out in a Ready, applied or not. */
+    private long applyingIndex;
+    private NodeId leader;
+    private RaftRole role;
+
+    private long nowTicks;
+    private int electionElapsedTicks;
+    private int randomizedElectionTimeoutTicks;
+    /** Ticks since this node last heard from a live leader of its term (leader stickiness). */
+    private long ticksSinceLeaderContact;
+
+    private HardState offeredHardState;
+    private Snapshot snapshotToInstall;
+    private List<Envelope<RaftMessage>> outbox = new ArrayList<>();
+    private List<ReadState> readStates = new ArrayList<>();
+    private Ready<RaftMessage> outstanding;
+
+    /**
+     * A replica restarting from what it persisted ({@code PersistentState.bootstrap(m)} for a new
+     * one; a node to be added later starts from an empty membership and waits to be told).
+     */
+    public RaftNode(NodeId id, RaftConfig config, PersistentState persisted, RandomSource random) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.config = Objects.requireNonNull(config, "config");
+        this.random = Objects.requireNonNull(random, "random");
+        this.log = new RaftLog(persisted.snapshot(), persisted.entries());
+        HardState hs = persisted.hardState();
+        check(hs.term() >= log.lastTerm(), "persisted term %d is at least the last log term %d", hs.term(), log.lastTerm());
+        check(hs.commit() <= log.lastIndex(), "persisted commit %d is within the persisted log (last %d)",
+                hs.commit(), log.lastIndex());
+        this.term = hs.term();
+        this.vote = hs.vote();
+        this.commitIndex = Math.max(hs.commit(), log.snapshotIndex());
+        this.offeredHardState = hs;
+        // The driver restored its state machine from the snapshot; entries after it are re-applied.
+        this.appliedIndex = log.snapshotIndex();
+        this.applyingIndex = log.snapshotIndex();
+        this.role = new Follower();
+        // A restarted node cannot know whether it promised a leader, within the last election
+        // timeout, not to elect anyone else; under leases it keeps that promise conservatively.
+        this.ticksSinceLeaderContact = config.readMode() == ReadMode.LEASE ? 0 : config.electionTimeoutTicks();
+        resetElectionTimer();
+        checkInvariants();
+    }
+
+    // =====================================================================================
+    // Inputs
+    // =====================================================================================
+
+    @Override
+    public NodeId id() {
+        return id;
+    }
+
+    @Override
+    public void tick() {
+        nowTicks++;
+        if (role instanceof Leader l) {
+            tickLeader(l);
+        } else {
+            tickElection();
+        }
+        checkInvariants();
+    }
+
+    @Override
+    public void step(Envelope<RaftMessage> envelope) {
+        if (envelope == null || envelope.message() == null || envelope.from() == null
+                || !id.equals(envelope.to()) || id.equals(envelope.from())) {
+            return;
+        }
+        stepMessage(envelope.from(), envelope.message());
+        checkInvariants();
+    }
+
+    @Override
+    public ProposeResult propose(byte[] command) {
+        if (!(role instanceof Leader l)) {
+            return new ProposeResult.NotLeader(leader);
+        }
+        byte[] data = command == null ? new byte[0] : command;
+        ProposeResult refused = refuseProposal(l, data.length);
+        if (refused != null) {
+            return refused;
+        }
+        Entry e = appendAsLeader(l, Entry.Kind.COMMAND, data);
+        checkInvariants();
+        return new ProposeResult.Accepted(e.index(), e.term());
+    }
+
+    @Override
+    public ProposeResult proposeMembership(MembershipChange change) {
+        if (!(role instanceof Leader l)) {
+            return new ProposeResult.NotLeader(leader);
+        }
+        byte[] data = change.encode();
+        ProposeResult refused = refuseProposal(l, data.length);
+        if (refused != null) {
+            return refused;
+        }
+        // Thesis §4.1: one change at a time, so any two successive memberships share a majority.
+        if (log.lastMembershipIndex() > commitIndex) {
+            return new ProposeResult.Dropped("a membership change is still uncommitted");
+        }
+        // Ongaro, raft-dev 2015: a leader must commit an entry of its own term before a change,
+        // or a change from a previous term's leader and this one can both commit with disjoint majorities.
+        if (!l.committedInTerm) {
+            return new ProposeResult.Dropped("leader has not yet committed an entry of its term");
+        }
+        Membership current = log.membership();
+        Membership next;
+        try {
+            next = current.apply(change);
+        } catch (IllegalArgumentException nonsense) {
+            return new ProposeResult.Dropped(nonsense.getMessage());
+        }
+        if (next.equals(current)) {
+            return new ProposeResult.Dropped("membership already is " + current);
+        }
+        if (next.voters().isEmpty()) {
+            return new ProposeResult.Dropped("a group keeps at least one voter");
+        }
+        Entry e = appendAsLeader(l, Entry.Kind.MEMBERSHIP, data);
+        checkInvariants();
+        return new ProposeResult.Accepted(e.index(), e.term());
+    }
+
+    @Override
+    public ProposeResult requestRead(long readId) {
+        if (!(role instanceof Leader l)) {
+            return new ProposeResult.NotLeader(leader);
+        }
+        if (config.has(RaftMutation.READ_INDEX_WITHOUT_QUORUM)) {
+            // MUTATION READ_INDEX_WITHOUT_QUORUM: no leadership confirmation, no own-term commit.
+            readStates.add(new ReadState(readId, commitIndex));
+            return new ProposeResult.Accepted(0, 0);
+        }
+        if (l.readOnly.size() >= config.readsPendingMax()) {
+            return new ProposeResult.Dropped("readsPendingMax reached: " + config.readsPendingMax());
+        }
+        if (!l.committedInTerm) {
+            // §6.4 step 1: until an entry of its term commits, the leader's commit index may be
+            // behind entries committed by its predecessors.
+            l.readOnly.awaitTermCommit(readId);
+        } else {
+            serveRead(l, readId);
+        }
+        checkInvariants();
+        return new ProposeResult.Accepted(0, 0);
+    }
+
+    @Override
+    public ProposeResult transferLeadership(NodeId target) {
+        if (!(role instanceof Leader l)) {
+            return new ProposeResult.NotLeader(leader);
+        }
+        if (id.equals(target)) {
+            return new ProposeResult.Dropped("already the leader");
+        }
+        if (target == null || !log.membership().isVoter(target) || !l.progress.containsKey(target)) {
+            return new ProposeResult.Dropped(target + " is not a voter");
+        }
+        if (target.equals(l.transferTarget)) {
+            return new ProposeResult.Accepted(0, 0);
+        }
+        // Thesis §3.10: stop taking proposals, bring the target up to date, then tell it to campaign.
+        l.transferTarget = target;
+        l.transferElapsedTicks = 0;
+        Progress pr = l.progress.get(target);
+        if (pr.matchIndex == log.lastIndex()) {
+            send(target, new TimeoutNow(term));
+        } else {
+            sendAppend(l, target, true);
+        }
+        checkInvariants();
+        return new ProposeResult.Accepted(0, 0);
+    }
+
+    @Override
+    public void compact(long index, byte[] snapshotData) {
+        checkArgument(index <= appliedIndex, "compact at %d beyond the applied index %d", index, appliedIndex);
+        if (index <= log.snapshotIndex()) {
+            return;
+        }
+        log.compact(index, snapshotData);
+        checkInvariants();
+    }
+
+    /** Starts an election now, as if the election timeout had elapsed (PreVote still applies). */
+    public void campaign() {
+        if (!(role instanceof Leader)) {
+            campaign(false);
+        }
+        checkInvariants();
+    }
+
+    // =====================================================================================
+    // Ready / advance
+    // =====================================================================================
+
+    @Override
+    public boolean hasReady() {
+        if (outstanding != null) {
+            return false;
+        }
+        return !hardState().equals(offeredHardState) || snapshotToInstall != null || log.hasUnstable()
+                || !outbox.isEmpty() || committedToApplyIndex() > applyingIndex || !readStates.isEmpty()
+                || (role instanceof Leader l && l.readOnly.roundNeeded());
+    }
+
+    @Override
+    public Ready<RaftMessage> ready() {
+        check(outstanding == null, "one Ready at a time: advance the previous one first");
+        if (role instanceof Leader l && l.readOnly.roundNeeded()) {
+            // All reads registered since the last Ready share this heartbeat round.
+            broadcastHeartbeat(l);
+        }
+        HardState hs = hardState();
+        HardState hsToPersist = hs.equals(offeredHardState) ? null : hs;
+        offeredHardState = hs;
+        Snapshot snap = snapshotToInstall;
+        snapshotToInstall = null;
+        List<Entry> entries = log.takeUnstable();
+        long applyTo = committedToApplyIndex();
+        List<Entry> committed = applyTo > applyingIndex
+                ? log.slice(applyingIndex + 1, applyTo, Integer.MAX_VALUE, Long.MAX_VALUE) : List.of();
+        applyingIndex = Math.max(applyingIndex, applyTo);
+        List<Envelope<RaftMessage>> messages = outbox;
+        outbox = new ArrayList<>();
+        List<ReadState> reads = readStates;
+        readStates = new ArrayList<>();
+        outstanding = new Ready<>(hsToPersist, snap, entries, messages, committed, reads);
+        checkInvariants();
+        return outstanding;
+    }
+
+    @Override
+    public void advance(Ready<RaftMessage> ready) {
+        check(ready != null && ready == outstanding, "advance the Ready last returned by ready()");
+        outstanding = null;
+        if (!ready.entries().isEmpty()) {
+            log.stableTo(ready.entries().get(ready.entries().size() - 1).index());
+        }
+        if (!ready.committed().isEmpty()) {
+            appliedIndex = Math.max(appliedIndex, ready.committed().get(ready.committed().size() - 1).index());
+        }
+        if (role instanceof Leader l) {
+            // The leader's own match is its durable last index (§10.2.1: it may send before it
+            // persists, but it counts itself only once durable).
+            maybeCommitAndBroadcast(l);
+        }
+        checkInvariants();
+    }
+
+    // =====================================================================================
+    // Views
+    // =====================================================================================
+
+    @Override
+    public LogStatus status() {
+        return new LogStatus(id, publicRole(), term, leader, commitIndex, appliedIndex,
+                log.snapshotIndex() + 1, log.lastIndex(), log.membership());
+    }
+
+    @Override
+    public LogView log() {
+        return log;
+    }
+
+    /** The snapshot the log starts after: the last compacted or installed one, with its data. */
+    public Snapshot snapshot() {
+        return log.snapshot();
+    }
+
+    /** The bounds this replica runs with. */
+    public RaftConfig config() {
+        return config;
+    }
+
+    /** For tests and metrics: appends in flight from this leader to {@code follower}. */
+    int inflightAppendsTo(NodeId follower) {
+        return role instanceof Leader l && l.progress.containsKey(follower) ? l.progress.get(follower).inflightCount() : 0;
+    }
+
+    NodeId transferTarget() {
+        return role instanceof Leader l ? l.transferTarget : null;
+    }
+
+    private Role publicRole() {
+        return switch (role) {
+            case Leader l -> Role.LEADER;
+            case Candidate c -> Role.CANDIDATE;
+            case PreCandidate p -> Role.PRE_CANDIDATE;
+            case Follower f -> log.membership().learners().contains(id) ? Role.LEARNER : Role.FOLLOWER;
+        };
+    }
+
+    private HardState hardState() {
+        return new HardState(term, vote, commitIndex);
+    }
+
+    /** Committed entries are applied only once durable here. */
+    private long committedToApplyIndex() {
+        return Math.min(commitIndex, log.stableIndex());
+    }
+
+    // =====================================================================================
+    // Time
+    // =====================================================================================
+
+    private void tickElection() {
+        electionElapsedTicks++;
+        if (ticksSinceLeaderContact < Integer.MAX_VALUE) {
+            ticksSinceLeaderContact++;
+        }
+        if (electionElapsedTicks >= randomizedElectionTimeoutTicks) {
+            electionElapsedTicks = 0;
+            if (isPromotable()) {
+                campaign(false);
+            }
+        }
+    }
+
+    private void tickLeader(Leader l) {
+        electionElapsedTicks++;
+        l.heartbeatElapsedTicks++;
+        if (l.transferTarget != null && ++l.transferElapsedTicks >= config.electionTimeoutTicks()) {
+            // Thesis §3.10: a transfer that does not finish within an election timeout is aborted.
+            l.transferTarget = null;
+        }
+        if (electionElapsedTicks >= config.electionTimeoutTicks()) {
+            electionElapsedTicks = 0;
+            if (config.checkQuorum() && !quorumRecentlyActive(l)) {
+                // Thesis §6.2: a leader cut off from a quorum steps down so clients find the real one.
+                becomeFollower(term, null);
+                ticksSinceLeaderContact = config.electionTimeoutTicks();
+                return;
+            }
+            for (Progress pr : l.progress.values()) {
+                pr.recentActive = false;
+            }
+        }
+        if (l.heartbeatElapsedTicks >= config.heartbeatIntervalTicks()) {
+            l.heartbeatElapsedTicks = 0;
+            broadcastHeartbeat(l);
+        }
+    }
+
+    private boolean quorumRecentlyActive(Leader l) {
+        Membership m = log.membership();
+        int active = 0;
+        for (NodeId v : m.voters()) {
+            if (v.equals(id) || (l.progress.containsKey(v) && l.progress.get(v).recentActive)) {
+                active++;
+            }
+        }
+        return active >= m.quorum();
+    }
+
+    private void resetElectionTimer() {
+        electionElapsedTicks = 0;
+        int timeoutTicks = config.electionTimeoutTicks();
+        // §5.2: randomized timeouts in [T, 2T) make split votes rare.
+        randomizedElectionTimeoutTicks = timeoutTicks + random.nextInt(timeoutTicks);
+    }
+
+    /**
+     * Only a voter campaigns; a node outside the membership (or a learner) never does. One
+     * exception keeps the group live: a voter whose own removal is in its log but not yet
+     * committed still campaigns (votes are counted in its latest membership, which it is not
+     * part of, as the thesis §4.2.2 leader does). Otherwise, if it holds the only copy of entries
+     * the others need, no one could ever be elected.
+     */
+    private boolean isPromotable() {
+        return log.membership().isVoter(id) || log.membershipAt(commitIndex).isVoter(id);
+    }
+
+    /**
+     * Leader stickiness (thesis §4.2.3, §9.6): with CheckQuorum, a node that heard from a live
+     * leader within the minimum election timeout (or is the leader) disregards vote requests, so
+     * a removed or partitioned server cannot depose a working leader, and leases stay valid.
+     */
+    private boolean isSticky() {
+        return config.checkQuorum()
+                && (role instanceof Leader || ticksSinceLeaderContact < config.electionTimeoutTicks());
+    }
+
+    // =====================================================================================
+    // Role transitions
+    // =====================================================================================
+
+    private void becomeFollower(long newTerm, NodeId newLeader) {
+        check(newTerm >= term, "terms never go down: %d after %d", newTerm, term);
+        if (newTerm > term) {
+            term = newTerm;
+            vote = null;
+        }
+        if (!(role instanceof Follower)) {
+            role = new Follower();
+        }
+        leader = newLeader;
+        resetElectionTimer();
+    }
+
+    private void campaign(boolean leaderTransfer) {
+        if (!isPromotable()) {
+            return;
+        }
+        if (!config.preVote() || leaderTransfer) {
+            startElection(leaderTransfer);
+            return;
+        }
+        // §9.6: first ask whether we could win, without disturbing anyone's term.
+        PreCandidate p = new PreCandidate();
+        role = p;
+        leader = null;
+        resetElectionTimer();
+        p.votes.record(id, true);
+        if (tallyElection(p.votes)) {
+            return;
+        }
+        requestVotes(term + 1, true, false);
+    }
+
+    private void startElection(boolean leaderTransfer) {
+        Candidate c = new Candidate();
+        role = c;
+        term = term + 1;
+        vote = id;
+        leader = null;
+        resetElectionTimer();
+        c.votes.record(id, true);
+        if (tallyElection(c.votes)) {
+            return;
+        }
+        requestVotes(term, false, leaderTransfer);
+    }
+
+    private void requestVotes(long voteTerm, boolean preVote, boolean leaderTransfer) {
+        for (NodeId v : new TreeSet<>(log.membership().voters())) {
+            if (!v.equals(id)) {
+                send(v, new RequestVote(voteTerm, log.lastIndex(), log.lastTerm(), preVote, leaderTransfer));
+            }
+        }
+    }
+
+    /** Acts on the votes so far; returns whether the election is decided. */
+    private boolean tallyElection(VoteTally tally) {
+        Membership m = log.membership();
+        switch (tally.result(m.voters(), m.quorum())) {
+            case WON -> {
+                if (role instanceof PreCandidate) {
+                    startElection(false);
+                } else {
+                    becomeLeader();
+                }
+                return true;
+            }
+            case LOST -> {
+                becomeFollower(term, null);
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    private void becomeLeader() {
+        check(role instanceof Candidate, "only a candidate becomes leader");
+        Leader l = new Leader();
+        role = l;
+        leader = id;
+        electionElapsedTicks = 0;
+        refreshProgress(l);
+        // §8 / thesis §6.4: a NOOP of the new term lets the leader commit, and learn the commit
+        // index, without waiting for a client.
+        appendAsLeader(l, Entry.Kind.NOOP, new byte[0]);
+    }
+
+    /** Progress for every member but this node, as the latest membership in the log says. */
+    private void refreshProgress(Leader l) {
+        Membership m = log.membership();
+        l.progress.keySet().removeIf(n -> !m.isMember(n));
+        for (NodeId n : m.sortedMembers()) {
+            if (!n.equals(id) && !l.progress.containsKey(n)) {
+                l.progress.put(n, new Progress(log.lastIndex() + 1, config.inflightAppendsMax()));
+            }
+        }
+        if (l.transferTarget != null && !m.isVoter(l.transferTarget)) {
+            l.transferTarget = null;
+        }
+    }
+
+    // =====================================================================================
+    // Messages
+    // =====================================================================================
+
+    private void stepMessage(NodeId from, RaftMessage m) {
+        if (m.term() > term) {
+            if (m instanceof RequestVote rv && !rv.leaderTransfer() && isSticky()) {
+                // Thesis §4.2.3: we heard from a live leader within the minimum election timeout.
+                return;
+            }
+            boolean preVoteRequest = m instanceof RequestVote rv && rv.preVote();
+            boolean preVoteGranted = m instanceof VoteResponse vr && vr.preVote() && vr.granted();
+            if (!preVoteRequest && !preVoteGranted) {
+                // §5.1: a higher term makes us a follower; PreVote messages carry a term no one
+                // has entered yet (§9.6) and so change nothing.
+                boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
+                        || m instanceof TimeoutNow;
+                int elapsedTicks = electionElapsedTicks;
+                int timeoutTicks = randomizedElectionTimeoutTicks;
+                becomeFollower(m.term(), fromLeader ? from : null);
+                if (m instanceof RequestVote) {
+                    // Figure 2: only a leader's message or a granted vote restarts the election
+                    // timer; a candidate we may well reject must not hold back one that can win.
+                    electionElapsedTicks = elapsedTicks;
+                    randomizedElectionTimeoutTicks = timeoutTicks;
+                }
+            }
+        } else if (m.term() < term) {
+            if ((config.checkQuorum() || config.preVote()) && (m instanceof AppendEntries || m instanceof Heartbeat)) {
+                // A stale leader would otherwise never learn of the new term: with PreVote and
+                // CheckQuorum nobody else will raise its term for it.
+                send(from, new HeartbeatResponse(term, 0));
+            } else if (m instanceof RequestVote rv && rv.preVote()) {
+                send(from, new VoteResponse(term, false, true));
+            }
+            return;
+        }
+        switch (m) {
+            case AppendEntries a -> onAppendEntries(from, a);
+            case AppendResponse r -> {
+                if (role instanceof Leader l) {
+                    onAppendResponse(l, from, r);
+                }
+            }
+            case RequestVote rv -> onRequestVote(from, rv);
+            case VoteResponse vr -> onVoteResponse(from, vr);
+            case Heartbeat h -> onHeartbeat(from, h);
+            case HeartbeatResponse hr -> {
+                if (role instanceof Leader l) {
+                    onHeartbeatResponse(l, from, hr);
+                }
+            }
+            case InstallSnapshot s -> onInstallSnapshot(from, s);
+            case SnapshotResponse sr -> {
+                if (role instanceof Leader l) {
+                    onSnapshotResponse(l, from, sr);
+                }
+            }
+            case TimeoutNow t -> onTimeoutNow(from);
+        }
+    }
+
+    /**
+     * A message from the leader of our term: follow it. Returns false if we are the leader
+     * ourselves (two leaders in a term cannot happen; such a message is forged).
+     */
+    private boolean followLeaderOfTerm(NodeId from) {
+        if (role instanceof Leader) {
+            return false;
+        }
+        if (!(role instanceof Follower)) {
+            becomeFollower(term, from);
+        }
+        leader = from;
+        electionElapsedTicks = 0;
+        ticksSinceLeaderContact = 0;
+        return true;
+    }
+
+    private void onAppendEntries(NodeId from, AppendEntries a) {
+        if (!followLeaderOfTerm(from) || !isWellFormed(a)) {
+            return;
+        }
+        if (a.prevIndex() < commitIndex) {
+            // Everything up to our commit index matches the leader already (Log Matching): keep
+            // only what lies beyond it, as if the append started there.
+            long lastIndexSent = a.prevIndex() + a.entries().size();
+            if (lastIndexSent <= commitIndex) {
+                send(from, new AppendResponse(term, commitIndex, false, 0, 0));
+                return;
+            }
+            int skip = (int) (commitIndex - a.prevIndex());
+            a = new AppendEntries(a.term(), commitIndex, a.entries().get(skip - 1).term(),
+                    a.entries().subList(skip, a.entries().size()), a.commitIndex());
+        }
+        boolean prevMatches = log.matchTerm(a.prevIndex(), a.prevTerm())
+                && !(log.isUninitialized() && a.prevIndex() == 0);
+        if (!prevMatches) {
+            // §5.3 consistency check failed; tell the leader where our log may match (fast backtracking).
+            RaftLog.Position hint = log.findConflictByTerm(Math.min(a.prevIndex(), log.lastIndex()), a.prevTerm());
+            send(from, new AppendResponse(term, a.prevIndex(), true, Math.max(0, hint.index()), Math.max(0, hint.term())));
+            return;
+        }
+        appendFromLeader(a.entries());
+        long lastNewIndex = a.prevIndex() + a.entries().size();
+        // §5.3: commit up to min(leaderCommit, index of last new entry).
+        commitTo(Math.min(a.commitIndex(), lastNewIndex));
+        send(from, new AppendResponse(term, lastNewIndex, false, 0, 0));
+    }
+
+    /** §5.3 receiver steps 3 and 4: drop a conflicting suffix, append what is new. */
+    private void appendFromLeader(List<Entry> entries) {
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            if (e.index() <= log.lastIndex()) {
+                if (config.has(RaftMutation.SKIP_TRUNCATE_ON_CONFLICT)) {
+                    // MUTATION SKIP_TRUNCATE_ON_CONFLICT: "have an entry there" taken for "have this entry".
+                    continue;
+                }
+                if (log.term(e.index()) == e.term()) {
+                    continue;
+                }
+                check(e.index() > commitIndex, "committed entries are never overwritten: %d <= commit %d",
+                        e.index(), commitIndex);
+                log.truncateFrom(e.index());
+            }
+            log.append(e);
+        }
+    }
+
+    /** Rejects forged or corrupted appends: entries must follow prevIndex with terms in order. */
+    private boolean isWellFormed(AppendEntries a) {
+        if (a.prevIndex() < 0 || a.prevTerm() < 0 || a.prevTerm() > a.term() || a.commitIndex() < 0) {
+            return false;
+        }
+        long expectedIndex = a.prevIndex() + 1;
+        long lastTerm = a.prevTerm();
+        for (Entry e : a.entries()) {
+            if (e == null || e.index() != expectedIndex || e.term() < lastTerm || e.term() > a.term()) {
+                return false;
+            }
+            expectedIndex++;
+            lastTerm = e.term();
+        }
+        return true;
+    }
+
+    private void onHeartbeat(NodeId from, Heartbeat h) {
+        if (!followLeaderOfTerm(from)) {
+            return;
+        }
+        // The leader sends min(its commit, our match), which we hold; clamp against forgery.
+        commitTo(Math.min(h.commitIndex(), log.lastIndex()));
+        send(from, new HeartbeatResponse(term, h.readContext()));
+    }
+
+    private void onRequestVote(NodeId from, RequestVote rv) {
+        // §5.2: one vote per term; a PreVote for a future term binds nothing (§9.6).
+        boolean canVote = from.equals(vote) || (vote == null && leader == null) || (rv.preVote() && rv.term() > term);
+        // §5.4.1: only for a candidate whose log holds everything we might have helped commit.
+        boolean upToDate = config.has(RaftMutation.VOTE_WITHOUT_LOG_CHECK) // MUTATION VOTE_WITHOUT_LOG_CHECK
+                || log.isUpToDate(rv.lastIndex(), rv.lastTerm());
+        if (canVote && upToDate) {
+            // The vote goes into the HardState of the same Ready, persisted before the response is sent.
+            send(from, new VoteResponse(rv.preVote() ? rv.term() : term, true, rv.preVote()));
+            if (!rv.preVote()) {
+                vote = from;
+                electionElapsedTicks = 0;
+            }
+        } else {
+            send(from, new VoteResponse(term, false, rv.preVote()));
+        }
+    }
+
+    private void onVoteResponse(NodeId from, VoteResponse vr) {
+        switch (role) {
+            case PreCandidate p -> {
+                // Granted PreVotes carry term + 1; rejections carry the voter's (our) term.
+                boolean current = vr.granted() ? vr.term() == term + 1 : vr.term() == term;
+                if (vr.preVote() && current && log.membership().isVoter(from)) {
+                    p.votes.record(from, vr.granted());
+                    tallyElection(p.votes);
+                }
+            }
+            case Candidate c -> {
+                if (!vr.preVote() && vr.term() == term && log.membership().isVoter(from)) {
+                    c.votes.record(from, vr.granted());
+                    tallyElection(c.votes);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void onTimeoutNow(NodeId from) {
+        // Thesis §3.10: the leader chose us; campaign at once, skipping PreVote and stickiness.
+        if (role instanceof Follower && from.equals(leader)) {
+            campaign(true);
+        }
+    }
+
+    private void onInstallSnapshot(NodeId from, InstallSnapshot s) {
+        if (!followLeaderOfTerm(from)) {
+            return;
+        }
+        Follower f = (Follower) role;
+        if (s.snapshotIndex() <= commitIndex && !log.isUninitialized()) {
+            // We already have everything up to it committed, hence matching the leader.
+            f.incomingSnapshot = null;
+            send(from, new SnapshotResponse(term, s.snapshotIndex(), 0, true));
+            return;
+        }
+        boolean wellFormed = s.membership() != null && s.snapshotIndex() >= 0 && s.snapshotTerm() >= 0
+                && s.snapshotTerm() <= s.term() && s.snapshotBytes() >= 0 && s.snapshotBytes() <= SNAPSHOT_BYTES_MAX
+                && s.offset() >= 0 && s.offset() + s.chunk().length <= s.snapshotBytes()
+                && s.chunk().length <= Math.max(config.snapshotChunkBytesMax(), 1);
+        if (!wellFormed) {
+            return;
+        }
+        SnapshotReceiver rx = f.incomingSnapshot;
+        if (rx == null || !rx.isFor(s.snapshotIndex(), s.snapshotTerm(), s.snapshotBytes())) {
+            if (s.offset() != 0) {
+                send(from, new SnapshotResponse(term, s.snapshotIndex(), 0, false));
+                return;
+            }
+            rx = new SnapshotReceiver(s.snapshotIndex(), s.snapshotTerm(), s.membership(), (int) s.snapshotBytes());
+            f.incomingSnapshot = rx;
+        }
+        // Chunks are taken strictly in order; a lost, duplicated or early chunk gets "send me nextOffset".
+        if (s.offset() == rx.nextOffset) {
+            rx.accept(s.chunk());
+        }
+        if (!rx.complete()) {
+            send(from, new SnapshotResponse(term, s.snapshotIndex(), rx.nextOffset, false));
+            return;
+        }
+        f.incomingSnapshot = null;
+        installSnapshot(new Snapshot(rx.index, rx.term, rx.membership, rx.data));
+        send(from, new SnapshotResponse(term, s.snapshotIndex(), rx.nextOffset, true));
+    }
+
+    private void installSnapshot(Snapshot snap) {
+        check(snap.index() > commitIndex || log.isUninitialized(),
+                "a snapshot only moves a replica forward: %d <= commit %d", snap.index(), commitIndex);
+        log.restore(snap);
+        commitIndex = snap.index();
+        appliedIndex = snap.index();
+        applyingIndex = snap.index();
+        snapshotToInstall = snap;
+    }
+
+    // ---- leader side ----
+
+    private void onAppendResponse(Leader l, NodeId from, AppendResponse r) {
+        Progress pr = l.progress.get(from);
+        if (pr == null || r.index() > log.lastIndex() || r.index() < 0) {
+            return;
+        }
+        pr.recentActive = true;
+        if (r.reject()) {
+            long matchHint = r.conflictTerm() > 0
+                    ? log.findConflictByTerm(r.conflictIndex(), r.conflictTerm()).index()
+                    : r.conflictIndex();
+            if (pr.maybeDecrTo(r.index(), Math.max(0, matchHint))) {
+                if (pr.state == Progress.State.REPLICATE) {
+                    pr.becomeProbe();
+                }
+                if (r.index() <= log.snapshotIndex()) {
+                    // Entries cannot repair a log that lacks our snapshot point (or an
+                    // uninitialized node that does not know the bootstrap membership).
+                    sendSnapshot(l, from, pr);
+                } else {
+                    sendAppend(l, from, true);
+                }
+            }
+            return;
+        }
+        boolean wasPaused = pr.isPaused();
+        if (pr.maybeUpdate(r.index()) || (pr.matchIndex == r.index() && pr.state == Progress.State.PROBE)) {
+            switch (pr.state) {
+                case PROBE -> pr.becomeReplicate();
+                case SNAPSHOT -> {
+                    if (pr.matchIndex >= log.snapshotIndex()) {
+                        pr.becomeProbe();
+                    }
+                }
+                case REPLICATE -> pr.freeInflightsTo(r.index());
+            }
+            if (maybeCommitAndBroadcast(l)) {
+                if (!(role instanceof Leader)) {
+                    return;
+                }
+            } else if (wasPaused) {
+                sendAppend(l, from, true);
+            }
+            while (sendAppend(l, from, false)) {
+                // Fill the REPLICATE window.
+            }
+            if (from.equals(l.transferTarget) && pr.matchIndex == log.lastIndex()) {
+                send(from, new TimeoutNow(term));
+            }
+        }
+    }
+
+    private void onHeartbeatResponse(Leader l, NodeId from, HeartbeatResponse hr) {
+        Progress pr = l.progress.get(from);
+        if (pr == null) {
+            return;
+        }
+        pr.recentActive = true;
+        pr.probeSent = false;
+        if (hr.readContext() > 0) {
+            l.readOnly.ack(from, hr.readContext());
+            releaseReads(l);
+        }
+        if (pr.state == Progress.State.SNAPSHOT) {
+            // A chunk or its answer may have been lost: send the one the follower last asked for.
+            sendSnapshotChunk(l, from, pr);
+        } else if (pr.matchIndex < log.lastIndex()) {
+            if (pr.state == Progress.State.REPLICATE && pr.isPaused()) {
+                pr.freeFirstInflight();
+            }
+            sendAppend(l, from, true);
+        }
+    }
+
+    private void onSnapshotResponse(Leader l, NodeId from, SnapshotResponse sr) {
+        Progress pr = l.progress.get(from);
+        if (pr == null || sr.snapshotIndex() > log.lastIndex() || sr.snapshotIndex() < 0) {
+            return;
+        }
+        pr.recentActive = true;
+        if (sr.installed()) {
+            pr.maybeUpdate(sr.snapshotIndex());
+            if (pr.state == Progress.State.SNAPSHOT) {
+                pr.becomeProbe();
+            }
+            if (maybeCommitAndBroadcast(l) && !(role instanceof Leader)) {
+                return;
+            }
+            sendAppend(l, from, true);
+        } else if (pr.state == Progress.State.SNAPSHOT && sr.snapshotIndex() == pr.snapshotIndex) {
+            pr.snapshotOffset = sr.nextOffset();
+            sendSnapshotChunk(l, from, pr);
+        }
+    }
+
+    private Entry appendAsLeader(Leader l, Entry.Kind kind, byte[] data) {
+        Entry e = new Entry(log.lastIndex() + 1, term, kind, data);
+        log.append(e);
+        if (kind == Entry.Kind.MEMBERSHIP) {
+            // Thesis §4.1: the new membership takes effect as soon as it is in the log.
+            refreshProgress(l);
+        }
+        broadcastAppend(l);
+        // A leader alone is its own quorum once the entry is durable (see advance).
+        return e;
+    }
+
+    private ProposeResult refuseProposal(Leader l, int dataBytes) {
+        if (l.transferTarget != null) {
+            return new ProposeResult.Dropped("leadership transfer to " + l.transferTarget + " in progress");
+        }
+        if (dataBytes + 24 > config.appendBytesMax()) {
+            return new ProposeResult.Dropped("proposal of " + dataBytes + " bytes exceeds appendBytesMax");
+        }
+        if (log.lastIndex() - commitIndex >= config.uncommittedEntriesMax()) {
+            return new ProposeResult.Dropped("uncommittedEntriesMax reached: " + config.uncommittedEntriesMax());
+        }
+        return null;
+    }
+
+    private void broadcastAppend(Leader l) {
+        for (Map.Entry<NodeId, Progress> e : l.progress.entrySet()) {
+            sendAppend(l, e.getKey(), true);
+        }
+    }
+
+    /** Sends the follower what it needs next, if flow control allows; returns whether anything went out. */
+    private boolean sendAppend(Leader l, NodeId to, boolean sendIfEmpty) {
+        Progress pr = l.progress.get(to);
+        if (pr == null || pr.isPaused()) {
+            return false;
+        }
+        long prevIndex = pr.nextIndex - 1;
+        long prevTerm = log.term(prevIndex);
+        if (prevTerm < 0) {
+            // §7: the entries it needs are compacted away.
+            sendSnapshot(l, to, pr);
+            return false;
+        }
+        List<Entry> entries = pr.nextIndex <= log.lastIndex()
+                ? log.slice(pr.nextIndex, log.lastIndex(), config.appendEntriesMax(), config.appendBytesMax())
+                : List.of();
+        if (entries.isEmpty() && !sendIfEmpty) {
+            return false;
+        }
+        send(to, new AppendEntries(term, prevIndex, prevTerm, entries, commitIndex));
+        pr.sentAppend(entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).index(), !entries.isEmpty());
+        return true;
+    }
+
+    private void sendSnapshot(Leader l, NodeId to, Progress pr) {
+        pr.becomeSnapshot(log.snapshotIndex());
+        sendSnapshotChunk(l, to, pr);
+    }
+
+    private void sendSnapshotChunk(Leader l, NodeId to, Progress pr) {
+        Snapshot snap = log.snapshot();
+        if (pr.snapshotIndex != snap.index()) {
+            // We compacted again meanwhile: start over with the newer snapshot.
+            pr.becomeSnapshot(snap.index());
+        }
+        byte[] data = snap.data();
+        int offset = (int) Math.min(Math.max(pr.snapshotOffset, 0), data.length);
+        int end = Math.min(data.length, offset + config.snapshotChunkBytesMax());
+        byte[] chunk = Arrays.copyOfRange(data, offset, end);
+        send(to, new InstallSnapshot(term, snap.index(), snap.term(), snap.membership(), data.length,
+                offset, chunk, end == data.length));
+    }
+
+    private void broadcastHeartbeat(Leader l) {
+        long round = l.readOnly.nextRound(nowTicks);
+        for (Map.Entry<NodeId, Progress> e : l.progress.entrySet()) {
+            long commit = Math.min(e.getValue().matchIndex, commitIndex);
+            send(e.getKey(), new Heartbeat(term, commit, round));
+        }
+        releaseReads(l);
+    }
+
+    /**
+     * §5.3/§5.4.2: commit the highest index a quorum of voters has durably stored, provided its
+     * entry is from the current term. Returns whether the commit index moved.
+     */
+    private boolean maybeCommit(Leader l) {
+        Membership m = log.membership();
+        List<Long> matches = new ArrayList<>(m.voters().size());
+        for (NodeId v : m.voters()) {
+            if (v.equals(id)) {
+                matches.add(log.stableIndex());
+            } else {
+                Progress pr = l.progress.get(v);
+                matches.add(pr == null ? 0L : pr.matchIndex);
+            }
+        }
+        if (matches.isEmpty()) {
+            return false;
+        }
+        matches.sort((a, b) -> Long.compare(b, a));
+        long quorumIndex = matches.get(m.quorum() - 1);
+        if (quorumIndex <= commitIndex) {
+            return false;
+        }
+        // Raft §5.4.2: a leader commits only entries of its own term by counting replicas;
+        // earlier entries commit indirectly. Counting them is the Figure 8 bug.
+        boolean ownTerm = log.term(quorumIndex) == term;
+        if (!ownTerm && !config.has(RaftMutation.COMMIT_PRIOR_TERM_BY_COUNT)) { // MUTATION branch
+            return false;
+        }
+        commitTo(quorumIndex);
+        return true;
+    }
+
+    /** Commits what a quorum holds, then tells followers; returns whether the commit index moved. */
+    private boolean maybeCommitAndBroadcast(Leader l) {
+        if (!maybeCommit(l)) {
+            return false;
+        }
+        if (!l.committedInTerm && log.term(commitIndex) == term) {
+            l.committedInTerm = true;
+            for (long readId : l.readOnly.takeAwaitingTermCommit()) {
+                serveRead(l, readId);
+            }
+        }
+        Membership m = log.membership();
+        if (!m.isVoter(id) && log.lastMembershipIndex() <= commitIndex) {
+            // Thesis §4.2.2: a leader removed from the membership steps down once that commits.
+            broadcastAppend(l);
+            becomeFollower(term, null);
+            return true;
+        }
+        broadcastAppend(l);
+        return true;
+    }
+
+    private void serveRead(Leader l, long readId) {
+        Membership m = log.membership();
+        if (m.voters().size() == 1 && m.isVoter(id)) {
+            // A leader alone is its own quorum.
+            readStates.add(new ReadState(readId, commitIndex));
+            return;
+        }
+        if (config.readMode() == ReadMode.LEASE && l.transferTarget == null && leaseHolds(l)) {
+            readStates.add(new ReadState(readId, commitIndex));
+            return;
+        }
+        l.readOnly.add(readId, commitIndex);
+    }
+
+    /**
+     * Thesis §6.4.1: followers that acknowledged a heartbeat sent at tick s will not vote for
+     * another leader before s + electionTimeoutTicks on their clocks (stickiness); allow for drift.
+     */
+    private boolean leaseHolds(Leader l) {
+        long start = l.readOnly.leaseStartTick();
+        if (start == Long.MIN_VALUE) {
+            return false;
+        }
+        long durationTicks = config.has(RaftMutation.LEASE_IGNORES_DRIFT) // MUTATION LEASE_IGNORES_DRIFT
+                ? 2L * config.electionTimeoutTicks()
+                : config.electionTimeoutTicks() - config.leaseClockDriftTicksMax();
+        return nowTicks < start + durationTicks;
+    }
+
+    private void releaseReads(Leader l) {
+        Membership m = log.membership();
+        readStates.addAll(l.readOnly.release(m.voters(), id, m.quorum()));
+    }
+
+    // =====================================================================================
+    // Common
+    // =====================================================================================
+
+    private void commitTo(long index) {
+        if (index <= commitIndex) {
+            return;
+        }
+        check(index <= log.lastIndex(), "commit %d within the log (last %d)", index, log.lastIndex());
+        commitIndex = index;
+    }
+
+    private void send(NodeId to, RaftMessage m) {
+        outbox.add(new Envelope<>(id, to, m));
+    }
+
+    private long lastCheckedCommit;
+    private long lastCheckedTerm;
+
+    /** Named invariants, checked after every input. */
+    private void checkInvariants() {
+        check(commitIndex >= lastCheckedCommit, "commit index never decreases: %d after %d", commitIndex, lastCheckedCommit);
+        check(term >= lastCheckedTerm, "term never decreases: %d after %d", term, lastCheckedTerm);
+        lastCheckedCommit = commitIndex;
+        lastCheckedTerm = term;
+        check(commitIndex <= log.lastIndex(), "commit %d within the log (last %d)", commitIndex, log.lastIndex());
+        check(log.snapshotIndex() <= appliedIndex && appliedIndex <= applyingIndex && applyingIndex <= commitIndex,
+                "snapshot %d <= applied %d <= applying %d <= commit %d",
+                log.snapshotIndex(), appliedIndex, applyingIndex, commitIndex);
+        check(log.stableIndex() <= log.offeredIndex() && log.offeredIndex() <= log.lastIndex(),
+                "stable %d <= offered %d <= last %d", log.stableIndex(), log.offeredIndex(), log.lastIndex());
+        check(term >= log.lastTerm(), "term %d >= last log term %d", term, log.lastTerm());
+        check(!(role instanceof Leader) || id.equals(leader), "a leader knows it leads");
+        check(!(role instanceof Candidate) || id.equals(vote), "a candidate votes for itself");
+    }
+}

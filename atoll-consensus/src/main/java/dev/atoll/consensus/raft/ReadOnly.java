@@ -1,0 +1,111 @@
+package dev.atoll.consensus.raft;
+
+import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.ReadState;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A leader's ReadIndex bookkeeping (thesis §6.4). Heartbeat rounds are numbered; a read
+ * registered while round r was the last sent waits for round r + 1, and is released once a
+ * quorum has answered a round >= r + 1: every read registered before a round shares it. Also
+ * remembers when each recent round was sent, for the leader lease (§6.4.1).
+ */
+final class ReadOnly {
+    record PendingRead(long readId, long readIndex, long round) {
+    }
+
+    /** Rounds remembered for the lease; older rounds only make the lease more conservative. */
+    private static final int ROUND_TICKS_MAX = 1024;
+
+    private final ArrayDeque<PendingRead> pending = new ArrayDeque<>();
+    /** Reads that arrived before the leader committed an entry of its term (§6.4 step 1). */
+    private final ArrayDeque<Long> awaitingTermCommit = new ArrayDeque<>();
+    private final Map<NodeId, Long> ackedRound = new HashMap<>();
+    /** (round, tick sent) of rounds not yet acknowledged by a quorum, oldest first. */
+    private final ArrayDeque<long[]> roundSentTicks = new ArrayDeque<>();
+    private long roundSent;
+    private long quorumAckedRound;
+    private long leaseStartTick = Long.MIN_VALUE;
+
+    int size() {
+        return pending.size() + awaitingTermCommit.size();
+    }
+
+    long roundSent() {
+        return roundSent;
+    }
+
+    /** Reads are waiting for a round that has not been sent yet. */
+    boolean roundNeeded() {
+        return !pending.isEmpty() && pending.peekLast().round() > roundSent;
+    }
+
+    void add(long readId, long readIndex) {
+        pending.addLast(new PendingRead(readId, readIndex, roundSent + 1));
+    }
+
+    void awaitTermCommit(long readId) {
+        awaitingTermCommit.addLast(readId);
+    }
+
+    List<Long> takeAwaitingTermCommit() {
+        List<Long> out = new ArrayList<>(awaitingTermCommit);
+        awaitingTermCommit.clear();
+        return out;
+    }
+
+    /** A heartbeat round goes out at {@code nowTicks}; returns its number. */
+    long nextRound(long nowTicks) {
+        roundSent++;
+        if (roundSentTicks.size() >= ROUND_TICKS_MAX) {
+            roundSentTicks.pollFirst();
+        }
+        roundSentTicks.addLast(new long[] {roundSent, nowTicks});
+        return roundSent;
+    }
+
+    void ack(NodeId from, long round) {
+        if (round <= roundSent) {
+            ackedRound.merge(from, round, Math::max);
+        }
+    }
+
+    /**
+     * Releases the reads whose round a quorum of {@code voters} acknowledged ({@code self}, the
+     * leader, has every round it sent) and moves the lease start to the send time of that round.
+     */
+    List<ReadState> release(Set<NodeId> voters, NodeId self, int quorum) {
+        List<Long> rounds = new ArrayList<>(voters.size());
+        for (NodeId v : voters) {
+            rounds.add(v.equals(self) ? roundSent : ackedRound.getOrDefault(v, 0L));
+        }
+        if (rounds.size() < quorum || quorum <= 0) {
+            return List.of();
+        }
+        rounds.sort((a, b) -> Long.compare(b, a));
+        long acked = rounds.get(quorum - 1);
+        if (acked > quorumAckedRound) {
+            quorumAckedRound = acked;
+            while (!roundSentTicks.isEmpty() && roundSentTicks.peekFirst()[0] <= acked) {
+                leaseStartTick = Math.max(leaseStartTick, roundSentTicks.pollFirst()[1]);
+            }
+        }
+        List<ReadState> released = new ArrayList<>();
+        while (!pending.isEmpty() && pending.peekFirst().round() <= quorumAckedRound) {
+            PendingRead r = pending.pollFirst();
+            released.add(new ReadState(r.readId(), r.readIndex()));
+        }
+        return released;
+    }
+
+    /** Tick at which the most recent quorum-acknowledged round was sent. */
+    long leaseStartTick() {
+        return leaseStartTick;
+    }
+}
