@@ -399,6 +399,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     }
 
     private void tickLeader(Leader l) {
+        // A leader hears from itself: once deposed it keeps its followers' promise for a while too.
+        ticksSinceLeaderContact = 0;
         electionElapsedTicks++;
         l.heartbeatElapsedTicks++;
         if (l.transferTarget != null && ++l.transferElapsedTicks >= config.electionTimeoutTicks()) {

@@ -273,4 +273,44 @@ class RaftReplicationTest {
         assertThat(c.appliedCommands("n3")).containsExactly("d0", "d1", "d2", "d3", "d4");
         assertThat(c.safetyViolations).isEmpty();
     }
+
+    @Test
+    void heartbeatsNeverCarryACommitIndexBeyondTheFollowersMatch() {
+        var c = Cluster.of(3).electLeader("n1");
+        c.isolate("n3");
+        c.propose("n1", "a");
+        c.stabilize();
+        c.heal();
+        c.dropRule = e -> e.message() instanceof AppendEntries;
+        c.clearSent();
+        c.tick(1);
+        long n3Match = c.node("n3").log().lastIndex();
+        assertThat(c.sent).filteredOn(e -> e.message() instanceof Heartbeat && e.to().equals(id("n3")))
+                .isNotEmpty()
+                .allSatisfy(e -> assertThat(((Heartbeat) e.message()).commitIndex()).isLessThanOrEqualTo(n3Match));
+        assertThat(c.commit("n3")).isLessThan(c.commit("n1"));
+    }
+
+    @Test
+    void aSecondReadyBeforeAdvanceIsADriverBug() {
+        var c = Cluster.of(3);
+        RaftNode n1 = c.node("n1");
+        n1.campaign();
+        n1.ready();
+        assertThat(n1.hasReady()).isFalse();
+        org.assertj.core.api.Assertions.assertThatThrownBy(n1::ready)
+                .isInstanceOf(dev.atoll.core.InvariantViolation.class);
+    }
+
+    @Test
+    void theLogViewShowsUnstableEntriesAndTheSnapshotBoundary() {
+        var c = Cluster.of(1).tickUntilLeader(30);
+        RaftNode n1 = c.node("n1");
+        n1.propose(Cluster.bytes("x"));
+        assertThat(n1.log().lastIndex()).isEqualTo(2);
+        assertThat(n1.log().entry(2).kind()).isEqualTo(Entry.Kind.COMMAND);
+        assertThat(n1.log().term(0)).isZero();
+        assertThat(n1.log().term(3)).isEqualTo(-1);
+        assertThat(n1.log().entry(0)).isNull();
+    }
 }
