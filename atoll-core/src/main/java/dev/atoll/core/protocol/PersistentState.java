@@ -19,7 +19,18 @@ public record PersistentState(HardState hardState, Snapshot snapshot, List<Entry
         }
     }
 
+    /**
+     * A founding member of a new group: the initial membership lives in the bootstrap snapshot
+     * at index 0, which every founder holds. A node that joins later starts {@link #joining()}
+     * and receives that snapshot (or a later one) from the leader before any entry.
+     */
     public static PersistentState bootstrap(Membership membership) {
         return new PersistentState(HardState.EMPTY, Snapshot.bootstrap(membership), List.of());
+    }
+
+    /** A node that will join an existing group: empty log, no membership until it replicates one. */
+    public static PersistentState joining() {
+        return new PersistentState(HardState.EMPTY, Snapshot.bootstrap(Membership.ofVoters(java.util.Set.of())),
+                List.of());
     }
 }
