@@ -68,7 +68,16 @@ public final class InMemoryRaftCluster {
                 nodes.values().forEach(RaftNode::tick);
             }
         }
+        // keep the in-memory logs bounded, as a real node compacts behind its snapshots
+        for (RaftNode n : nodes.values()) {
+            long applied = n.status().appliedIndex();
+            if (applied - n.log().snapshotIndex() > COMPACT_EVERY_ENTRIES) {
+                n.compact(applied, new byte[0]);
+            }
+        }
     }
+
+    private static final long COMPACT_EVERY_ENTRIES = 10_000;
 
     /** Runs every Ready and delivers every message until the cluster is quiet; false if nothing ran. */
     private boolean settle() {

@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 @Command(name = "jmh", description = "Run JMH microbenchmarks (e.g. ./atoll jmh RaftCore).")
 final class JmhCommand implements Callable<Integer> {
     @Unmatched
-    List<String> args = List.of();
+    List<String> args = new java.util.ArrayList<>();
 
     @Override
     public Integer call() throws Exception {

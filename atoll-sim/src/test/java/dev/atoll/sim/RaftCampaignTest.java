@@ -17,15 +17,29 @@ class RaftCampaignTest {
 
     @Test
     void threeNodesUnderEveryFault() {
-        var summary = Campaign.run(new RaftFactory(), SimOptions.of(3, FaultProfile.Set.ALL), 1_000, 300,
+        var summary = Campaign.run(new RaftFactory(), SimOptions.of(3, FaultProfile.Set.ALL), 1_000, 1_000,
                 threads(), r -> { });
         assertThat(summary.failures()).as(describe(summary)).isEmpty();
-        assertThat(summary.operationCount()).isGreaterThan(300 * 20L);
+        assertThat(summary.operationCount()).isGreaterThan(1_000 * 100L);
     }
 
     @Test
     void fiveNodesUnderEveryFault() {
-        var summary = Campaign.run(new RaftFactory(), SimOptions.of(5, FaultProfile.Set.ALL), 50_000, 200,
+        var summary = Campaign.run(new RaftFactory(), SimOptions.of(5, FaultProfile.Set.ALL), 50_000, 500,
+                threads(), r -> { });
+        assertThat(summary.failures()).as(describe(summary)).isEmpty();
+    }
+
+    @Test
+    void threeNodesUnderNetworkFaultsOnly() {
+        var summary = Campaign.run(new RaftFactory(), SimOptions.of(3, FaultProfile.Set.NET), 90_000, 200,
+                threads(), r -> { });
+        assertThat(summary.failures()).as(describe(summary)).isEmpty();
+    }
+
+    @Test
+    void sevenNodesUnderEveryFault() {
+        var summary = Campaign.run(new RaftFactory(), SimOptions.of(7, FaultProfile.Set.ALL), 70_000, 100,
                 threads(), r -> { });
         assertThat(summary.failures()).as(describe(summary)).isEmpty();
     }
