@@ -1,0 +1,532 @@
+package dev.atoll.server.runtime;
+
+import dev.atoll.consensus.raft.RaftConfig;
+import dev.atoll.consensus.raft.RaftMessage;
+import dev.atoll.consensus.raft.RaftNode;
+import dev.atoll.core.NodeId;
+import dev.atoll.core.SeededRandom;
+import dev.atoll.core.protocol.Entry;
+import dev.atoll.core.protocol.Envelope;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.MembershipChange;
+import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadState;
+import dev.atoll.core.protocol.Ready;
+import dev.atoll.core.protocol.Role;
+import dev.atoll.core.protocol.Snapshot;
+import dev.atoll.storage.wal.GroupWrite;
+import dev.atoll.storage.wal.SnapshotMeta;
+import dev.atoll.storage.wal.Wal;
+import dev.atoll.storage.wal.WalOptions;
+import dev.atoll.storage.wal.WalRecovery;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Drives every Raft replica group hosted on this node with a real disk, network and clock
+ * (DESIGN.md section 2, the node-runtime driver). One loop thread owns every core: ticks,
+ * peer messages, proposals and reads arrive as tasks on a bounded queue; each round then
+ * collects the Ready of every group, writes them all to the node's one WAL with a single
+ * fsync (group commit), flushes the network once, applies committed entries and serves
+ * reads. Nothing else touches a core.
+ *
+ * <p>Thread safety: {@link #propose}, {@link #readBarrier}, {@link #deliver} and the status
+ * getters may be called from any thread; futures complete on the loop thread, so callers
+ * continue asynchronously on their own executors.
+ */
+public final class NodeRuntime implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
+
+    /** Limits and timing of a runtime. */
+    public record Options(long tickMillis, int tasksQueuedMax, int tasksPerRoundMax, long snapshotEveryEntries,
+                          WalOptions wal) {
+        public static Options defaults() {
+            return new Options(50, 65_536, 8_192, 10_000, WalOptions.defaults());
+        }
+
+        public Options withSnapshotEveryEntries(long entries) {
+            return new Options(tickMillis, tasksQueuedMax, tasksPerRoundMax, entries, wal);
+        }
+
+        public Options withTickMillis(long millis) {
+            return new Options(millis, tasksQueuedMax, tasksPerRoundMax, snapshotEveryEntries, wal);
+        }
+    }
+
+    private record Waiter(long term, CompletableFuture<Object> result) {
+    }
+
+    /** One hosted replica group: its core, its state machine and what waits on it. */
+    private static final class Group {
+        final long id;
+        final RaftNode raft;
+        final StateMachine stateMachine;
+        final SnapshotFiles snapshots;
+        final TreeMap<Long, Waiter> writeWaiters = new TreeMap<>();
+        final Map<Long, CompletableFuture<Long>> readWaiters = new TreeMap<>();
+        final List<ReadState> readsReady = new ArrayList<>();
+        long snapshotIndex;
+        Role role = Role.FOLLOWER;
+        long term;
+        NodeId leader;
+
+        Group(long id, RaftNode raft, StateMachine stateMachine, SnapshotFiles snapshots, long snapshotIndex) {
+            this.id = id;
+            this.raft = raft;
+            this.stateMachine = stateMachine;
+            this.snapshots = snapshots;
+            this.snapshotIndex = snapshotIndex;
+        }
+    }
+
+    private final NodeId self;
+    private final Options options;
+    private final Path dataDir;
+    private final Wal wal;
+    private final Map<Long, PersistentState> recovered;
+    private final Map<Long, Group> groups = new TreeMap<>();
+    private final BlockingQueue<Runnable> tasks;
+    private final AtomicLong nextReadId = new AtomicLong(1);
+    private final SeededRandom random;
+    private PeerSender peers;
+    private Thread loop;
+    private volatile boolean running;
+    private volatile Map<Long, LogStatus> statusView = Map.of();
+
+    private final Counter proposals;
+    private final Counter commits;
+    private final Counter applies;
+    private final Counter leaderChanges;
+    private final Counter tasksRefused;
+    private final Timer fsyncLatency;
+    private final DistributionSummary appendBatchEntries;
+    private final Counter snapshotsTaken;
+    private final Counter snapshotsInstalled;
+
+    /** Opens the node's WAL under {@code dataDir}; groups are added before {@link #start}. */
+    public NodeRuntime(NodeId self, Path dataDir, Options options, MeterRegistry metrics) {
+        this.self = self;
+        this.options = options;
+        this.dataDir = dataDir;
+        this.tasks = new ArrayBlockingQueue<>(options.tasksQueuedMax());
+        this.random = new SeededRandom(new SecureRandom().nextLong());
+        try {
+            WalRecovery recovery = Wal.open(dataDir.resolve("wal"), options.wal());
+            this.wal = recovery.wal();
+            this.recovered = recovery.groups();
+            log.info("wal_recovered node={} groups={} records={} torn_bytes_dropped={}", self,
+                    recovery.groups().size(), recovery.recordCount(), recovery.droppedBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the WAL in " + dataDir, e);
+        }
+        proposals = Counter.builder("atoll_raft_proposals_total").register(metrics);
+        commits = Counter.builder("atoll_raft_commits_total").register(metrics);
+        applies = Counter.builder("atoll_raft_applies_total").register(metrics);
+        leaderChanges = Counter.builder("atoll_raft_leader_changes_total").register(metrics);
+        tasksRefused = Counter.builder("atoll_runtime_tasks_refused_total").register(metrics);
+        fsyncLatency = Timer.builder("atoll_wal_fsync_seconds").publishPercentileHistogram().register(metrics);
+        appendBatchEntries = DistributionSummary.builder("atoll_wal_append_batch_entries").register(metrics);
+        snapshotsTaken = Counter.builder("atoll_raft_snapshots_taken_total").register(metrics);
+        snapshotsInstalled = Counter.builder("atoll_raft_snapshots_installed_total").register(metrics);
+        metrics.gauge("atoll_runtime_tasks_queued", tasks, BlockingQueue::size);
+    }
+
+    /**
+     * Hosts group {@code groupId}. A group found in the WAL restarts from it (the initial
+     * membership is then ignored); otherwise it starts as a founding member of
+     * {@code initialMembership} (or empty, to join later). The state machine catches up from
+     * the snapshot if it is behind it.
+     */
+    public void addGroup(long groupId, RaftConfig config, Membership initialMembership, StateMachine stateMachine) {
+        if (running) {
+            throw new IllegalStateException("groups are added before start()");
+        }
+        var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
+        PersistentState persisted = recovered.get(groupId);
+        if (persisted == null) {
+            persisted = PersistentState.bootstrap(initialMembership);
+        } else {
+            Snapshot meta = persisted.snapshot();
+            byte[] data = snapshots.load(meta.index(), meta.term());
+            persisted = new PersistentState(persisted.hardState(),
+                    new Snapshot(meta.index(), meta.term(), meta.membership(), data), persisted.entries());
+        }
+        Snapshot snap = persisted.snapshot();
+        if (snap.index() > 0 && stateMachine.appliedIndex() < snap.index()) {
+            // the state machine lost applies the snapshot covers (its writes are not synced): reinstall
+            stateMachine.install(snap);
+        }
+        var raft = new RaftNode(self, config, persisted, random.fork());
+        groups.put(groupId, new Group(groupId, raft, stateMachine, snapshots, snap.index()));
+    }
+
+    public void start(PeerSender peerSender) {
+        this.peers = peerSender;
+        running = true;
+        refreshStatus();
+        loop = Thread.ofPlatform().name("raft-loop-" + self).start(this::runLoop);
+        Thread.ofPlatform().name("raft-ticker-" + self).daemon().start(this::runTicker);
+    }
+
+    public NodeId self() {
+        return self;
+    }
+
+    // ------------------------------------------------------------------ API for other threads
+
+    /** A message from a peer; dropped (Raft retries) when the loop is overloaded. */
+    public void deliver(long groupId, Envelope<RaftMessage> envelope) {
+        submit(() -> {
+            Group g = groups.get(groupId);
+            if (g != null) {
+                g.raft.step(envelope);
+            }
+        });
+    }
+
+    /** Proposes a command; completes with the state machine's result once applied here. */
+    public CompletableFuture<Object> propose(long groupId, byte[] command) {
+        var result = new CompletableFuture<Object>();
+        if (!submit(() -> doPropose(groupId, command, result))) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: proposal refused", true));
+        }
+        return result;
+    }
+
+    /** Proposes a membership change of {@code groupId}. */
+    public CompletableFuture<Object> proposeMembership(long groupId, MembershipChange change) {
+        var result = new CompletableFuture<Object>();
+        if (!submit(() -> {
+            Group g = groups.get(groupId);
+            ProposeResult pr = g.raft.proposeMembership(change);
+            register(g, pr, result);
+        })) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded", true));
+        }
+        return result;
+    }
+
+    /**
+     * A linearizable read barrier: completes with the read index once this node's state
+     * machine has applied it, so a read served locally afterwards is linearizable.
+     */
+    public CompletableFuture<Long> readBarrier(long groupId) {
+        var result = new CompletableFuture<Long>();
+        long readId = nextReadId.getAndIncrement();
+        if (!submit(() -> {
+            Group g = groups.get(groupId);
+            ProposeResult pr = g.raft.requestRead(readId);
+            switch (pr) {
+                case ProposeResult.Accepted a -> g.readWaiters.put(readId, result);
+                case ProposeResult.NotLeader nl -> result.completeExceptionally(new NotLeaderException(groupId,
+                        nl.leaderHint()));
+                case ProposeResult.Dropped d -> result.completeExceptionally(
+                        new ProposalFailedException("read dropped: " + d.reason(), true));
+            }
+        })) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: read refused", true));
+        }
+        return result;
+    }
+
+    /** Hands leadership of {@code groupId} to {@code target}. */
+    public void transferLeadership(long groupId, NodeId target) {
+        submit(() -> groups.get(groupId).raft.transferLeadership(target));
+    }
+
+    /** The last published status of each group (updated every round). */
+    public Map<Long, LogStatus> status() {
+        return statusView;
+    }
+
+    public LogStatus status(long groupId) {
+        return statusView.get(groupId);
+    }
+
+    public long fsyncCount() {
+        return wal.fsyncCount();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (loop != null) {
+            try {
+                loop.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (Group g : groups.values()) {
+            failPending(g, new ProposalFailedException("node stopping", false));
+            g.stateMachine.close();
+        }
+        try {
+            wal.close();
+        } catch (IOException e) {
+            log.warn("wal_close_failed node={} error={}", self, e.toString());
+        }
+    }
+
+    private boolean submit(Runnable task) {
+        if (!running || !tasks.offer(task)) {
+            tasksRefused.increment();
+            return false;
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private void runTicker() {
+        long next = System.nanoTime();
+        while (running) {
+            next += TimeUnit.MILLISECONDS.toNanos(options.tickMillis());
+            long sleepNanos = next - System.nanoTime();
+            if (sleepNanos > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(sleepNanos);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            } else {
+                // behind (a pause): the missed ticks are still delivered, so timeouts and
+                // leases measure the real elapsed time
+                next = Math.max(next, System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(options.tickMillis() * 100));
+            }
+            while (!tasks.offer(this::tickAll)) {
+                if (!running) {
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    private void tickAll() {
+        for (Group g : groups.values()) {
+            g.raft.tick();
+        }
+    }
+
+    private void runLoop() {
+        var batch = new ArrayList<Runnable>(options.tasksPerRoundMax());
+        while (running) {
+            try {
+                Runnable first = tasks.poll(options.tickMillis(), TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    tasks.drainTo(batch, options.tasksPerRoundMax() - 1);
+                }
+                for (Runnable task : batch) {
+                    task.run();
+                }
+                batch.clear();
+                round();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (IOException e) {
+                // a failed fsync leaves the log's durable state unknown: stop rather than ack
+                log.error("wal_write_failed node={} error={} action=stopping", self, e.toString());
+                running = false;
+                return;
+            }
+        }
+    }
+
+    /** One round: every group's Ready, one WAL write and fsync, one network flush, then apply. */
+    private void round() throws IOException {
+        var readies = new ArrayList<Ready<RaftMessage>>();
+        var ready = new ArrayList<Group>();
+        var writes = new ArrayList<GroupWrite>();
+        int entryCount = 0;
+        for (Group g : groups.values()) {
+            if (!g.raft.hasReady()) {
+                continue;
+            }
+            Ready<RaftMessage> r = g.raft.ready();
+            readies.add(r);
+            ready.add(g);
+            if (r.snapshot() != null) {
+                g.snapshots.save(r.snapshot()); // data durable before the WAL names it
+            }
+            if (r.mustPersist()) {
+                writes.add(new GroupWrite(g.id, r.snapshot() == null ? null : SnapshotMeta.of(r.snapshot()),
+                        r.entries(), r.hardState()));
+                entryCount += r.entries().size();
+            }
+        }
+        if (!writes.isEmpty()) {
+            wal.append(writes);
+            long started = System.nanoTime();
+            wal.sync();
+            fsyncLatency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            appendBatchEntries.record(entryCount);
+        }
+        for (int i = 0; i < ready.size(); i++) {
+            Group g = ready.get(i);
+            for (Envelope<RaftMessage> m : readies.get(i).messages()) {
+                peers.send(g.id, m);
+            }
+        }
+        peers.flush();
+        for (int i = 0; i < ready.size(); i++) {
+            apply(ready.get(i), readies.get(i));
+        }
+        for (Group g : groups.values()) {
+            serveReads(g);
+            maybeCompact(g);
+        }
+        refreshStatus();
+    }
+
+    private void apply(Group g, Ready<RaftMessage> r) {
+        if (r.snapshot() != null) {
+            g.stateMachine.install(r.snapshot());
+            g.snapshotIndex = r.snapshot().index();
+            g.writeWaiters.headMap(r.snapshot().index(), true).values().forEach(w -> w.result()
+                    .completeExceptionally(new ProposalFailedException("outcome unknown: replaced by a snapshot", false)));
+            g.writeWaiters.headMap(r.snapshot().index(), true).clear();
+            snapshotsInstalled.increment();
+            log.info("snapshot_installed node={} group={} index={} term={}", self, g.id, r.snapshot().index(),
+                    r.snapshot().term());
+        }
+        for (Entry e : r.committed()) {
+            Object result = g.stateMachine.apply(e);
+            applies.increment();
+            Waiter w = g.writeWaiters.remove(e.index());
+            if (w != null) {
+                if (w.term() == e.term()) {
+                    w.result().complete(result);
+                } else {
+                    w.result().completeExceptionally(new ProposalFailedException(
+                            "proposal lost to a leader change", true));
+                }
+            }
+        }
+        commits.increment(r.committed().size());
+        g.readsReady.addAll(r.reads());
+        g.raft.advance(r);
+    }
+
+    private void serveReads(Group g) {
+        for (Iterator<ReadState> it = g.readsReady.iterator(); it.hasNext(); ) {
+            ReadState rs = it.next();
+            if (g.stateMachine.appliedIndex() >= rs.index()) {
+                it.remove();
+                CompletableFuture<Long> f = g.readWaiters.remove(rs.readId());
+                if (f != null) {
+                    f.complete(rs.index());
+                }
+            }
+        }
+    }
+
+    private void maybeCompact(Group g) {
+        long applied = g.stateMachine.appliedIndex();
+        if (applied - g.snapshotIndex < options.snapshotEveryEntries() || g.raft.hasReady()) {
+            return;
+        }
+        if (g.raft.log().term(applied) <= 0) {
+            return;
+        }
+        g.raft.compact(applied, g.stateMachine.snapshotData());
+        Snapshot snap = g.raft.snapshot();
+        g.snapshots.save(snap);
+        try {
+            wal.append(List.of(GroupWrite.ofSnapshot(g.id, SnapshotMeta.of(snap))));
+            wal.sync();
+            wal.release(g.id, snap.index());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record snapshot " + snap.index() + " of group " + g.id, e);
+        }
+        g.snapshotIndex = snap.index();
+        snapshotsTaken.increment();
+        log.info("snapshot_taken node={} group={} index={} bytes={}", self, g.id, snap.index(), snap.data().length);
+    }
+
+    private void doPropose(long groupId, byte[] command, CompletableFuture<Object> result) {
+        Group g = groups.get(groupId);
+        if (g == null) {
+            result.completeExceptionally(new IllegalArgumentException("no group " + groupId + " on this node"));
+            return;
+        }
+        proposals.increment();
+        register(g, g.raft.propose(command), result);
+    }
+
+    private void register(Group g, ProposeResult pr, CompletableFuture<Object> result) {
+        switch (pr) {
+            case ProposeResult.Accepted a -> {
+                Waiter before = g.writeWaiters.put(a.index(), new Waiter(a.term(), result));
+                if (before != null) {
+                    // the earlier proposal at this index was truncated from our log: its fate is
+                    // unknown (a later leader may still commit it)
+                    before.result().completeExceptionally(new ProposalFailedException(
+                            "outcome unknown: proposal truncated by a leader change", false));
+                }
+            }
+            case ProposeResult.NotLeader nl -> result.completeExceptionally(new NotLeaderException(g.id,
+                    nl.leaderHint()));
+            case ProposeResult.Dropped d -> result.completeExceptionally(
+                    new ProposalFailedException("proposal dropped: " + d.reason(), true));
+        }
+    }
+
+    private void refreshStatus() {
+        var view = new TreeMap<Long, LogStatus>();
+        for (Group g : groups.values()) {
+            LogStatus s = g.raft.status();
+            view.put(g.id, s);
+            if (s.role() != g.role || s.term() != g.term || !java.util.Objects.equals(s.leader(), g.leader)) {
+                if (g.role == Role.LEADER && s.role() != Role.LEADER) {
+                    // reads the old leadership promised can no longer be confirmed
+                    failReads(g, new NotLeaderException(g.id, s.leader()));
+                }
+                if (!java.util.Objects.equals(s.leader(), g.leader)) {
+                    leaderChanges.increment();
+                    log.info("leader_changed node={} group={} term={} leader={} role={}", self, g.id, s.term(),
+                            s.leader(), s.role());
+                }
+                g.role = s.role();
+                g.term = s.term();
+                g.leader = s.leader();
+            }
+        }
+        statusView = java.util.Collections.unmodifiableMap(view);
+    }
+
+    private void failReads(Group g, RuntimeException cause) {
+        g.readWaiters.values().forEach(f -> f.completeExceptionally(cause));
+        g.readWaiters.clear();
+        g.readsReady.clear();
+    }
+
+    private void failPending(Group g, RuntimeException cause) {
+        failReads(g, cause);
+        g.writeWaiters.values().forEach(w -> w.result().completeExceptionally(cause));
+        g.writeWaiters.clear();
+    }
+}

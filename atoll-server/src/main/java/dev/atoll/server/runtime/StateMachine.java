@@ -1,0 +1,29 @@
+package dev.atoll.server.runtime;
+
+import dev.atoll.core.protocol.Entry;
+import dev.atoll.core.protocol.Snapshot;
+
+/**
+ * What a replica group's committed log is applied to. Called only from the runtime's loop
+ * thread, in log order; reads from other threads are the implementation's business.
+ */
+public interface StateMachine extends AutoCloseable {
+    /**
+     * Applies one committed entry (every kind: NOOP and MEMBERSHIP entries only advance the
+     * applied index) and returns the result handed to the proposer's waiter, if any. Applying
+     * an entry at or below {@link #appliedIndex()} again must change nothing (restart replay).
+     */
+    Object apply(Entry entry);
+
+    /** Index of the last entry applied. */
+    long appliedIndex();
+
+    /** The whole state as of {@link #appliedIndex()}, for a Raft snapshot. */
+    byte[] snapshotData();
+
+    /** Replaces the whole state with a snapshot received from the leader. */
+    void install(Snapshot snapshot);
+
+    @Override
+    void close();
+}
