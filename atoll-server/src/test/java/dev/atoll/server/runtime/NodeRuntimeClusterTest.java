@@ -1,0 +1,183 @@
+package dev.atoll.server.runtime;
+
+import dev.atoll.consensus.raft.RaftConfig;
+import dev.atoll.consensus.raft.RaftMessage;
+import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.Envelope;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.Role;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three runtimes in one JVM, wired by an in-memory network, each with its own WAL and
+ * snapshot files on disk: elections, replication with group commit, restart from disk,
+ * and a follower that fell behind a compaction catching up by snapshot.
+ */
+class NodeRuntimeClusterTest {
+    private static final long GROUP = 1;
+
+    @TempDir
+    Path dir;
+
+    private final Map<NodeId, NodeRuntime> nodes = new ConcurrentHashMap<>();
+    private final Map<NodeId, MapStateMachine> machines = new ConcurrentHashMap<>();
+    private final Set<NodeId> down = ConcurrentHashMap.newKeySet();
+    private final TreeSet<NodeId> ids = new TreeSet<>(List.of(NodeId.of("n1"), NodeId.of("n2"), NodeId.of("n3")));
+    private NodeRuntime.Options options = NodeRuntime.Options.defaults().withTickMillis(10);
+
+    @AfterEach
+    void stopAll() {
+        nodes.values().forEach(NodeRuntime::close);
+    }
+
+    private void start(NodeId id) {
+        var sm = new MapStateMachine();
+        var rt = new NodeRuntime(id, dir.resolve(id.value()), options, new SimpleMeterRegistry());
+        rt.addGroup(GROUP, RaftConfig.defaults(), Membership.ofVoters(ids), sm);
+        machines.put(id, sm);
+        nodes.put(id, rt);
+        down.remove(id);
+        rt.start(new PeerSender() {
+            @Override
+            public void send(long groupId, Envelope<RaftMessage> envelope) {
+                NodeRuntime to = nodes.get(envelope.to());
+                if (to != null && !down.contains(envelope.to()) && !down.contains(id)) {
+                    to.deliver(groupId, envelope);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+        });
+    }
+
+    private void stop(NodeId id) {
+        down.add(id);
+        nodes.remove(id).close();
+    }
+
+    private NodeId awaitLeader() {
+        NodeId[] leader = new NodeId[1];
+        await(() -> {
+            for (var e : nodes.entrySet()) {
+                LogStatus s = e.getValue().status(GROUP);
+                if (s != null && s.role() == Role.LEADER && !down.contains(e.getKey())) {
+                    leader[0] = e.getKey();
+                    return true;
+                }
+            }
+            return false;
+        });
+        return leader[0];
+    }
+
+    private Object put(String key, String value) throws Exception {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            NodeId leader = awaitLeader();
+            try {
+                return nodes.get(leader).propose(GROUP, (key + "=" + value).getBytes(StandardCharsets.UTF_8))
+                        .get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof NotLeaderException) && !(e.getCause() instanceof ProposalFailedException)) {
+                    throw e;
+                }
+            }
+        }
+        throw new AssertionError("no leader accepted the write");
+    }
+
+    private static void await(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 20 s");
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
+    void threeNodesElectALeaderAndReplicateEveryWrite() throws Exception {
+        ids.forEach(this::start);
+        for (int i = 0; i < 200; i++) {
+            put("k" + i, "v" + i);
+        }
+        await(() -> machines.values().stream().allMatch(m -> m.contents().size() == 200));
+        for (MapStateMachine m : machines.values()) {
+            assertThat(m.contents()).containsEntry("k199", "v199").hasSize(200);
+        }
+        // group commit: far fewer fsyncs than writes on the leader
+        NodeId leader = awaitLeader();
+        assertThat(nodes.get(leader).fsyncCount()).isPositive();
+    }
+
+    @Test
+    void aLinearizableReadBarrierWaitsForTheLeadersCommit() throws Exception {
+        ids.forEach(this::start);
+        put("a", "1");
+        NodeId leader = awaitLeader();
+        long readIndex = nodes.get(leader).readBarrier(GROUP).get(5, TimeUnit.SECONDS);
+        assertThat(machines.get(leader).appliedIndex()).isGreaterThanOrEqualTo(readIndex);
+        assertThat(machines.get(leader).contents()).containsEntry("a", "1");
+        NodeId follower = ids.stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+        var refused = nodes.get(follower).readBarrier(GROUP);
+        assertThat(refused).failsWithin(Duration.ofSeconds(5)).withThrowableThat()
+                .withCauseInstanceOf(NotLeaderException.class);
+    }
+
+    @Test
+    void everyAcknowledgedWriteSurvivesARestartOfEveryNode() throws Exception {
+        ids.forEach(this::start);
+        var acknowledged = new ArrayList<String>();
+        for (int i = 0; i < 100; i++) {
+            put("k" + i, "v" + i);
+            acknowledged.add("k" + i);
+        }
+        new ArrayList<>(ids).forEach(this::stop);
+        ids.forEach(this::start);
+        await(() -> machines.values().stream().allMatch(m -> m.contents().size() == 100));
+        for (MapStateMachine m : machines.values()) {
+            assertThat(m.contents().keySet()).containsAll(acknowledged);
+        }
+    }
+
+    @Test
+    void aFollowerBehindACompactionCatchesUpBySnapshot() throws Exception {
+        options = options.withSnapshotEveryEntries(20);
+        ids.forEach(this::start);
+        put("first", "1");
+        NodeId leader = awaitLeader();
+        NodeId lagging = ids.stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+        stop(lagging);
+        for (int i = 0; i < 150; i++) {
+            put("k" + i, "v" + i);
+        }
+        start(lagging);
+        await(() -> machines.get(lagging).contents().size() == 151);
+        assertThat(machines.get(lagging).contents()).isEqualTo(machines.get(leader).contents());
+    }
+}
