@@ -27,7 +27,21 @@ import java.util.zip.CRC32C;
  * segment header (32 bytes): magic u32 "ATLW" | format version u16 | 0 u16 | sequence u64
  *                            | 0 (12 bytes) | crc32c u32 of the 28 bytes before it
  * record:                    length u32 (payload bytes) | crc32c u32 of type+payload | type u8 | payload
+ *
+ * payloads, by type:
+ * 1 entries        group u64 | first index u64 | count u32 | count x (term u64 | kind u8 | data length u32 | data)
+ * 2 hard state     group u64 | hardstate
+ * 3 snapshot       group u64 | snapshot
+ * 4 checkpoint     group count u32 | count x (group u64 | hardstate | snapshot), ascending group ids
+ * 5 synced-through offset u64: this segment was fsynced through offset before this record was written
+ *
+ * hardstate = term u64 | commit u64 | vote node
+ * snapshot  = index u64 | term u64 | voter count u32 | voters node... | learner count u32 | learners node...
+ * node      = length u16 (0: none) | UTF-8 bytes
  * </pre>
+ *
+ * A record never spans segments. Preallocated space is zeros, and a zero frame header never has
+ * a valid type or checksum, so the end of the written part needs no marker.
  */
 final class WalCodec {
     static final short FORMAT_VERSION = 1;
