@@ -10,6 +10,13 @@ final class GroupState {
     long lastIndex;
     /** The snapshot index of the last synced snapshot record: entries at or below it may be deleted. */
     long durableSnapshotIndex;
+    /**
+     * Sequence of the segment holding the group's last installed-snapshot record, or -1: every
+     * entry of the group in an older segment was discarded by it.
+     */
+    long installSegment = -1;
+    /** {@link #installSegment} as of the last sync: the entries it discarded may be deleted. */
+    long durableInstallSegment = -1;
     /** Bytes this group adds to a checkpoint payload, kept current so the bound is cheap to check. */
     long checkpointBytes = WalCodec.checkpointGroupBytes(hardState, snapshot);
 
@@ -19,6 +26,8 @@ final class GroupState {
         c.snapshot = snapshot;
         c.lastIndex = lastIndex;
         c.durableSnapshotIndex = durableSnapshotIndex;
+        c.installSegment = installSegment;
+        c.durableInstallSegment = durableInstallSegment;
         c.checkpointBytes = checkpointBytes;
         return c;
     }
@@ -27,6 +36,13 @@ final class GroupState {
         snapshot = s;
         // entries after the snapshot continue it; a shorter log is wholly obsolete
         lastIndex = Math.max(lastIndex, s.index());
+        checkpointBytes = WalCodec.checkpointGroupBytes(hardState, snapshot);
+    }
+
+    /** A snapshot from the leader replaces the whole log: no entry follows it yet. */
+    void applyInstalledSnapshot(SnapshotMeta s) {
+        snapshot = s;
+        lastIndex = s.index();
         checkpointBytes = WalCodec.checkpointGroupBytes(hardState, snapshot);
     }
 

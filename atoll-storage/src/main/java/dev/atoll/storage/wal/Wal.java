@@ -28,7 +28,8 @@ import java.util.TreeMap;
  * and buffers the writes of any number of groups, {@link #sync} makes all of them durable with
  * one fdatasync (group commit). Segments rotate at {@link WalOptions#segmentBytesMax()}; each new
  * segment starts with a checkpoint of every group's hard state and snapshot metadata, so a
- * segment is deleted once every group's entries in it are covered by a durable snapshot.
+ * segment is deleted once every group's entries in it are covered by a durable snapshot or were
+ * discarded by a durable snapshot installed from the leader.
  *
  * <p>Not thread-safe: one thread (the node runtime's persist loop) owns it. After an I/O error
  * in a write or fsync the log is failed and refuses further calls: after a failed fsync the page
@@ -49,8 +50,8 @@ public final class Wal implements AutoCloseable {
     }
 
     /** One record ready to write, and its effect on its group once written. */
-    private record PendingRecord(ByteBuffer framed, long groupId, SnapshotMeta snapshot, long lastEntryIndex,
-                                 HardState hardState) {
+    private record PendingRecord(ByteBuffer framed, long groupId, SnapshotMeta snapshot, boolean replacesLog,
+                                 long lastEntryIndex, HardState hardState) {
     }
 
     private final Path dir;
@@ -124,6 +125,8 @@ public final class Wal implements AutoCloseable {
             s.applySnapshot(g.snapshot);
             s.applyEntries(g.lastIndex());
             s.durableSnapshotIndex = g.snapshot.index();
+            s.installSegment = g.installSegment;
+            s.durableInstallSegment = g.installSegment;
             groups.put(id, s);
             checkpointPayloadBytes += s.checkpointBytes;
         });
@@ -168,7 +171,9 @@ public final class Wal implements AutoCloseable {
      * a later {@link #sync()} returns. Validates everything first, so a refused call writes
      * nothing: {@link WalRecordTooLargeException} for a record above {@code recordBytesMax},
      * IllegalArgumentException for entries at or below the group's snapshot, entries that would
-     * leave a gap after the group's last index, or a snapshot older than the group's.
+     * leave a gap after the group's last index, or a snapshot older than the group's. An installed
+     * snapshot ({@link GroupWrite#replacesLog()}) discards the group's entries, so entries after it
+     * in the same call must start right after it.
      */
     public Appended append(List<GroupWrite> writes) throws IOException {
         ensureUsable();
@@ -186,10 +191,16 @@ public final class Wal implements AutoCloseable {
                 checkArgument(s.index() >= g.snapshot.index(), "group %d: a snapshot never goes back: %d after %d",
                         groupId, s.index(), g.snapshot.index());
                 long payloadBytes = WalCodec.snapshotPayloadBytes(s);
-                checkRecordBytes(groupId, "snapshot", payloadBytes);
-                pending.add(new PendingRecord(WalCodec.frame(WalCodec.TYPE_SNAPSHOT, (int) payloadBytes,
-                        b -> WalCodec.putSnapshotRecord(b, groupId, s)), groupId, s, -1, null));
-                g.applySnapshot(s);
+                boolean replacesLog = w.replacesLog();
+                checkRecordBytes(groupId, replacesLog ? "installed snapshot" : "snapshot", payloadBytes);
+                byte type = replacesLog ? WalCodec.TYPE_SNAPSHOT_INSTALL : WalCodec.TYPE_SNAPSHOT;
+                pending.add(new PendingRecord(WalCodec.frame(type, (int) payloadBytes,
+                        b -> WalCodec.putSnapshotRecord(b, groupId, s)), groupId, s, replacesLog, -1, null));
+                if (replacesLog) {
+                    g.applyInstalledSnapshot(s);
+                } else {
+                    g.applySnapshot(s);
+                }
             }
             List<Entry> entries = w.entries();
             if (!entries.isEmpty()) {
@@ -203,7 +214,7 @@ public final class Wal implements AutoCloseable {
                 long payloadBytes = WalCodec.entriesPayloadBytes(entries);
                 checkRecordBytes(groupId, "entries", payloadBytes);
                 pending.add(new PendingRecord(WalCodec.frame(WalCodec.TYPE_ENTRIES, (int) payloadBytes,
-                        b -> WalCodec.putEntries(b, groupId, entries)), groupId, null, last, null));
+                        b -> WalCodec.putEntries(b, groupId, entries)), groupId, null, false, last, null));
                 g.applyEntries(last);
             }
             HardState hs = w.hardState();
@@ -211,7 +222,7 @@ public final class Wal implements AutoCloseable {
                 long payloadBytes = WalCodec.hardStatePayloadBytes(hs);
                 checkRecordBytes(groupId, "hard state", payloadBytes);
                 pending.add(new PendingRecord(WalCodec.frame(WalCodec.TYPE_HARD_STATE, (int) payloadBytes,
-                        b -> WalCodec.putHardStateRecord(b, groupId, hs)), groupId, null, -1, hs));
+                        b -> WalCodec.putHardStateRecord(b, groupId, hs)), groupId, null, false, -1, hs));
                 g.applyHardState(hs);
             }
         }
@@ -238,7 +249,15 @@ public final class Wal implements AutoCloseable {
                     checkpointPayloadBytes += g.checkpointBytes;
                 }
                 checkpointPayloadBytes -= g.checkpointBytes;
-                if (p.snapshot() != null) {
+                if (p.replacesLog()) {
+                    g.applyInstalledSnapshot(p.snapshot());
+                    // writeRecord may have rotated: the record sits in the active segment now.
+                    // The group's entries before it there are discarded and no longer pin it;
+                    // the segment is fsynced when sealed, before any deletion could consider it.
+                    g.installSegment = activeSequence;
+                    activeMaxEntryIndexByGroup.remove(p.groupId());
+                    groupsWithUnsyncedSnapshot.add(p.groupId());
+                } else if (p.snapshot() != null) {
                     g.applySnapshot(p.snapshot());
                     groupsWithUnsyncedSnapshot.add(p.groupId());
                 } else if (p.hardState() != null) {
@@ -282,6 +301,7 @@ public final class Wal implements AutoCloseable {
             for (long groupId : groupsWithUnsyncedSnapshot) {
                 GroupState g = groups.get(groupId);
                 g.durableSnapshotIndex = g.snapshot.index();
+                g.durableInstallSegment = g.installSegment;
             }
             groupsWithUnsyncedSnapshot.clear();
             deleted = deleteObsoleteSegments();
@@ -527,7 +547,11 @@ public final class Wal implements AutoCloseable {
 
     private boolean isObsolete(SealedSegment s) {
         for (var e : s.maxEntryIndexByGroup().entrySet()) {
-            if (groups.get(e.getKey()).durableSnapshotIndex < e.getValue()) {
+            GroupState g = groups.get(e.getKey());
+            if (s.sequence() < g.durableInstallSegment) {
+                continue; // a durable installed snapshot after this segment discarded all its entries
+            }
+            if (g.durableSnapshotIndex < e.getValue()) {
                 return false;
             }
         }

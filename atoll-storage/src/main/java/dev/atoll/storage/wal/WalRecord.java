@@ -16,8 +16,18 @@ sealed interface WalRecord {
     record HardStateSet(long groupId, HardState hardState) implements WalRecord {
     }
 
-    /** A group's snapshot metadata; the last one wins and makes entries at or below it obsolete. */
+    /**
+     * A group's snapshot metadata from a local compaction; the last one wins and makes entries at
+     * or below it obsolete. Entries above it stay.
+     */
     record SnapshotSet(long groupId, SnapshotMeta snapshot) implements WalRecord {
+    }
+
+    /**
+     * A snapshot installed from the leader: every entry of the group written before it is
+     * obsolete, whatever its index, and the snapshot is set as by {@link SnapshotSet}.
+     */
+    record SnapshotInstall(long groupId, SnapshotMeta snapshot) implements WalRecord {
     }
 
     /** First record of every segment: each live group's state, so older segments can go. */

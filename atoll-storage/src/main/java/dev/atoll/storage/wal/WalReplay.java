@@ -51,6 +51,8 @@ final class WalReplay {
         HardState hardState = HardState.EMPTY;
         SnapshotMeta snapshot = SnapshotMeta.NONE;
         final ArrayList<Entry> entries = new ArrayList<>();
+        /** Sequence of the segment holding the group's last installed-snapshot record, or -1. */
+        long installSegment = -1;
         Path gapFile;
         long gapOffset;
 
@@ -165,6 +167,11 @@ final class WalReplay {
             apply(record, path, offset);
             if (record instanceof WalRecord.Entries r) {
                 maxEntryIndexByGroup.merge(r.groupId(), r.entries().get(r.entries().size() - 1).index(), Math::max);
+            } else if (record instanceof WalRecord.SnapshotInstall r) {
+                // the group's entries before it, here and in older segments, are discarded: they
+                // pin no segment (as Wal#append tracks it)
+                maxEntryIndexByGroup.remove(r.groupId());
+                group(r.groupId()).installSegment = sequence;
             }
             offset += frameBytes;
             if (isCheckpoint) {
@@ -209,6 +216,8 @@ final class WalReplay {
             case WalRecord.Entries r -> applyEntries(group(r.groupId()), r.entries(), file, offset);
             case WalRecord.HardStateSet r -> group(r.groupId()).hardState = r.hardState();
             case WalRecord.SnapshotSet r -> applySnapshot(r.groupId(), group(r.groupId()), r.snapshot(), file, offset);
+            case WalRecord.SnapshotInstall r -> applySnapshotInstall(r.groupId(), group(r.groupId()), r.snapshot(),
+                    file, offset);
             case WalRecord.SyncedThrough r -> {
                 // only read when judging a damaged tail
             }
@@ -265,10 +274,7 @@ final class WalReplay {
 
     private static void applySnapshot(long groupId, GroupReplay r, SnapshotMeta s, Path file, long offset)
             throws WalCorruptedException {
-        if (s.index() < r.snapshot.index()) {
-            throw corrupt(file, offset, "group " + groupId + ": snapshot " + s.index() + " after snapshot "
-                    + r.snapshot.index());
-        }
+        checkSnapshotGoesForward(groupId, r, s, file, offset);
         r.snapshot = s;
         if (r.entries.isEmpty()) {
             return;
@@ -278,6 +284,25 @@ final class WalReplay {
             r.entries.clear();
         } else if (first <= s.index()) {
             r.entries.subList(0, (int) (s.index() - first + 1)).clear();
+        }
+    }
+
+    /**
+     * A snapshot from the leader replaces the whole log: the group's entries above it may be a
+     * deposed leader's and conflict with the leader's log, so none of them survives.
+     */
+    private static void applySnapshotInstall(long groupId, GroupReplay r, SnapshotMeta s, Path file, long offset)
+            throws WalCorruptedException {
+        checkSnapshotGoesForward(groupId, r, s, file, offset);
+        r.snapshot = s;
+        r.entries.clear();
+    }
+
+    private static void checkSnapshotGoesForward(long groupId, GroupReplay r, SnapshotMeta s, Path file, long offset)
+            throws WalCorruptedException {
+        if (s.index() < r.snapshot.index()) {
+            throw corrupt(file, offset, "group " + groupId + ": snapshot " + s.index() + " after snapshot "
+                    + r.snapshot.index());
         }
     }
 

@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A crash after writes of which only a prefix was synced. Each seed writes a random multi-group
- * workload (truncations, snapshots, rotations), syncs, writes more without syncing, and then
+ * workload (truncations, local snapshots, snapshots installed from a leader with or without
+ * entries after them, rotations), syncs, writes more without syncing, and then
  * recovers from many images of what the disk could hold: the last segment cut at offsets past
  * the synced position, its unwritten rest zeros or garbage, random bytes of the unsynced tail
  * flipped. Recovery must return every synced write, no record that was not wholly written and
@@ -55,14 +56,16 @@ class WalCrashTest {
         wal.sync();
         WalPosition synced = wal.syncedPosition();
         // unsynced: one record per append, so that every record boundary is a state of the model
+        // (a cut between an installed snapshot and the entries after it included)
         List<Map<Long, WalModel.GroupView>> views = new ArrayList<>();
         List<Long> endOffsets = new ArrayList<>();
         views.add(w.model.view());
         endOffsets.add(synced.offset());
         while (views.size() < 12 && wal.appendedPosition().offset() + 700 < OPTIONS.segmentBytesMax()) {
-            w.appendRandom(wal, 1);
-            views.add(w.model.view());
-            endOffsets.add(wal.appendedPosition().offset());
+            w.appendRandomRecordByRecord(wal, () -> {
+                views.add(w.model.view());
+                endOffsets.add(wal.appendedPosition().offset());
+            });
         }
         wal.flush();
         assertThat(wal.appendedPosition().segmentSequence()).isEqualTo(synced.segmentSequence());
@@ -141,7 +144,10 @@ class WalCrashTest {
         return files;
     }
 
-    /** Random writes of groups 1-3: appends, conflicting rewrites, hard states, snapshots. */
+    /**
+     * Random writes of groups 1-3: appends, conflicting rewrites, hard states, local snapshots and
+     * snapshots installed from a leader (below, at or past the group's last index).
+     */
     private static final class Workload {
         final Random random;
         final WalModel model;
@@ -178,11 +184,31 @@ class WalCrashTest {
             wal.append(writes);
         }
 
+        /** One random write of one group, appended as one call per record it makes. */
+        void appendRandomRecordByRecord(Wal wal, Runnable afterEachRecord) throws IOException {
+            GroupWrite w = randomWrite(1 + random.nextInt(3));
+            List<GroupWrite> records = new ArrayList<>();
+            if (w.snapshot() != null) {
+                records.add(new GroupWrite(w.groupId(), w.snapshot(), List.of(), null, w.replacesLog()));
+            }
+            if (!w.entries().isEmpty()) {
+                records.add(GroupWrite.ofEntries(w.groupId(), w.entries()));
+            }
+            if (w.hardState() != null) {
+                records.add(GroupWrite.ofHardState(w.groupId(), w.hardState()));
+            }
+            for (GroupWrite record : records) {
+                model.apply(List.of(record));
+                wal.append(List.of(record));
+                afterEachRecord.run();
+            }
+        }
+
         private GroupWrite randomWrite(long g) {
             long last = model.lastIndex(g);
             long snap = model.snapshotIndex(g);
             long term = termByGroup.getOrDefault(g, 1L);
-            int kind = random.nextInt(10);
+            int kind = random.nextInt(12);
             if (kind < 6) {
                 long first = last + 1;
                 if (last > snap && random.nextInt(4) == 0) {
@@ -198,7 +224,16 @@ class WalCrashTest {
                         random.nextLong(last + 1)));
             }
             long index = snap + random.nextLong(last - snap + 3);
-            return GroupWrite.ofSnapshot(g, WalModel.snapshot(index, term));
+            if (kind < 10) {
+                return GroupWrite.ofSnapshot(g, WalModel.snapshot(index, term));
+            }
+            // installed from a (maybe new) leader: the tail above index, if any, was a deposed leader's
+            long leaderTerm = term + random.nextInt(2);
+            termByGroup.put(g, leaderTerm);
+            int after = random.nextInt(4);
+            return GroupWrite.ofInstalledSnapshot(g, WalModel.snapshot(index, leaderTerm),
+                    entries(index + 1, index + after, leaderTerm, random.nextInt(120)),
+                    random.nextBoolean() ? null : hardState(leaderTerm, "n1", index));
         }
     }
 }

@@ -38,7 +38,11 @@ final class WalModel {
             Group g = groups.computeIfAbsent(w.groupId(), id -> new Group());
             if (w.snapshot() != null) {
                 g.snapshot = w.snapshot();
-                g.entries.headMap(w.snapshot().index(), true).clear();
+                if (w.replacesLog()) {
+                    g.entries.clear(); // installed from the leader: the whole log goes
+                } else {
+                    g.entries.headMap(w.snapshot().index(), true).clear();
+                }
             }
             if (!w.entries().isEmpty()) {
                 g.entries.tailMap(w.entries().get(0).index(), true).clear();

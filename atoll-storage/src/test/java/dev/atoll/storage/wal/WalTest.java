@@ -100,6 +100,136 @@ class WalTest {
     }
 
     @Test
+    void installedSnapshotWithoutEntriesDiscardsTheStaleTailButLocalCompactionKeepsIt() throws IOException {
+        long follower = 1;  // entries 6-10 came from a deposed leader; the new leader sends snapshot 5
+        long compacted = 2; // the same log, compacted locally at 5: its tail continues the snapshot
+        try (Wal wal = Wal.open(dir, SMALL).wal()) {
+            append(wal, GroupWrite.ofEntries(follower, entries(1, 10, 1, 4)),
+                    GroupWrite.ofEntries(compacted, entries(1, 10, 1, 4)));
+            append(wal, GroupWrite.ofInstalledSnapshot(follower, snapshot(5, 2), List.of(), hardState(2, null, 5)),
+                    GroupWrite.ofSnapshot(compacted, snapshot(5, 1)));
+            wal.sync();
+        }
+        WalRecovery recovery = reopen(SMALL);
+        try (Wal wal = recovery.wal()) {
+            assertThat(recovery.groups().get(follower).snapshot().index()).isEqualTo(5);
+            assertThat(recovery.groups().get(follower).entries()).as("no stale tail").isEmpty();
+            assertThat(recovery.groups().get(compacted).entries()).extracting(Entry::index)
+                    .containsExactly(6L, 7L, 8L, 9L, 10L);
+            assertThat(WalModel.view(recovery.groups())).isEqualTo(model.view());
+            // the log of the follower goes on right after the snapshot, and only there
+            assertThatThrownBy(() -> wal.append(List.of(GroupWrite.ofEntries(follower, entries(8, 8, 2, 4)))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gap");
+            append(wal, GroupWrite.ofEntries(follower, entries(6, 7, 2, 4)));
+        }
+        PersistentState g = reopen(SMALL).groups().get(follower);
+        assertThat(g.entries()).extracting(Entry::index).containsExactly(6L, 7L);
+        assertThat(g.entries()).extracting(Entry::term).containsExactly(2L, 2L);
+        assertThat(WalModel.view(reopen(SMALL).groups())).isEqualTo(model.view());
+    }
+
+    @Test
+    void installedSnapshotWithEntriesLeavesExactlyThoseEntries() throws IOException {
+        try (Wal wal = Wal.open(dir, SMALL).wal()) {
+            append(wal, GroupWrite.ofEntries(1, entries(1, 10, 1, 4)), GroupWrite.ofSnapshot(1, snapshot(2, 1)));
+            // snapshot 4 sits below the follower's stale entries 5-10: 5-6 replace them, 7-10 go
+            append(wal, GroupWrite.ofInstalledSnapshot(1, snapshot(4, 3), entries(5, 6, 3, 4), hardState(3, "n2", 6)));
+            // installed at the current snapshot index: still discards what follows
+            append(wal, GroupWrite.ofEntries(2, entries(1, 6, 1, 4)), GroupWrite.ofSnapshot(2, snapshot(3, 1)));
+            append(wal, GroupWrite.ofInstalledSnapshot(2, snapshot(3, 1), entries(4, 4, 2, 4), null));
+        }
+        WalRecovery recovery = reopen(SMALL);
+        assertThat(recovery.groups().get(1L).entries()).extracting(Entry::index).containsExactly(5L, 6L);
+        assertThat(recovery.groups().get(1L).entries()).extracting(Entry::term).containsExactly(3L, 3L);
+        assertThat(recovery.groups().get(1L).hardState()).isEqualTo(hardState(3, "n2", 6));
+        assertThat(recovery.groups().get(2L).entries()).extracting(Entry::index).containsExactly(4L);
+        assertThat(WalModel.view(recovery.groups())).isEqualTo(model.view());
+        recovery.wal().close();
+    }
+
+    @Test
+    void installedSnapshotRefusesEntriesNotRightAfterItOrAnOlderSnapshotAndWritesNothing() throws IOException {
+        assertThatThrownBy(() -> GroupWrite.ofInstalledSnapshot(1, snapshot(4, 2), entries(6, 7, 2, 4), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must start at 5");
+        assertThatThrownBy(() -> GroupWrite.ofInstalledSnapshot(1, snapshot(4, 2), entries(3, 7, 2, 4), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must start at 5");
+        assertThatThrownBy(() -> new GroupWrite(1, null, entries(1, 1, 1, 4), null, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only a snapshot");
+        try (Wal wal = Wal.open(dir, SMALL).wal()) {
+            append(wal, GroupWrite.ofEntries(1, entries(1, 10, 1, 4)), GroupWrite.ofSnapshot(1, snapshot(6, 1)));
+            WalPosition before = wal.appendedPosition();
+            List<GroupWrite> call = List.of(GroupWrite.ofEntries(2, entries(1, 1, 1, 4)),
+                    GroupWrite.ofInstalledSnapshot(1, snapshot(5, 2), List.of(), null));
+            assertThatThrownBy(() -> wal.append(call))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("never goes back");
+            assertThat(wal.appendedPosition()).isEqualTo(before);
+        }
+        assertThat(WalModel.view(reopen(SMALL).groups())).isEqualTo(model.view());
+    }
+
+    @Test
+    void installedSnapshotThenAppendsAndRotationsRecoverAndFreeTheStaleSegments() throws IOException {
+        long follower = 1;
+        long idle = 2; // one entry in the first segment pins it, and every later one, until its snapshot
+        long installSegment;
+        try (Wal wal = Wal.open(dir, SMALL).wal()) {
+            append(wal, GroupWrite.ofEntries(idle, entries(1, 1, 1, 10)));
+            for (long i = 1; i <= 100; i += 5) {
+                append(wal, GroupWrite.ofEntries(follower, entries(i, i + 4, 1, 100)));
+            }
+            wal.sync();
+            assertThat(wal.segmentCount()).isGreaterThan(2);
+            append(wal, GroupWrite.ofInstalledSnapshot(follower, snapshot(30, 2), List.of(), hardState(2, "n3", 30)));
+            installSegment = wal.appendedPosition().segmentSequence();
+            assertThat(wal.sync().segmentsDeleted()).as("the idle group still pins the first segment").isZero();
+            for (long i = 31; i <= 80; i += 5) {
+                append(wal, GroupWrite.ofEntries(follower, entries(i, i + 4, 2, 100)));
+            }
+            assertThat(wal.appendedPosition().segmentSequence()).as("rotated after the install").isGreaterThan(installSegment);
+        }
+        // recovery replays the stale entries 31-100, then the install that discards them
+        WalRecovery recovery = reopen(SMALL);
+        assertThat(recovery.groups().get(follower).snapshot().index()).isEqualTo(30);
+        assertThat(recovery.groups().get(follower).entries()).extracting(Entry::index).first().isEqualTo(31L);
+        assertThat(recovery.groups().get(follower).entries()).extracting(Entry::term).containsOnly(2L);
+        assertThat(WalModel.view(recovery.groups())).isEqualTo(model.view());
+        try (Wal wal = recovery.wal()) {
+            // the stale entries 31-100 lie above snapshot 30 but are dead: once the idle group
+            // releases the first segment, every segment before the install goes
+            append(wal, GroupWrite.ofSnapshot(idle, snapshot(1, 1)));
+            assertThat(wal.sync().segmentsDeleted()).isEqualTo((int) installSegment);
+            assertThat(segmentFiles().get(0).getFileName().toString())
+                    .isEqualTo(WalReplay.segmentFileName(installSegment));
+            append(wal, GroupWrite.ofEntries(follower, entries(81, 81, 2, 100)));
+        }
+        // the oldest segment's checkpoint predates the install: replay must still apply it
+        assertThat(WalModel.view(reopen(SMALL).groups())).isEqualTo(model.view());
+    }
+
+    @Test
+    void installedSnapshotFreesTheSegmentsOfTheDiscardedTailAtTheNextSync() throws IOException {
+        try (Wal wal = Wal.open(dir, SMALL).wal()) {
+            for (long i = 1; i <= 100; i += 5) {
+                append(wal, GroupWrite.ofEntries(1, entries(i, i + 4, 1, 100)));
+            }
+            assertThat(wal.segmentCount()).isGreaterThan(2);
+            // a local snapshot at 30 would keep the segments holding 31-100; an install frees them
+            append(wal, GroupWrite.ofInstalledSnapshot(1, snapshot(30, 2), entries(31, 32, 2, 100), null));
+            assertThat(wal.sync().segmentsDeleted()).isPositive();
+            assertThat(wal.segmentCount()).as("only the segment holding the install").isEqualTo(1);
+            assertThat(segmentFiles()).hasSize(1);
+            for (long i = 33; i <= 80; i += 4) {
+                append(wal, GroupWrite.ofEntries(1, entries(i, i + 3, 2, 100)));
+            }
+            assertThat(wal.segmentCount()).isGreaterThan(1);
+        }
+        WalRecovery recovery = reopen(SMALL);
+        assertThat(recovery.groups().get(1L).entries()).extracting(Entry::index).first().isEqualTo(31L);
+        assertThat(WalModel.view(recovery.groups())).isEqualTo(model.view());
+        recovery.wal().close();
+    }
+
+    @Test
     void rotatedSegmentsAreDeletedOnceSnapshotsCoverThemAndCheckpointsKeepTheHardState() throws IOException {
         long hot = 1;  // writes a lot, snapshots often
         long idle = 2; // wrote one entry long ago, then only its hard state
