@@ -372,9 +372,13 @@ public final class NodeRuntime implements AutoCloseable {
             if (r.snapshot() != null) {
                 g.snapshots.save(r.snapshot()); // data durable before the WAL names it
             }
-            if (r.mustPersist()) {
-                writes.add(new GroupWrite(g.id, r.snapshot() == null ? null : SnapshotMeta.of(r.snapshot()),
-                        r.entries(), r.hardState()));
+            if (r.snapshot() != null) {
+                // a snapshot from the leader replaces the whole log (the core re-sends what it keeps)
+                writes.add(GroupWrite.ofInstalledSnapshot(g.id, SnapshotMeta.of(r.snapshot()), r.entries(),
+                        r.hardState()));
+                entryCount += r.entries().size();
+            } else if (r.mustPersist()) {
+                writes.add(new GroupWrite(g.id, null, r.entries(), r.hardState()));
                 entryCount += r.entries().size();
             }
         }

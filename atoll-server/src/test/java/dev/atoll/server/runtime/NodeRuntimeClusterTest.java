@@ -38,7 +38,7 @@ class NodeRuntimeClusterTest {
     Path dir;
 
     private final Map<NodeId, NodeRuntime> nodes = new ConcurrentHashMap<>();
-    private final Map<NodeId, MapStateMachine> machines = new ConcurrentHashMap<>();
+    private final Map<NodeId, MetaStateMachine> machines = new ConcurrentHashMap<>();
     private final Set<NodeId> down = ConcurrentHashMap.newKeySet();
     private final TreeSet<NodeId> ids = new TreeSet<>(List.of(NodeId.of("n1"), NodeId.of("n2"), NodeId.of("n3")));
     private NodeRuntime.Options options = NodeRuntime.Options.defaults().withTickMillis(10);
@@ -49,7 +49,7 @@ class NodeRuntimeClusterTest {
     }
 
     private void start(NodeId id) {
-        var sm = new MapStateMachine();
+        var sm = new MetaStateMachine();
         var rt = new NodeRuntime(id, dir.resolve(id.value()), options, new SimpleMeterRegistry());
         rt.addGroup(GROUP, RaftConfig.defaults(), Membership.ofVoters(ids), sm);
         machines.put(id, sm);
@@ -127,7 +127,7 @@ class NodeRuntimeClusterTest {
             put("k" + i, "v" + i);
         }
         await(() -> machines.values().stream().allMatch(m -> m.contents().size() == 200));
-        for (MapStateMachine m : machines.values()) {
+        for (MetaStateMachine m : machines.values()) {
             assertThat(m.contents()).containsEntry("k199", "v199").hasSize(200);
         }
         // group commit: far fewer fsyncs than writes on the leader
@@ -160,7 +160,7 @@ class NodeRuntimeClusterTest {
         new ArrayList<>(ids).forEach(this::stop);
         ids.forEach(this::start);
         await(() -> machines.values().stream().allMatch(m -> m.contents().size() == 100));
-        for (MapStateMachine m : machines.values()) {
+        for (MetaStateMachine m : machines.values()) {
             assertThat(m.contents().keySet()).containsAll(acknowledged);
         }
     }

@@ -10,12 +10,26 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
- * A test state machine: "key=value" commands into a sorted map held in memory (so it loses
- * everything on restart and rebuilds from the snapshot and the log, exercising replay).
+ * The meta group's state: cluster metadata as "key=value" commands in a sorted map (today the
+ * member address book: {@code member/<name>/peer}, {@code member/<name>/client}). Held in
+ * memory and rebuilt on restart from the snapshot file and the WAL, so it is only as large as
+ * cluster metadata. Readable from any thread.
  */
-final class MapStateMachine implements StateMachine {
+public final class MetaStateMachine implements StateMachine {
     private final ConcurrentSkipListMap<String, String> data = new ConcurrentSkipListMap<>();
     private volatile long appliedIndex;
+
+    /** The command that sets {@code key} to {@code value}. */
+    public static byte[] set(String key, String value) {
+        if (key.indexOf('=') >= 0 || key.indexOf('\n') >= 0 || value.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("meta keys hold no '=' and no line breaks: " + key);
+        }
+        return (key + "=" + value).getBytes(StandardCharsets.UTF_8);
+    }
+
+    public String get(String key) {
+        return data.get(key);
+    }
 
     @Override
     public Object apply(Entry entry) {
@@ -28,6 +42,9 @@ final class MapStateMachine implements StateMachine {
         }
         String command = new String(entry.data(), StandardCharsets.UTF_8);
         int eq = command.indexOf('=');
+        if (eq <= 0) {
+            return null; // malformed: every replica ignores it alike
+        }
         return data.put(command.substring(0, eq), command.substring(eq + 1));
     }
 
@@ -64,7 +81,7 @@ final class MapStateMachine implements StateMachine {
         appliedIndex = snapshot.index();
     }
 
-    Map<String, String> contents() {
+    public Map<String, String> contents() {
         return new TreeMap<>(data);
     }
 

@@ -1,0 +1,139 @@
+package dev.atoll.server;
+
+import dev.atoll.core.NodeId;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * How one {@code atoll server} is configured: from command-line flags, or a properties file
+ * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
+ * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients}). A bad value
+ * is refused with a message naming the key; nothing starts.
+ *
+ * @param name                  this member's name, also its node id in Raft
+ * @param dataDir               where the WAL, snapshots and the MVCC store live
+ * @param listenClient          the etcd v3 API (gRPC)
+ * @param listenPeer            peer Raft traffic (gRPC); also serves the etcd API to forwarders
+ * @param listenMetrics         Prometheus /metrics over HTTP, or null for none
+ * @param initialCluster        every founding member's peer address, by name
+ * @param initialClusterClients every founding member's client address, by name (may be partial)
+ */
+public record ServerConfig(
+        String name,
+        Path dataDir,
+        InetSocketAddress listenClient,
+        InetSocketAddress listenPeer,
+        InetSocketAddress listenMetrics,
+        Map<NodeId, InetSocketAddress> initialCluster,
+        Map<NodeId, InetSocketAddress> initialClusterClients,
+        long requestBytesMax) {
+
+    public static final long REQUEST_BYTES_MAX_DEFAULT = 3 * 512 * 1024; // 1.5 MiB, as etcd
+
+    public ServerConfig {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("name: required");
+        }
+        if (dataDir == null) {
+            throw new IllegalArgumentException("data-dir: required");
+        }
+        if (listenClient == null || listenPeer == null) {
+            throw new IllegalArgumentException("listen-client and listen-peer: required");
+        }
+        if (initialCluster == null || initialCluster.isEmpty()) {
+            initialCluster = Map.of(NodeId.of(name), listenPeer);
+        }
+        if (!initialCluster.containsKey(NodeId.of(name))) {
+            throw new IllegalArgumentException("initial-cluster: does not name this member " + name);
+        }
+        initialCluster = Map.copyOf(initialCluster);
+        initialClusterClients = initialClusterClients == null ? Map.of() : Map.copyOf(initialClusterClients);
+        if (requestBytesMax <= 0) {
+            throw new IllegalArgumentException("request-bytes-max: must be positive");
+        }
+    }
+
+    public NodeId nodeId() {
+        return NodeId.of(name);
+    }
+
+    /** The cluster id every founding member derives alike from the initial cluster (as etcd does). */
+    public long clusterId() {
+        long h = 0xcbf29ce484222325L;
+        for (var e : new java.util.TreeMap<>(initialCluster).entrySet()) {
+            h = fnv(h, e.getKey().value() + "=" + e.getValue());
+        }
+        return h & Long.MAX_VALUE;
+    }
+
+    /** A member's stable 64-bit id, derived from its name. */
+    public static long memberId(NodeId node) {
+        return fnv(0xcbf29ce484222325L, node.value()) & Long.MAX_VALUE;
+    }
+
+    private static long fnv(long h, String s) {
+        for (byte b : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            h ^= b & 0xff;
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    /** Parses "host:port". */
+    public static InetSocketAddress address(String key, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        String v = value.trim().replaceFirst("^[a-z]+://", "");
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException(key + ": expected host:port, got " + value);
+        }
+        try {
+            int port = Integer.parseInt(v.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(v.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": bad port in " + value);
+        }
+    }
+
+    /** Parses "n1=host:port,n2=host:port". */
+    public static Map<NodeId, InetSocketAddress> members(String key, String value) {
+        var members = new LinkedHashMap<NodeId, InetSocketAddress>();
+        if (value == null || value.isBlank()) {
+            return members;
+        }
+        for (String part : value.split(",")) {
+            int eq = part.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(key + ": expected name=host:port, got " + part);
+            }
+            NodeId id = NodeId.of(part.substring(0, eq).trim());
+            if (members.put(id, address(key, part.substring(eq + 1))) != null) {
+                throw new IllegalArgumentException(key + ": " + id + " named twice");
+            }
+        }
+        return members;
+    }
+
+    /** Reads a properties file with the flag names as keys. */
+    public static Properties readFile(Path file) {
+        var p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("config: cannot read " + file + ": " + e.getMessage());
+        }
+        return p;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.atoll.server.it;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One real {@code atoll server} process started from the test classpath, listening on
+ * 127.0.0.1 with ports picked free; output goes to a log file next to its data. Stopped by PID
+ * only: {@link #kill()} is SIGKILL (kill -9), {@link #stop()} is SIGTERM then SIGKILL.
+ */
+final class ServerProcess implements AutoCloseable {
+    final String name;
+    final int clientPort;
+    final int peerPort;
+    final Path dataDir;
+    final Path logFile;
+    private final List<String> command;
+    private Process process;
+
+    ServerProcess(String name, int clientPort, int peerPort, Path dataDir, String initialCluster) {
+        this.name = name;
+        this.clientPort = clientPort;
+        this.peerPort = peerPort;
+        this.dataDir = dataDir;
+        this.logFile = dataDir.resolveSibling(name + ".log");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), "dev.atoll.server.AtollServer",
+                "--name", name, "--data-dir", dataDir.toString(),
+                "--listen-client", "127.0.0.1:" + clientPort, "--listen-peer", "127.0.0.1:" + peerPort,
+                "--initial-cluster", initialCluster));
+    }
+
+    static int freePort() {
+        try (var s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free port", e);
+        }
+    }
+
+    void start() throws IOException {
+        Files.createDirectories(dataDir);
+        process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .start();
+    }
+
+    /** Waits until the client port accepts connections (the process is serving). */
+    void awaitListening(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + logFile);
+            }
+            try (var s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", clientPort), 200);
+                return;
+            } catch (IOException notYet) {
+                TimeUnit.MILLISECONDS.sleep(50);
+            }
+        }
+        throw new IllegalStateException(name + " not listening on " + clientPort + " within " + timeout);
+    }
+
+    String endpoint() {
+        return "http://127.0.0.1:" + clientPort;
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    /** kill -9: no shutdown hook, no flush. */
+    void kill() throws InterruptedException {
+        if (alive()) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    void stop() throws InterruptedException {
+        if (alive()) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    String log() {
+        try {
+            return Files.exists(logFile) ? Files.readString(logFile) : "";
+        } catch (IOException e) {
+            return "(cannot read " + logFile + ")";
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop();
+    }
+}
