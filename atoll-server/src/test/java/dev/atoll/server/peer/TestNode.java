@@ -32,6 +32,8 @@ final class TestNode implements AutoCloseable {
     final PeerTransport transport;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final List<InboundMessage> received = new ArrayList<>();
+    /** The inbox takes this many messages, then reports itself full. */
+    volatile int inboxMessagesMax = Integer.MAX_VALUE;
     private final EventLoopGroup serverLoop;
     private final ExecutorService serverExecutor;
     private final Server server;
@@ -91,6 +93,9 @@ final class TestNode implements AutoCloseable {
     }
 
     private synchronized boolean record(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
+        if (received.size() >= inboxMessagesMax) {
+            return false;
+        }
         received.add(new InboundMessage(groupId, envelope, traceparent));
         return true;
     }
