@@ -135,6 +135,8 @@ final class OutboundLink {
         }
         queue.addLast(message);
         queuedBytes += message.batchBytes();
+        check(queue.size() <= options.outboundMessagesMax() && queuedBytes <= options.outboundBytesMax(),
+                "outbound queue within its bounds: %d messages, %d bytes", queue.size(), queuedBytes);
         updateGauges();
         return SendOutcome.QUEUED;
     }
@@ -234,6 +236,9 @@ final class OutboundLink {
         while (!s.inflight.isEmpty() && s.inflight.peekFirst()[0] <= acked) {
             s.outstandingBytes -= s.inflight.pollFirst()[1];
         }
+        check(s.outstandingBytes >= 0 && (s.outstandingBytes == 0) == s.inflight.isEmpty(),
+                "outstanding bytes match the unacknowledged batches: %d bytes, %d batches",
+                s.outstandingBytes, s.inflight.size());
         s.ackedSeq = acked;
         s.windowBytes = window;
         meters.remoteDropped.increment(Math.max(0, ack.getDroppedMessages()));
@@ -372,6 +377,13 @@ final class OutboundLink {
         }
         flushPending = false;
         updateGauges();
+    }
+
+    /** An invariant of this class; a violation is a bug in it, never a condition of the network. */
+    private static void check(boolean condition, String format, Object... args) {
+        if (!condition) {
+            throw new IllegalStateException("invariant violated: " + String.format(format, args));
+        }
     }
 
     private boolean fits(Queued message) {

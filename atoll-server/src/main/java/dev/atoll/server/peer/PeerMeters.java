@@ -44,7 +44,7 @@ final class PeerMeters {
         bytesSent = counter("atoll.peer.bytes.sent", "encoded message bytes sent to the peer");
         messagesReceived = counter("atoll.peer.messages.received", "messages received from the peer");
         bytesReceived = counter("atoll.peer.bytes.received", "encoded message bytes received from the peer");
-        reconnects = counter("atoll.peer.reconnects", "streams reopened to the peer after the first");
+        reconnects = counter("atoll.peer.reconnects", "attempts to open a stream to the peer after the first one");
         streamsRefused = counter("atoll.peer.streams.refused", "inbound streams refused (wrong cluster, node or version)");
         remoteDropped = counter("atoll.peer.remote.dropped", "messages the peer acknowledged as dropped on its side");
         for (DropReason reason : DropReason.values()) {

@@ -72,6 +72,10 @@ public final class PeerTransport implements AutoCloseable {
     private final Map<NodeId, PeerMeters> meters = new ConcurrentHashMap<>();
     private final PeerMeters unknownPeerMeters;
     private final List<Meter> nodeMeters = new ArrayList<>();
+    /** Channels of removed peers, shut down but awaited only by close(). */
+    private final List<ManagedChannel> retiredChannels = new ArrayList<>();
+    /** A message too large for a batch is a configuration mismatch: WARN once, then DEBUG. */
+    private final java.util.concurrent.atomic.AtomicBoolean tooLargeLogged = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
 
     /**
@@ -198,6 +202,7 @@ public final class PeerTransport implements AutoCloseable {
         }
         link.close();
         link.channel().shutdownNow();
+        retiredChannels.add(link.channel());
         service.refuseFrom(peer);
         PeerMeters m = meters.remove(peer);
         if (m != null) {
@@ -241,9 +246,14 @@ public final class PeerTransport implements AutoCloseable {
         if (batchBytes > options.batchBytesMax()) {
             PeerMeters m = meters.getOrDefault(envelope.to(), unknownPeerMeters);
             m.dropped(DropReason.TOO_LARGE).increment();
-            log.warn("peer_message_too_large node={} peer={} group={} type={} bytes={} batch_bytes_max={}", self,
-                    envelope.to(), groupId, envelope.message().getClass().getSimpleName(), batchBytes,
-                    options.batchBytesMax());
+            String line = "peer_message_too_large node={} peer={} group={} type={} bytes={} batch_bytes_max={}";
+            Object[] fields = {self, envelope.to(), groupId, envelope.message().getClass().getSimpleName(), batchBytes,
+                    options.batchBytesMax()};
+            if (tooLargeLogged.compareAndSet(false, true)) {
+                log.warn(line, fields);
+            } else {
+                log.debug(line, fields);
+            }
             return SendOutcome.DROPPED_TOO_LARGE;
         }
         return link.enqueue(new OutboundLink.Queued(wire, batchBytes));
@@ -279,6 +289,7 @@ public final class PeerTransport implements AutoCloseable {
     @Override
     public void close() {
         List<OutboundLink> closing;
+        List<ManagedChannel> retired;
         synchronized (this) {
             if (closed) {
                 return;
@@ -286,6 +297,8 @@ public final class PeerTransport implements AutoCloseable {
             closed = true;
             closing = new ArrayList<>(links.values());
             links.clear();
+            retired = new ArrayList<>(retiredChannels);
+            retiredChannels.clear();
         }
         long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.closeTimeoutMillis());
         for (OutboundLink link : closing) {
@@ -300,6 +313,9 @@ public final class PeerTransport implements AutoCloseable {
                     link.channel().shutdownNow();
                     clean = false;
                 }
+            }
+            for (ManagedChannel channel : retired) {
+                clean &= channel.awaitTermination(remainingNanos(deadlineNanos), TimeUnit.NANOSECONDS);
             }
             timer.shutdown();
             if (!timer.awaitTermination(remainingNanos(deadlineNanos), TimeUnit.NANOSECONDS)) {

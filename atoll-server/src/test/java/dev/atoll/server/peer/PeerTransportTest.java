@@ -25,7 +25,7 @@ class PeerTransportTest {
     private final List<TestNode> nodes = new ArrayList<>();
 
     @AfterEach
-    void stopNodes() throws InterruptedException {
+    void stopNodes() {
         for (TestNode n : nodes.reversed()) {
             n.close();
         }
@@ -122,7 +122,7 @@ class PeerTransportTest {
     }
 
     @Test
-    void downPeerKeepsTheNewestMessagesUpToTheBoundThenReconnects() throws InterruptedException {
+    void downPeerKeepsTheNewestMessagesUpToTheBoundThenReconnects() {
         var small = FAST.withBatch(64 * 1024, 10).withOutbound(1 << 20, 10);
         TestNode n1 = track(TestNode.start("n1", small));
         // Learn a free port, then leave it closed: n2 is down.
@@ -231,7 +231,7 @@ class PeerTransportTest {
     }
 
     @Test
-    void closeLeavesNoThreadsStreamsOrMeters() throws InterruptedException {
+    void closeLeavesNoThreadsStreamsOrMeters() {
         TestNode n1 = TestNode.start("c1", FAST), n2 = TestNode.start("c2", FAST), n3 = TestNode.start("c3", FAST);
         connectAll(n1, n2, n3);
         n1.sendNumbered(n2, 1, 1);

@@ -132,12 +132,17 @@ final class TestNode implements AutoCloseable {
 
     /** Stops the transport and then the server, as the runtime would at shutdown. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         transport.close();
         server.shutdownNow();
-        server.awaitTermination(5, TimeUnit.SECONDS);
         serverExecutor.shutdownNow();
-        serverExecutor.awaitTermination(5, TimeUnit.SECONDS);
-        serverLoop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+            serverExecutor.awaitTermination(5, TimeUnit.SECONDS);
+            serverLoop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted stopping " + id, e);
+        }
     }
 }
