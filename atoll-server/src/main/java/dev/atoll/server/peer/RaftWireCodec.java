@@ -1,0 +1,289 @@
+package dev.atoll.server.peer;
+
+import com.google.protobuf.ByteString;
+import dev.atoll.consensus.raft.RaftMessage;
+import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.Entry;
+import dev.atoll.core.protocol.Envelope;
+import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.MembershipChange;
+import dev.atoll.proto.peer.PeerMessage;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Converts Raft messages to and from the wire form of {@code atoll/peer.proto}.
+ *
+ * <p>Encoding takes what our own core produced: a value the wire cannot carry (a negative
+ * number in a uint64 field) is a bug and throws {@link IllegalArgumentException}. Decoding takes
+ * what the network delivered: anything that does not make a valid message throws
+ * {@link PeerMalformedException} (code {@code PEER_MALFORMED}) and nothing else, so a receiver
+ * catches exactly that, counts it and drops the message. Stateless and thread-safe.
+ */
+public final class RaftWireCodec {
+    /** Longest node id accepted from the wire; ids are short names ("n1"). */
+    public static final int NODE_ID_CHARS_MAX = 256;
+    /** Longest traceparent accepted; version 00 is 55 characters, later versions may append. */
+    public static final int TRACEPARENT_CHARS_MAX = 512;
+
+    private RaftWireCodec() {
+    }
+
+    // ----------------------------------------------------------------------------- encode
+
+    /** The wire form of {@code envelope} for group {@code groupId}; {@code traceparent} may be null. */
+    public static PeerMessage encode(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
+        requireWire(groupId >= 0, "group id is a uint64 on the wire: %d", groupId);
+        var b = PeerMessage.newBuilder()
+                .setGroupId(groupId)
+                .setFromNode(envelope.from().value())
+                .setToNode(envelope.to().value())
+                .setTraceparent(traceparent == null ? "" : traceparent);
+        switch (envelope.message()) {
+            case RaftMessage.AppendEntries m -> {
+                var a = dev.atoll.proto.peer.AppendEntries.newBuilder()
+                        .setTerm(u64(m.term()))
+                        .setPrevIndex(u64(m.prevIndex()))
+                        .setPrevTerm(u64(m.prevTerm()))
+                        .setCommitIndex(u64(m.commitIndex()));
+                for (Entry e : m.entries()) {
+                    a.addEntries(encodeEntry(e));
+                }
+                b.setAppendEntries(a);
+            }
+            case RaftMessage.AppendResponse m -> b.setAppendResponse(dev.atoll.proto.peer.AppendResponse.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setIndex(u64(m.index()))
+                    .setReject(m.reject())
+                    .setConflictIndex(u64(m.conflictIndex()))
+                    .setConflictTerm(u64(m.conflictTerm())));
+            case RaftMessage.RequestVote m -> b.setRequestVote(dev.atoll.proto.peer.RequestVote.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setLastIndex(u64(m.lastIndex()))
+                    .setLastTerm(u64(m.lastTerm()))
+                    .setPreVote(m.preVote())
+                    .setLeaderTransfer(m.leaderTransfer()));
+            case RaftMessage.VoteResponse m -> b.setVoteResponse(dev.atoll.proto.peer.VoteResponse.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setGranted(m.granted())
+                    .setPreVote(m.preVote()));
+            case RaftMessage.Heartbeat m -> b.setHeartbeat(dev.atoll.proto.peer.Heartbeat.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setCommitIndex(u64(m.commitIndex()))
+                    .setReadContext(u64(m.readContext())));
+            case RaftMessage.HeartbeatResponse m -> b.setHeartbeatResponse(
+                    dev.atoll.proto.peer.HeartbeatResponse.newBuilder()
+                            .setTerm(u64(m.term()))
+                            .setReadContext(u64(m.readContext())));
+            case RaftMessage.InstallSnapshot m -> b.setInstallSnapshot(dev.atoll.proto.peer.InstallSnapshot.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setSnapshotIndex(u64(m.snapshotIndex()))
+                    .setSnapshotTerm(u64(m.snapshotTerm()))
+                    .setMembership(encodeMembership(m.membership()))
+                    .setSnapshotBytes(u64(m.snapshotBytes()))
+                    .setOffset(u64(m.offset()))
+                    .setChunk(ByteString.copyFrom(m.chunk()))
+                    .setDone(m.done()));
+            // The core's SnapshotResponse has no reject flag: a rejected chunk is answered with
+            // installed=false and the offset to resume from, which is what reject=false plus
+            // next_offset say on the wire too.
+            case RaftMessage.SnapshotResponse m -> b.setSnapshotResponse(dev.atoll.proto.peer.SnapshotResponse.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setSnapshotIndex(u64(m.snapshotIndex()))
+                    .setNextOffset(u64(m.nextOffset()))
+                    .setInstalled(m.installed()));
+            case RaftMessage.TimeoutNow m -> b.setTimeoutNow(dev.atoll.proto.peer.TimeoutNow.newBuilder()
+                    .setTerm(u64(m.term())));
+        }
+        return b.build();
+    }
+
+    public static dev.atoll.proto.peer.Entry encodeEntry(Entry entry) {
+        return dev.atoll.proto.peer.Entry.newBuilder()
+                .setIndex(entry.index())
+                .setTerm(entry.term())
+                .setKind(switch (entry.kind()) {
+                    case COMMAND -> dev.atoll.proto.peer.Entry.Kind.COMMAND;
+                    case NOOP -> dev.atoll.proto.peer.Entry.Kind.NOOP;
+                    case MEMBERSHIP -> dev.atoll.proto.peer.Entry.Kind.MEMBERSHIP;
+                })
+                .setData(ByteString.copyFrom(entry.data()))
+                .build();
+    }
+
+    /** Members in sorted order, so equal memberships encode to equal bytes. */
+    public static dev.atoll.proto.peer.Membership encodeMembership(Membership membership) {
+        var b = dev.atoll.proto.peer.Membership.newBuilder();
+        for (NodeId v : new TreeSet<>(membership.voters())) {
+            b.addVoters(v.value());
+        }
+        for (NodeId l : new TreeSet<>(membership.learners())) {
+            b.addLearners(l.value());
+        }
+        return b.build();
+    }
+
+    public static dev.atoll.proto.peer.MembershipChange encodeMembershipChange(MembershipChange change) {
+        return dev.atoll.proto.peer.MembershipChange.newBuilder()
+                .setType(switch (change.type()) {
+                    case ADD_VOTER -> dev.atoll.proto.peer.MembershipChange.Type.ADD_VOTER;
+                    case ADD_LEARNER -> dev.atoll.proto.peer.MembershipChange.Type.ADD_LEARNER;
+                    case REMOVE -> dev.atoll.proto.peer.MembershipChange.Type.REMOVE;
+                })
+                .setNode(change.node().value())
+                .build();
+    }
+
+    // ----------------------------------------------------------------------------- decode
+
+    /**
+     * The message {@code wire} carries.
+     *
+     * @throws PeerMalformedException if it is not a valid Raft message (no body, a uint64 beyond
+     *         a Java long, an entry at index 0, a node both voter and learner, ...)
+     */
+    public static InboundMessage decode(PeerMessage wire) {
+        long groupId = wire.getGroupId();
+        malformedIf(groupId < 0, "group_id above 2^63-1");
+        NodeId from = nodeId(wire.getFromNode(), "from_node");
+        NodeId to = nodeId(wire.getToNode(), "to_node");
+        malformedIf(wire.getTraceparent().length() > TRACEPARENT_CHARS_MAX, "traceparent longer than "
+                + TRACEPARENT_CHARS_MAX);
+        RaftMessage message = switch (wire.getBodyCase()) {
+            case APPEND_ENTRIES -> {
+                var m = wire.getAppendEntries();
+                var entries = new ArrayList<Entry>(m.getEntriesCount());
+                for (var e : m.getEntriesList()) {
+                    entries.add(decodeEntry(e));
+                }
+                yield new RaftMessage.AppendEntries(u64(m.getTerm(), "term"), u64(m.getPrevIndex(), "prev_index"),
+                        u64(m.getPrevTerm(), "prev_term"), entries, u64(m.getCommitIndex(), "commit_index"));
+            }
+            case APPEND_RESPONSE -> {
+                var m = wire.getAppendResponse();
+                yield new RaftMessage.AppendResponse(u64(m.getTerm(), "term"), u64(m.getIndex(), "index"),
+                        m.getReject(), u64(m.getConflictIndex(), "conflict_index"),
+                        u64(m.getConflictTerm(), "conflict_term"));
+            }
+            case REQUEST_VOTE -> {
+                var m = wire.getRequestVote();
+                yield new RaftMessage.RequestVote(u64(m.getTerm(), "term"), u64(m.getLastIndex(), "last_index"),
+                        u64(m.getLastTerm(), "last_term"), m.getPreVote(), m.getLeaderTransfer());
+            }
+            case VOTE_RESPONSE -> {
+                var m = wire.getVoteResponse();
+                yield new RaftMessage.VoteResponse(u64(m.getTerm(), "term"), m.getGranted(), m.getPreVote());
+            }
+            case HEARTBEAT -> {
+                var m = wire.getHeartbeat();
+                yield new RaftMessage.Heartbeat(u64(m.getTerm(), "term"), u64(m.getCommitIndex(), "commit_index"),
+                        u64(m.getReadContext(), "read_context"));
+            }
+            case HEARTBEAT_RESPONSE -> {
+                var m = wire.getHeartbeatResponse();
+                yield new RaftMessage.HeartbeatResponse(u64(m.getTerm(), "term"),
+                        u64(m.getReadContext(), "read_context"));
+            }
+            case INSTALL_SNAPSHOT -> {
+                var m = wire.getInstallSnapshot();
+                malformedIf(!m.hasMembership(), "install_snapshot without membership");
+                long snapshotBytes = u64(m.getSnapshotBytes(), "snapshot_bytes");
+                long offset = u64(m.getOffset(), "offset");
+                // A chunk past the end of the snapshot it claims to belong to cannot be installed.
+                malformedIf(m.getChunk().size() > snapshotBytes - offset,
+                        "chunk [" + offset + ", +" + m.getChunk().size() + ") beyond snapshot_bytes " + snapshotBytes);
+                yield new RaftMessage.InstallSnapshot(u64(m.getTerm(), "term"),
+                        u64(m.getSnapshotIndex(), "snapshot_index"), u64(m.getSnapshotTerm(), "snapshot_term"),
+                        decodeMembership(m.getMembership()), snapshotBytes, offset, m.getChunk().toByteArray(),
+                        m.getDone());
+            }
+            case SNAPSHOT_RESPONSE -> {
+                var m = wire.getSnapshotResponse();
+                yield new RaftMessage.SnapshotResponse(u64(m.getTerm(), "term"),
+                        u64(m.getSnapshotIndex(), "snapshot_index"), u64(m.getNextOffset(), "next_offset"),
+                        m.getInstalled());
+            }
+            case TIMEOUT_NOW -> new RaftMessage.TimeoutNow(u64(wire.getTimeoutNow().getTerm(), "term"));
+            case BODY_NOT_SET -> throw new PeerMalformedException("message has no body (or one this node does not know)");
+        };
+        return new InboundMessage(groupId, new Envelope<>(from, to, message), wire.getTraceparent());
+    }
+
+    /** @throws PeerMalformedException on index or term 0, an unknown kind, or a uint64 beyond a long */
+    public static Entry decodeEntry(dev.atoll.proto.peer.Entry wire) {
+        long index = u64(wire.getIndex(), "entry index");
+        long term = u64(wire.getTerm(), "entry term");
+        malformedIf(index == 0, "entry index 0");
+        malformedIf(term == 0, "entry term 0 at index " + index);
+        Entry.Kind kind = switch (wire.getKind()) {
+            case COMMAND -> Entry.Kind.COMMAND;
+            case NOOP -> Entry.Kind.NOOP;
+            case MEMBERSHIP -> Entry.Kind.MEMBERSHIP;
+            case KIND_UNSPECIFIED, UNRECOGNIZED -> throw new PeerMalformedException(
+                    "entry kind " + wire.getKindValue() + " at index " + index);
+        };
+        return new Entry(index, term, kind, wire.getData().toByteArray());
+    }
+
+    /** @throws PeerMalformedException on an invalid node id or a node both voter and learner */
+    public static Membership decodeMembership(dev.atoll.proto.peer.Membership wire) {
+        Set<NodeId> voters = new HashSet<>();
+        for (String v : wire.getVotersList()) {
+            voters.add(nodeId(v, "voter"));
+        }
+        Set<NodeId> learners = new HashSet<>();
+        for (String l : wire.getLearnersList()) {
+            NodeId id = nodeId(l, "learner");
+            malformedIf(voters.contains(id), "node " + id + " is both voter and learner");
+            learners.add(id);
+        }
+        return new Membership(voters, learners);
+    }
+
+    /** @throws PeerMalformedException on an unknown type or an invalid node id */
+    public static MembershipChange decodeMembershipChange(dev.atoll.proto.peer.MembershipChange wire) {
+        MembershipChange.Type type = switch (wire.getType()) {
+            case ADD_VOTER -> MembershipChange.Type.ADD_VOTER;
+            case ADD_LEARNER -> MembershipChange.Type.ADD_LEARNER;
+            case REMOVE -> MembershipChange.Type.REMOVE;
+            case TYPE_UNSPECIFIED, UNRECOGNIZED -> throw new PeerMalformedException(
+                    "membership change type " + wire.getTypeValue());
+        };
+        return new MembershipChange(type, nodeId(wire.getNode(), "membership change node"));
+    }
+
+    /** @throws PeerMalformedException when {@code value} is empty or too long to be a node id */
+    static NodeId nodeId(String value, String field) {
+        malformedIf(value.isEmpty(), field + " is empty");
+        malformedIf(value.length() > NODE_ID_CHARS_MAX, field + " longer than " + NODE_ID_CHARS_MAX + " chars");
+        return NodeId.of(value);
+    }
+
+    // ----------------------------------------------------------------------------- helpers
+
+    private static long u64(long value) {
+        requireWire(value >= 0, "negative value in a uint64 field: %d", value);
+        return value;
+    }
+
+    /** A uint64 read into a Java long is negative when it is above 2^63-1: no index or term gets there. */
+    private static long u64(long value, String field) {
+        malformedIf(value < 0, field + " above 2^63-1");
+        return value;
+    }
+
+    private static void malformedIf(boolean condition, String reason) {
+        if (condition) {
+            throw new PeerMalformedException(reason);
+        }
+    }
+
+    private static void requireWire(boolean condition, String format, Object... args) {
+        if (!condition) {
+            throw new IllegalArgumentException(String.format(format, args));
+        }
+    }
+}
