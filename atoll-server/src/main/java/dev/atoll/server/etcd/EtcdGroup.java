@@ -1,0 +1,324 @@
+package dev.atoll.server.etcd;
+
+import com.google.protobuf.Message;
+import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.Role;
+import dev.atoll.proto.etcd.ResponseHeader;
+import dev.atoll.proto.log.Command;
+import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.server.runtime.NotLeaderException;
+import dev.atoll.server.runtime.ProposalFailedException;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The etcd API's view of the {@code default} Raft group on this node: proposes commands and
+ * linearizable read barriers with a deadline, builds response headers, maps failures to etcd's
+ * statuses, and forwards a request that reached a follower to the leader once (a metadata
+ * marker stops a forwarded request from being forwarded again). Shared by the services;
+ * thread-safe. Continuations run on {@code executor}, never on the runtime's loop thread.
+ */
+public final class EtcdGroup {
+    private static final Logger log = LoggerFactory.getLogger(EtcdGroup.class);
+
+    /** Set on a request a follower forwards to the leader; the leader never forwards it again. */
+    static final Metadata.Key<String> FORWARDED_BY =
+            Metadata.Key.of("atoll-forwarded-by", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Context.Key<String> FORWARDED_CONTEXT = Context.key("atoll-forwarded-by");
+
+    private final NodeRuntime runtime;
+    private final long groupId;
+    private final EtcdStateMachine stateMachine;
+    private final EtcdOptions options;
+    private final EtcdMembers members;
+    private final LeaderChannels leaderChannels;
+    private final Executor executor;
+    private final AtomicLong nextRequestId;
+
+    /**
+     * {@code executor} runs every continuation of a proposal or read (bounded: a rejection is
+     * answered "etcdserver: too many requests"); {@code leaderChannels} may return null for an
+     * unknown leader.
+     */
+    public EtcdGroup(NodeRuntime runtime, long groupId, EtcdStateMachine stateMachine, EtcdOptions options,
+                     EtcdMembers members, LeaderChannels leaderChannels, Executor executor) {
+        this.runtime = runtime;
+        this.groupId = groupId;
+        this.stateMachine = stateMachine;
+        this.options = options;
+        this.members = members;
+        this.leaderChannels = leaderChannels;
+        this.executor = executor;
+        // unique across the cluster: the member id's low bits above a per-process counter
+        this.nextRequestId = new AtomicLong((members.memberId(runtime.self()) & 0xFFFFFL) << 40);
+    }
+
+    /** The interceptor every etcd service must be bound with, so forwarded requests are recognised. */
+    public static ServerInterceptor forwardingMarker() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                               ServerCallHandler<Q, A> next) {
+                String by = headers.get(FORWARDED_BY);
+                if (by == null) {
+                    return next.startCall(call, headers);
+                }
+                return Contexts.interceptCall(Context.current().withValue(FORWARDED_CONTEXT, by), call, headers, next);
+            }
+        };
+    }
+
+    /** Whether the request being served (on its gRPC thread) was forwarded by another member. */
+    static boolean forwarded() {
+        return FORWARDED_CONTEXT.get() != null;
+    }
+
+    public EtcdStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    public EtcdOptions options() {
+        return options;
+    }
+
+    public EtcdMembers members() {
+        return members;
+    }
+
+    public NodeRuntime runtime() {
+        return runtime;
+    }
+
+    public long groupId() {
+        return groupId;
+    }
+
+    Executor executor() {
+        return executor;
+    }
+
+    public LogStatus status() {
+        return runtime.status(groupId);
+    }
+
+    public boolean isLeader() {
+        LogStatus s = status();
+        return s != null && s.role() == Role.LEADER;
+    }
+
+    public ResponseHeader header(long revision) {
+        LogStatus s = status();
+        return ResponseHeader.newBuilder()
+                .setClusterId(members.clusterId())
+                .setMemberId(members.memberId(runtime.self()))
+                .setRevision(revision)
+                .setRaftTerm(s == null ? 0 : s.term())
+                .build();
+    }
+
+    // ------------------------------------------------------------------ writes and reads
+
+    /**
+     * Proposes {@code op} (a builder with the op set) and answers {@code out} with
+     * {@code respond(applied response)}; on a follower, forwards {@code request} to the leader
+     * through {@code method}. Requests over requestBytesMax are refused before proposing.
+     */
+    <Q extends Message, A> void write(MethodDescriptor<Q, A> method, Q request, Command.Builder op,
+                                      Function<Object, A> respond, StreamObserver<A> out) {
+        boolean forwarded = forwarded();
+        if (request.getSerializedSize() > options.requestBytesMax()) {
+            out.onError(EtcdCodec.requestTooLarge());
+            return;
+        }
+        byte[] command = op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray();
+        runtime.propose(groupId, command)
+                .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
+                .whenCompleteAsync((result, error) -> {
+                    if (error != null) {
+                        fail(method, request, forwarded, error, out);
+                        return;
+                    }
+                    answer(result, respond, out);
+                }, executor)
+                .exceptionally(rejected -> {
+                    out.onError(statusOf(rejected));
+                    return null;
+                });
+    }
+
+    /** Answers with {@code read} served locally once a linearizable read barrier passed (or at once when serializable). */
+    <Q extends Message, A> void read(MethodDescriptor<Q, A> method, Q request, boolean serializable,
+                                     java.util.function.Supplier<A> read, StreamObserver<A> out) {
+        boolean forwarded = forwarded();
+        CompletableFuture<?> barrier = serializable ? CompletableFuture.completedFuture(0L)
+                : runtime.readBarrier(groupId).orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+        barrier.whenCompleteAsync((index, error) -> {
+            if (error != null) {
+                fail(method, request, forwarded, error, out);
+                return;
+            }
+            A response;
+            try {
+                response = read.get();
+            } catch (StatusRuntimeException e) {
+                out.onError(e);
+                return;
+            }
+            out.onNext(response);
+            out.onCompleted();
+        }, executor).exceptionally(rejected -> {
+            out.onError(statusOf(rejected));
+            return null;
+        });
+    }
+
+    private static <A> void answer(Object result, Function<Object, A> respond, StreamObserver<A> out) {
+        switch (result) {
+            case EtcdStateMachine.Applied applied -> {
+                out.onNext(respond.apply(applied.response()));
+                out.onCompleted();
+            }
+            case EtcdStateMachine.Refused refused -> out.onError(EtcdCodec.toStatus(refused.error()));
+            case EtcdStateMachine.Malformed malformed -> out.onError(EtcdCodec.malformed(malformed.detail()));
+            case EtcdStateMachine.Replayed replayed -> throw new IllegalStateException(
+                    "a fresh proposal is never a replay: " + replayed);
+            case null, default -> throw new IllegalStateException("unexpected apply result " + result);
+        }
+    }
+
+    private <Q extends Message, A> void fail(MethodDescriptor<Q, A> method, Q request, boolean forwarded,
+                                             Throwable error, StreamObserver<A> out) {
+        Throwable cause = unwrap(error);
+        if (cause instanceof NotLeaderException notLeader) {
+            if (forwarded) {
+                // the member that forwarded thought we lead; leadership moved meanwhile
+                out.onError(EtcdCodec.leaderChanged());
+                return;
+            }
+            forward(method, request, notLeader.leaderHint(), out);
+            return;
+        }
+        out.onError(statusOf(cause));
+    }
+
+    /** The etcd status for a failure of a proposal, read or continuation. */
+    static StatusRuntimeException statusOf(Throwable error) {
+        Throwable cause = unwrap(error);
+        return switch (cause) {
+            case StatusRuntimeException s -> s;
+            case TimeoutException t -> EtcdCodec.requestTimedOut();
+            case RejectedExecutionException r -> EtcdCodec.tooManyRequests();
+            case NotLeaderException n -> n.leaderHint() == null ? EtcdCodec.noLeader() : EtcdCodec.leaderChanged();
+            case ProposalFailedException p -> {
+                // NodeRuntime says why only in words: stopping, overloaded, dropped or lost to a leader change
+                String why = p.getMessage();
+                if (why.contains("stopping")) {
+                    yield EtcdCodec.serverStopped();
+                }
+                if (why.contains("overloaded")) {
+                    yield EtcdCodec.tooManyRequests();
+                }
+                yield EtcdCodec.leaderChanged();
+            }
+            case CancellationException c -> Status.CANCELLED.withDescription("request cancelled").asRuntimeException();
+            default -> {
+                log.error("etcd_request_failed error={}", cause.toString(), cause);
+                yield Status.INTERNAL.withDescription("etcdserver: internal error: " + cause).asRuntimeException();
+            }
+        };
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable t = error;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    // ------------------------------------------------------------------ forwarding
+
+    /** The channel to the current leader, or null (the caller answers "no leader"). */
+    Channel leaderChannel(NodeId hint) {
+        NodeId leader = hint;
+        if (leader == null) {
+            LogStatus s = status();
+            leader = s == null ? null : s.leader();
+        }
+        if (leader == null || leader.equals(runtime.self())) {
+            return null;
+        }
+        Channel channel = leaderChannels.channelTo(leader);
+        if (channel == null) {
+            return null;
+        }
+        var marker = new Metadata();
+        marker.put(FORWARDED_BY, runtime.self().value());
+        return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(marker));
+    }
+
+    /** Calls {@code method} on the leader with the forwarding marker and relays its answer, once. */
+    <Q, A> void forward(MethodDescriptor<Q, A> method, Q request, NodeId leaderHint, StreamObserver<A> out) {
+        Channel leader = leaderChannel(leaderHint);
+        if (leader == null) {
+            out.onError(EtcdCodec.noLeader());
+            return;
+        }
+        CallOptions callOptions = CallOptions.DEFAULT.withDeadlineAfter(options.requestTimeoutMillis(),
+                TimeUnit.MILLISECONDS);
+        // a fresh context: the forwarded call must not inherit this call's forwarding marker
+        Context.ROOT.run(() -> ClientCalls.asyncUnaryCall(leader.newCall(method, callOptions), request,
+                new StreamObserver<A>() {
+                    @Override
+                    public void onNext(A value) {
+                        out.onNext(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        Status s = Status.fromThrowable(t);
+                        out.onError(s.getCode() == Status.Code.DEADLINE_EXCEEDED ? EtcdCodec.requestTimedOut()
+                                : s.getCode() == Status.Code.UNAVAILABLE && s.getDescription() == null
+                                ? EtcdCodec.noLeader() : s.asRuntimeException());
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        out.onCompleted();
+                    }
+                }));
+    }
+
+    /** Proposes a command with no client waiting on a particular answer (lease expiry). */
+    CompletableFuture<Object> proposeInternal(Command.Builder op) {
+        return runtime.propose(groupId, op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray())
+                .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+}
