@@ -64,26 +64,41 @@ public record ServerConfig(
         return NodeId.of(name);
     }
 
-    /** The cluster id every founding member derives alike from the initial cluster (as etcd does). */
-    public long clusterId() {
-        long h = 0xcbf29ce484222325L;
-        for (var e : new java.util.TreeMap<>(initialCluster).entrySet()) {
-            h = fnv(h, e.getKey().value() + "=" + e.getValue());
+    /**
+     * Reads flags ({@code --key value}) over an optional {@code --config FILE} of the same keys;
+     * a flag wins over the file. Unknown keys are refused.
+     */
+    public static ServerConfig fromArgs(String[] args) {
+        var values = new java.util.LinkedHashMap<String, String>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--") || i + 1 >= args.length) {
+                throw new IllegalArgumentException("expected --key value, got " + a);
+            }
+            values.put(a.substring(2), args[++i]);
         }
-        return h & Long.MAX_VALUE;
-    }
-
-    /** A member's stable 64-bit id, derived from its name. */
-    public static long memberId(NodeId node) {
-        return fnv(0xcbf29ce484222325L, node.value()) & Long.MAX_VALUE;
-    }
-
-    private static long fnv(long h, String s) {
-        for (byte b : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
-            h ^= b & 0xff;
-            h *= 0x100000001b3L;
+        var merged = new java.util.LinkedHashMap<String, String>();
+        String file = values.remove("config");
+        if (file != null) {
+            readFile(Path.of(file)).forEach((k, v) -> merged.put(k.toString(), v.toString()));
         }
-        return h;
+        merged.putAll(values);
+        var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
+                "initial-cluster", "initial-cluster-clients", "request-bytes-max");
+        for (String k : merged.keySet()) {
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
+            }
+        }
+        String dataDir = merged.get("data-dir");
+        return new ServerConfig(merged.get("name"), dataDir == null ? null : Path.of(dataDir),
+                address("listen-client", merged.get("listen-client")),
+                address("listen-peer", merged.get("listen-peer")),
+                address("listen-metrics", merged.get("listen-metrics")),
+                members("initial-cluster", merged.get("initial-cluster")),
+                members("initial-cluster-clients", merged.get("initial-cluster-clients")),
+                merged.containsKey("request-bytes-max") ? Long.parseLong(merged.get("request-bytes-max"))
+                        : REQUEST_BYTES_MAX_DEFAULT);
     }
 
     /** Parses "host:port". */

@@ -160,12 +160,15 @@ public final class EtcdGroup {
         byte[] command = op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray();
         runtime.propose(groupId, command)
                 .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
-                .whenCompleteAsync((result, error) -> {
+                // handleAsync, not whenCompleteAsync: the stage after it must fail only when this
+                // callback throws or the executor refuses it, never again for the proposal's own error
+                .handleAsync((result, error) -> {
                     if (error != null) {
                         fail(method, request, forwarded, error, out);
-                        return;
+                    } else {
+                        answer(result, respond, out);
                     }
-                    answer(result, respond, out);
+                    return null;
                 }, executor)
                 .exceptionally(rejected -> {
                     out.onError(statusOf(rejected));
@@ -179,20 +182,21 @@ public final class EtcdGroup {
         boolean forwarded = forwarded();
         CompletableFuture<?> barrier = serializable ? CompletableFuture.completedFuture(0L)
                 : runtime.readBarrier(groupId).orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
-        barrier.whenCompleteAsync((index, error) -> {
+        barrier.handleAsync((index, error) -> {
             if (error != null) {
                 fail(method, request, forwarded, error, out);
-                return;
+                return null;
             }
             A response;
             try {
                 response = read.get();
             } catch (StatusRuntimeException e) {
                 out.onError(e);
-                return;
+                return null;
             }
             out.onNext(response);
             out.onCompleted();
+            return null;
         }, executor).exceptionally(rejected -> {
             out.onError(statusOf(rejected));
             return null;

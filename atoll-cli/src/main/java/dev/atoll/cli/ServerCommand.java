@@ -1,0 +1,26 @@
+package dev.atoll.cli;
+
+import dev.atoll.server.AtollServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Unmatched;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code atoll server --name n1 --data-dir DIR --listen-client H:P --listen-peer H:P
+ * --initial-cluster n1=H:P,...} (or {@code --config FILE} with the same keys): runs one node.
+ */
+@Command(name = "server", description = "Run one Atoll node: --name, --data-dir, --listen-client, --listen-peer, "
+        + "--initial-cluster, [--initial-cluster-clients], [--listen-metrics], [--config FILE].")
+final class ServerCommand implements Callable<Integer> {
+    @Unmatched
+    List<String> args = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        AtollServer.main(args.toArray(String[]::new));
+        return 0;
+    }
+}
