@@ -71,7 +71,8 @@ public final class AtollServer implements AutoCloseable {
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
                 RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
 
-        runtime = new NodeRuntime(self, config.dataDir(), NodeRuntime.Options.defaults(), metrics);
+        runtime = new NodeRuntime(self, config.dataDir(),
+                NodeRuntime.Options.defaults().withSnapshotEveryEntries(config.snapshotCount()), metrics);
         runtime.addGroup(META_GROUP, raft, founders, new MetaStateMachine());
         etcdExecutor = EtcdApi.newExecutor(Math.max(4, Runtime.getRuntime().availableProcessors() * 2), 10_000);
         var stateMachine = new EtcdStateMachine(config.dataDir().resolve("kv"), MvccConfig.defaults(), etcdOptions,

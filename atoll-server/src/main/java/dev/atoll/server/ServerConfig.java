@@ -14,7 +14,8 @@ import java.util.Properties;
 /**
  * How one {@code atoll server} is configured: from command-line flags, or a properties file
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
- * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients}). A bad value
+ * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
+ * {@code request-bytes-max}, {@code snapshot-count}). A bad value
  * is refused with a message naming the key; nothing starts.
  *
  * @param name                  this member's name, also its node id in Raft
@@ -24,6 +25,8 @@ import java.util.Properties;
  * @param listenMetrics         Prometheus /metrics over HTTP, or null for none
  * @param initialCluster        every founding member's peer address, by name
  * @param initialClusterClients every founding member's client address, by name (may be partial)
+ * @param requestBytesMax       largest client request accepted (etcd's default 1.5 MiB)
+ * @param snapshotCount         applied entries between two snapshots of a group
  */
 public record ServerConfig(
         String name,
@@ -33,9 +36,12 @@ public record ServerConfig(
         InetSocketAddress listenMetrics,
         Map<NodeId, InetSocketAddress> initialCluster,
         Map<NodeId, InetSocketAddress> initialClusterClients,
-        long requestBytesMax) {
+        long requestBytesMax,
+        long snapshotCount) {
 
     public static final long REQUEST_BYTES_MAX_DEFAULT = 3 * 512 * 1024; // 1.5 MiB, as etcd
+    /** Applied entries between two snapshots of a group (etcd's --snapshot-count). */
+    public static final long SNAPSHOT_COUNT_DEFAULT = 10_000;
 
     public ServerConfig {
         if (name == null || name.isBlank()) {
@@ -57,6 +63,9 @@ public record ServerConfig(
         initialClusterClients = initialClusterClients == null ? Map.of() : Map.copyOf(initialClusterClients);
         if (requestBytesMax <= 0) {
             throw new IllegalArgumentException("request-bytes-max: must be positive");
+        }
+        if (snapshotCount <= 0) {
+            throw new IllegalArgumentException("snapshot-count: must be positive");
         }
     }
 
@@ -84,7 +93,7 @@ public record ServerConfig(
         }
         merged.putAll(values);
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
-                "initial-cluster", "initial-cluster-clients", "request-bytes-max");
+                "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -97,8 +106,20 @@ public record ServerConfig(
                 address("listen-metrics", merged.get("listen-metrics")),
                 members("initial-cluster", merged.get("initial-cluster")),
                 members("initial-cluster-clients", merged.get("initial-cluster-clients")),
-                merged.containsKey("request-bytes-max") ? Long.parseLong(merged.get("request-bytes-max"))
-                        : REQUEST_BYTES_MAX_DEFAULT);
+                number(merged, "request-bytes-max", REQUEST_BYTES_MAX_DEFAULT),
+                number(merged, "snapshot-count", SNAPSHOT_COUNT_DEFAULT));
+    }
+
+    private static long number(Map<String, String> values, String key, long absent) {
+        String v = values.get(key);
+        if (v == null) {
+            return absent;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": not a number: " + v);
+        }
     }
 
     /** Parses "host:port". */

@@ -25,7 +25,8 @@ final class ServerProcess implements AutoCloseable {
     private final List<String> command;
     private Process process;
 
-    ServerProcess(String name, int clientPort, int peerPort, Path dataDir, String initialCluster) {
+    ServerProcess(String name, int clientPort, int peerPort, Path dataDir, String initialCluster,
+                  String... extraArgs) {
         this.name = name;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
@@ -38,6 +39,7 @@ final class ServerProcess implements AutoCloseable {
                 "--name", name, "--data-dir", dataDir.toString(),
                 "--listen-client", "127.0.0.1:" + clientPort, "--listen-peer", "127.0.0.1:" + peerPort,
                 "--initial-cluster", initialCluster));
+        command.addAll(List.of(extraArgs));
     }
 
     static int freePort() {
