@@ -110,7 +110,8 @@ public final class AtollServer implements AutoCloseable {
         NettyServerBuilder peer = transport.configure(NettyServerBuilder.forAddress(config.listenPeer()))
                 .maxInboundMessageSize(Math.max(inboundBytesMax, transport.options().grpcMessageBytesMax()));
         NettyServerBuilder client = NettyServerBuilder.forAddress(config.listenClient())
-                .maxInboundMessageSize(inboundBytesMax);
+                .maxInboundMessageSize(inboundBytesMax)
+                .intercept(new RequestLatency(metrics));
         for (ServerServiceDefinition s : etcd.services()) {
             peer.addService(s);
             client.addService(s);

@@ -123,6 +123,8 @@ public final class NodeRuntime implements AutoCloseable {
     private final DistributionSummary appendBatchEntries;
     private final Counter snapshotsTaken;
     private final Counter snapshotsInstalled;
+    private final Counter appendsSent;
+    private final Counter snapshotChunksSent;
 
     /** Opens the node's WAL under {@code dataDir}; groups are added before {@link #start}. */
     public NodeRuntime(NodeId self, Path dataDir, Options options, MeterRegistry metrics) {
@@ -149,6 +151,8 @@ public final class NodeRuntime implements AutoCloseable {
         appendBatchEntries = DistributionSummary.builder("atoll_wal_append_batch_entries").register(metrics);
         snapshotsTaken = Counter.builder("atoll_raft_snapshots_taken_total").register(metrics);
         snapshotsInstalled = Counter.builder("atoll_raft_snapshots_installed_total").register(metrics);
+        appendsSent = Counter.builder("atoll_raft_appends_sent_total").register(metrics);
+        snapshotChunksSent = Counter.builder("atoll_raft_snapshot_chunks_sent_total").register(metrics);
         metrics.gauge("atoll_runtime_tasks_queued", tasks, BlockingQueue::size);
     }
 
@@ -392,6 +396,11 @@ public final class NodeRuntime implements AutoCloseable {
         for (int i = 0; i < ready.size(); i++) {
             Group g = ready.get(i);
             for (Envelope<RaftMessage> m : readies.get(i).messages()) {
+                switch (m.message()) {
+                    case RaftMessage.AppendEntries a -> appendsSent.increment();
+                    case RaftMessage.InstallSnapshot s -> snapshotChunksSent.increment();
+                    default -> { }
+                }
                 peers.send(g.id, m);
             }
         }

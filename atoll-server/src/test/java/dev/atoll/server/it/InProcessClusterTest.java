@@ -40,12 +40,13 @@ class InProcessClusterTest {
     void everyMemberServesWritesAndReadsThroughTheLeader() throws Exception {
         int[] client = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
         int[] peer = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
+        int metricsPort = ServerProcess.freePort();
         String cluster = "n1=127.0.0.1:" + peer[0] + ",n2=127.0.0.1:" + peer[1] + ",n3=127.0.0.1:" + peer[2];
         for (int i = 0; i < 3; i++) {
             var config = ServerConfig.fromArgs(new String[] {"--name", "n" + (i + 1),
                     "--data-dir", dir.resolve("n" + (i + 1)).toString(),
                     "--listen-client", "127.0.0.1:" + client[i], "--listen-peer", "127.0.0.1:" + peer[i],
-                    "--initial-cluster", cluster});
+                    "--initial-cluster", cluster, "--listen-metrics", "127.0.0.1:" + (i == 0 ? metricsPort : 0)});
             var server = new AtollServer(config);
             server.start();
             servers.add(server);
@@ -70,5 +71,12 @@ class InProcessClusterTest {
                 assertThat(got.getKvs().get(0).getValue().toString(StandardCharsets.UTF_8)).isEqualTo("v" + i);
             }
         }
+        var scrape = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.body()).contains("atoll_raft_applies_total", "atoll_wal_fsync_seconds_bucket",
+                "atoll_api_request_seconds_count{code=\"OK\",method=\"etcdserverpb.KV/Put\"}",
+                "atoll_raft_leader_changes_total");
     }
 }
