@@ -19,6 +19,11 @@ class RegressionSeedsTest {
             "5,   all,   3",
             "75,  all,   3",
             "84,  all,   3",
+            // a crash tore a Ready between its entries (new term) and its hard state; the
+            // restarted core refused a disk whose last entry's term exceeded the persisted term
+            "103549, all, 3",
+            "108065, all, 3",
+            "201967, all, 5",
     })
     void seedPasses(long seed, String faults, int nodes) {
         SimResult r = Campaign.runOne(new RaftFactory(), SimOptions.of(nodes, FaultProfile.Set.parse(faults)), seed);

@@ -102,11 +102,18 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         this.random = Objects.requireNonNull(random, "random");
         this.log = new RaftLog(persisted.snapshot(), persisted.entries());
         HardState hs = persisted.hardState();
-        check(hs.term() >= log.lastTerm(), "persisted term %d is at least the last log term %d", hs.term(), log.lastTerm());
         check(hs.commit() <= log.lastIndex(), "persisted commit %d is within the persisted log (last %d)",
                 hs.commit(), log.lastIndex());
-        this.term = hs.term();
-        this.vote = hs.vote();
+        if (hs.term() >= log.lastTerm()) {
+            this.term = hs.term();
+            this.vote = hs.vote();
+        } else {
+            // A crash tore the Ready that carried both: its entries reached the disk, its hard
+            // state (the new term) did not. Nothing that Ready sent went out (messages wait for
+            // the fsync), so no vote was ever cast in that term: adopt it with no vote.
+            this.term = log.lastTerm();
+            this.vote = null;
+        }
         this.commitIndex = Math.max(hs.commit(), log.snapshotIndex());
         this.offeredHardState = hs;
         // The driver restored its state machine from the snapshot; entries after it are re-applied.
