@@ -307,10 +307,7 @@ public final class EtcdGroup {
 
                     @Override
                     public void onError(Throwable t) {
-                        Status s = Status.fromThrowable(t);
-                        out.onError(s.getCode() == Status.Code.DEADLINE_EXCEEDED ? EtcdCodec.requestTimedOut()
-                                : s.getCode() == Status.Code.UNAVAILABLE && s.getDescription() == null
-                                ? EtcdCodec.noLeader() : s.asRuntimeException());
+                        out.onError(relayedError(t));
                     }
 
                     @Override
@@ -318,6 +315,28 @@ public final class EtcdGroup {
                         out.onCompleted();
                     }
                 }));
+    }
+
+    /**
+     * What a client is told when the hop to the leader failed. The leader's own etcd errors
+     * pass through; a transport failure of the hop is not the client's connection failing, so
+     * it becomes etcd's answer: "no leader" when the leader could not be reached, "leader
+     * changed" when the connection broke with the request in flight (it may have been applied).
+     */
+    static StatusRuntimeException relayedError(Throwable t) {
+        Status s = Status.fromThrowable(t);
+        if (s.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            return EtcdCodec.requestTimedOut();
+        }
+        String description = s.getDescription();
+        if (description != null && description.startsWith("etcdserver: ")) {
+            return s.asRuntimeException();
+        }
+        if (s.getCode() == Status.Code.UNAVAILABLE) {
+            return description != null && description.contains("Network closed")
+                    ? EtcdCodec.leaderChanged() : EtcdCodec.noLeader();
+        }
+        return s.asRuntimeException();
     }
 
     /** Proposes a command with no client waiting on a particular answer (lease expiry). */

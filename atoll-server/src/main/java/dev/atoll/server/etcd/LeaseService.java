@@ -125,7 +125,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
                                 @Override
                                 public void onError(Throwable t) {
-                                    out.onError(t);
+                                    out.onError(EtcdGroup.relayedError(t));
                                 }
 
                                 @Override
