@@ -90,8 +90,13 @@ final class ProcessCluster implements AutoCloseable {
 
     /** A plaintext channel to the member's client port, kept for the cluster's life. */
     synchronized ManagedChannel channel(ServerProcess member) {
-        return channels.computeIfAbsent(member.name, n -> NettyChannelBuilder.forAddress("127.0.0.1", member.clientPort)
-                .usePlaintext().maxInboundMessageSize(8 << 20).build());
+        ManagedChannel ch = channels.computeIfAbsent(member.name, n -> NettyChannelBuilder.forAddress("127.0.0.1",
+                member.clientPort).usePlaintext().maxInboundMessageSize(8 << 20).build());
+        // a member that was killed and restarted: do not wait out gRPC's growing reconnect backoff
+        if (ch.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+            ch.resetConnectBackoff();
+        }
+        return ch;
     }
 
     KVGrpc.KVBlockingStub kv(ServerProcess member) {
