@@ -41,8 +41,8 @@
 # Timing: after a side is up, --prewarm (default 20 s) of unrecorded put-64 load, so the
 # JVM's JIT has compiled Atoll's hot paths (etcd, a Go binary, gets the same load); then
 # each workload runs --warmup (default 2 s, not recorded) and --duration (default 8 s).
-# --quick: 1 round, 2 s prewarm, 0.5 s warmup and 1 s per workload (under a minute on an
-#   idle machine).
+# --quick: 1 round, 2 s prewarm, 0.5 s warmup and 1 s per workload (about a minute: 61 s
+#   here with the 2 cores busy with other jobs).
 # --profile DIR: also record a JFR profile of every Atoll node into DIR (the figures of a
 #   profiled run are not for the table: JFR costs a few percent).
 # Benchmarks are not tests: nothing here passes or fails on a number.
