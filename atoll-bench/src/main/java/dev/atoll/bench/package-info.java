@@ -1,2 +1,2 @@
-/** Benchmarks: JMH microbenchmarks of the cores and (later) the load generator. */
+/** Benchmarks: JMH microbenchmarks of the cores; the load generator is in {@code dev.atoll.bench.load}. */
 package dev.atoll.bench;
