@@ -207,6 +207,18 @@ start_atoll() {
     await_ready atoll "$A_ENDPOINTS"
 }
 
+# Server CPU (user + system) of every process we started, in clock ticks: a figure that a busy
+# machine disturbs much less than throughput does.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() {
+    local pid total=0
+    for pid in "${PIDS[@]}"; do
+        # fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name
+        total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
+
 run_side() {
     local side=$1 round=$2 endpoints w
     if [ "$side" = etcd ]; then start_etcd "$round"; endpoints="$E_ENDPOINTS"; else start_atoll "$round"; endpoints="$A_ENDPOINTS"; fi
@@ -214,10 +226,19 @@ run_side() {
     bench $(workload_args put-64) --endpoints "$endpoints" --duration "$PREWARM" --json --no-progress \
         >"$WORK/results/$side-$round-prewarm.json"
     for w in "${WORKLOADS[@]}"; do
-        local file="$WORK/results/$side-$round-$w.json"
+        local file="$WORK/results/$side-$round-$w.json" before after
+        before=$(cpu_ticks)
         # shellcheck disable=SC2046 # the workload's arguments are words on purpose
-        bench $(workload_args "$w") --endpoints "$endpoints" $COMMON_ARGS >"$file"
-        log "round $round $side $w: $(jq -r '"\(.opsPerSecond|floor) ops/s, p99 \(.latencyMicrosP99/1000) ms, errors \(.errorCount)"' "$file")"
+        bench $(workload_args "$w") --endpoints "$endpoints" $COMMON_ARGS >"$WORK/results/raw.json"
+        after=$(cpu_ticks)
+        # server CPU per request over the whole invocation (warmup included, at the measured rate)
+        jq --argjson ticks $((after - before)) --argjson hz "$CLK_TCK" --arg span "$WARMUP $DURATION" '
+            def secs: if endswith("ms") then (.[:-2] | tonumber) / 1000 elif endswith("s") then (.[:-1] | tonumber)
+                      elif endswith("m") then (.[:-1] | tonumber) * 60 else tonumber end;
+            ($span | split(" ") | map(secs) | add) as $seconds
+            | . + {serverCpuMicrosPerOp: (if .opsPerSecond > 0 then ($ticks / $hz) * 1e6 / (.opsPerSecond * $seconds) else 0 end)}' \
+            "$WORK/results/raw.json" >"$file"
+        log "round $round $side $w: $(jq -r '"\(.opsPerSecond|floor) ops/s, p99 \(.latencyMicrosP99/1000) ms, errors \(.errorCount), server CPU \(.serverCpuMicrosPerOp|floor) us/op"' "$file")"
     done
     stop_pids
 }
@@ -234,8 +255,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR
 field() { local side=$1 w=$2 f=$3; for round in $(seq 1 "$ROUNDS"); do jq -r "$f" "$WORK/results/$side-$round-$w.json"; done; }
 
 echo
-echo "| workload | Atoll/etcd | Atoll ops/s | Atoll p99 ms | etcd ops/s | etcd p99 ms | errors Atoll/etcd |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| workload | Atoll/etcd | Atoll ops/s | Atoll p99 ms | etcd ops/s | etcd p99 ms | errors Atoll/etcd | server CPU us/op Atoll/etcd |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for w in "${WORKLOADS[@]}"; do
     a_ops=$(field atoll "$w" .opsPerSecond | median)
     e_ops=$(field etcd "$w" .opsPerSecond | median)
@@ -243,9 +264,12 @@ for w in "${WORKLOADS[@]}"; do
     e_p99=$(field etcd "$w" .latencyMicrosP99 | median)
     a_err=$(field atoll "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
     e_err=$(field etcd "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
-    awk -v w="$w" -v ao="$a_ops" -v eo="$e_ops" -v ap="$a_p99" -v ep="$e_p99" -v ae="$a_err" -v ee="$e_err" 'BEGIN {
+    a_cpu=$(field atoll "$w" .serverCpuMicrosPerOp | median)
+    e_cpu=$(field etcd "$w" .serverCpuMicrosPerOp | median)
+    awk -v w="$w" -v ao="$a_ops" -v eo="$e_ops" -v ap="$a_p99" -v ep="$e_p99" -v ae="$a_err" -v ee="$e_err" \
+        -v ac="$a_cpu" -v ec="$e_cpu" 'BEGIN {
         ratio = eo > 0 ? sprintf("%.2fx", ao / eo) : "n/a"
-        printf "| %s | %s | %.0f | %.2f | %.0f | %.2f | %d/%d |\n", w, ratio, ao, ap / 1000, eo, ep / 1000, ae, ee
+        printf "| %s | %s | %.0f | %.2f | %.0f | %.2f | %d/%d | %.0f/%.0f |\n", w, ratio, ao, ap / 1000, eo, ep / 1000, ae, ee, ac, ec
     }'
 done
 echo
