@@ -106,10 +106,16 @@ public final class AtollServer implements AutoCloseable {
 
     public void start() throws IOException {
         int inboundBytesMax = (int) config.requestBytesMax() + 512 * 1024;
+        // Handlers run on the Netty event loop (directExecutor): none of them blocks — a write or
+        // a read barrier is a queue offer to the runtime, and every continuation (store reads,
+        // answers, watch catch-up) runs on the etcd executor. This saves one thread hand-off per
+        // request, which the 2-core profile (bench/RESULTS.md) showed is worth having.
         // the peer port also serves the etcd API, for followers forwarding to the leader
         NettyServerBuilder peer = transport.configure(NettyServerBuilder.forAddress(config.listenPeer()))
+                .directExecutor()
                 .maxInboundMessageSize(Math.max(inboundBytesMax, transport.options().grpcMessageBytesMax()));
         NettyServerBuilder client = NettyServerBuilder.forAddress(config.listenClient())
+                .directExecutor()
                 .maxInboundMessageSize(inboundBytesMax)
                 .intercept(new RequestLatency(metrics));
         for (ServerServiceDefinition s : etcd.services()) {
@@ -152,6 +158,7 @@ public final class AtollServer implements AutoCloseable {
             return null;
         }
         return leaderChannels.computeIfAbsent(node, n -> NettyChannelBuilder.forAddress(peer).usePlaintext()
+                .directExecutor() // the relay of the leader's answer only hands it on
                 .maxInboundMessageSize((int) config.requestBytesMax() + 512 * 1024).build());
     }
 
