@@ -10,7 +10,9 @@ import static dev.atoll.core.Check.checkArgument;
 /**
  * What a shard's leader reports about it, at the epoch it knew: its size, its load, how long
  * ago its range last changed, which learners are still catching up, and a sample of its keys.
- * Statistics from another epoch than the shard's current one are stale and ignored.
+ * Statistics taken at another range version than the shard's current one describe another
+ * range: they are stale and not used to split or merge. (A replica change does not change
+ * what the range holds, so the conf version does not matter.)
  */
 public record ShardStats(ShardId shard, ShardEpoch epoch, long sizeBytes, long loadQps, long rangeAgeTicks,
                          List<NodeId> catchingUp, KeySample sample) {
@@ -30,6 +32,6 @@ public record ShardStats(ShardId shard, ShardEpoch epoch, long sizeBytes, long l
     }
 
     public boolean isCurrentFor(ShardDescriptor shard) {
-        return shard.id().equals(this.shard) && shard.epoch().equals(epoch);
+        return shard.id().equals(this.shard) && shard.epoch().rangeVersion() == epoch.rangeVersion();
     }
 }
