@@ -116,8 +116,18 @@ final class SimCluster {
 
     /** Steps until a plan is empty; fails if that takes more than {@code stepsMax}. Returns the steps taken. */
     int runUntilStable(int stepsMax) {
+        return runUntilQuiet(stepsMax, 1);
+    }
+
+    /**
+     * Steps until {@code quietSteps} plans in a row are empty (time passing, as for a merge
+     * cooldown, can make work appear); fails after {@code stepsMax}. Returns the steps taken.
+     */
+    int runUntilQuiet(int stepsMax, int quietSteps) {
+        int quiet = 0;
         for (int i = 1; i <= stepsMax; i++) {
-            if (step().isEmpty()) {
+            quiet = step().isEmpty() ? quiet + 1 : 0;
+            if (quiet == quietSteps) {
                 return i;
             }
         }
