@@ -474,6 +474,20 @@ public final class Rebalancer {
             return b.equals(leader) && !a.equals(leader);
         }
 
+        /**
+         * Whether moving weight w from {@code from} to {@code to} strictly lowers the potential:
+         * removing it from {@code from} gains more than adding it to {@code to} costs,
+         * (2 L_from - w) / C_from > (2 L_to + w) / C_to. The cost of the addition is, term for
+         * term, the {@link #removalGain} of the new replica once it exists, so the removal that
+         * ends the move picks the source and not the new replica; the margin keeps float
+         * rounding from planning a move on an exact tie.
+         */
+        private boolean lowersPotential(NodeId from, NodeId to, double w) {
+            double gain = removalGain(from, w);
+            double cost = (2 * loads.weightBytes.get(to) + w) / loads.capacity(to);
+            return gain > cost * (1 + 1e-9);
+        }
+
         /** How much removing weight w from node n lowers the potential, up to the factor w: (2L - w) / C. */
         private double removalGain(NodeId n, double w) {
             if (!state.nodes().containsKey(n)) {
@@ -615,7 +629,7 @@ public final class Rebalancer {
                         if (ls <= mean || lt >= mean || (ls <= high && lt >= low)) {
                             continue;
                         }
-                        if (ls - lt <= (w / 2) * (1 / loads.capacity(from) + 1 / loads.capacity(to))) {
+                        if (!lowersPotential(from, to, w)) {
                             continue;
                         }
                         if (rules.score(with(without(s.voters(), from), to)).compareTo(current) > 0) {
