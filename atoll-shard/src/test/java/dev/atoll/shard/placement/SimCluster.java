@@ -126,7 +126,8 @@ final class SimCluster {
     int runUntilQuiet(int stepsMax, int quietSteps) {
         int quiet = 0;
         for (int i = 1; i <= stepsMax; i++) {
-            quiet = step().isEmpty() ? quiet + 1 : 0;
+            long versionBefore = map.version();
+            quiet = step().isEmpty() && map.version() == versionBefore ? quiet + 1 : 0;
             if (quiet == quietSteps) {
                 return i;
             }
@@ -164,11 +165,11 @@ final class SimCluster {
         return alive >= s.quorum();
     }
 
-    /** Raft's part: a shard without a live leader elects its first live voter. */
+    /** Raft's part: a shard without a live leader but with a live quorum elects its first live voter. */
     void electLeaders() {
         for (ShardDescriptor s : List.copyOf(map.shards())) {
             NodeId leader = s.leaderHint();
-            if (leader != null && nodes.get(leader).isAlive()) {
+            if ((leader != null && nodes.get(leader).isAlive()) || !hasLiveQuorum(s)) {
                 continue;
             }
             s.voters().stream().filter(v -> nodes.get(v).isAlive()).findFirst()
