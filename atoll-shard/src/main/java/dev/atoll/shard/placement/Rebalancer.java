@@ -47,8 +47,10 @@ import static dev.atoll.core.Check.check;
  * </ol>
  * A replica moves as add learner, promote, remove: a voter is removed only from a shard that
  * has more voters than its replication factor and keeps a live quorum without it, so no shard
- * ever drops below quorum by the rebalancer's hand. Each plan touches a shard at most once and
- * names the epoch it read, so a plan made from a stale view is refused by the map, not applied.
+ * ever drops below quorum by the rebalancer's hand. Every learner is taken for a move in
+ * progress: it is promoted once caught up, or removed if its node may not hold the shard. Each
+ * plan touches a shard at most once and names the epoch it read, so a plan made from a stale
+ * view is refused by the map, not applied.
  *
  * <p>Balancing moves a replica only if that strictly lowers the sum over nodes of
  * load squared over capacity, and only between nodes outside the tolerance band around the

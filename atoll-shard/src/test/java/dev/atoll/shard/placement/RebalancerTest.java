@@ -275,4 +275,44 @@ class RebalancerTest {
         c.runUntilStable(40);
         assertThat(c.map.shards()).allMatch(s -> s.replicas().stream().allMatch(Replica::isVoter));
     }
+
+    @Test
+    void aLearnerStillCatchingUpIsNotPromoted() {
+        SimCluster c = threeZones(4).keyspace(KeyspaceSpec.range("users", 3));
+        ShardDescriptor s = c.map.shards().iterator().next();
+        NodeId spare = c.nodes.keySet().stream().filter(n -> !s.hasReplicaOn(n)).findFirst().orElseThrow();
+        c.apply(new AddLearner(s.id(), s.epoch(), spare));
+        ShardDescriptor withLearner = c.map.shard(s.id()).orElseThrow();
+        var stats = new TreeMap<>(c.stats());
+        stats.put(s.id(), new dev.atoll.shard.ShardStats(s.id(), withLearner.epoch(), 0, 0, 0, List.of(spare),
+                dev.atoll.shard.KeySample.EMPTY));
+        Plan waiting = c.rebalancer.plan(ClusterState.of(List.copyOf(c.nodes.values()), c.map, stats));
+        assertThat(waiting.operations()).noneMatch(op -> op.shard().equals(s.id()));
+
+        Plan caughtUp = c.rebalancer.plan(c.state());
+        assertThat(caughtUp.operations()).contains(new ShardChange.PromoteLearner(s.id(), withLearner.epoch(), spare));
+    }
+
+    @Test
+    void aKeyspaceTheClusterCannotHoldIsRefusedWithTheReason() {
+        var c = new SimCluster(CONFIG);
+        c.node("eu1", "eu", "a").node("eu2", "eu", "b").node("us1", "us", "a");
+        var geo = new KeyspaceSpec("profiles", new Sharding.Geo((byte) '/', List.of("eu", "us"), "eu"), 2, 1,
+                Placement.ANYWHERE);
+        var placed = c.rebalancer.placeKeyspace(geo, c.state());
+        assertThat(placed).isInstanceOf(Rebalancer.NewKeyspace.Unplaceable.class);
+        assertThat(((Rebalancer.NewKeyspace.Unplaceable) placed).reason()).contains("region us");
+        assertThat(c.rebalancer.placeKeyspace(KeyspaceSpec.range("big", 5), c.state()))
+                .isInstanceOf(Rebalancer.NewKeyspace.Unplaceable.class);
+    }
+
+    @Test
+    void aReplicaWithNowhereToGoIsReportedAndTheShardKeepsServing() {
+        SimCluster c = threeZones(3).keyspace(KeyspaceSpec.range("users", 3).withInitialShardCount(2));
+        c.setState("n3", Node.State.DOWN);
+        c.runUntilStable(10);
+        Plan plan = c.rebalancer.plan(c.state());
+        assertThat(plan.unplaceable()).containsExactly(ShardId.of(1), ShardId.of(2));
+        assertThat(c.map.shards()).allMatch(s -> s.voters().size() == 3);
+    }
 }
