@@ -14,7 +14,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 /**
- * DESIGN.md section 2, enforced: protocol cores (and the simulator that replays them) touch no
+ * DESIGN.md section 2, enforced: protocol cores and the sharding logic (and the simulator that replays them) touch no
  * clock, thread, socket, file or unseeded randomness. Only {@link Campaign}, which runs seeds in
  * parallel and reports wall time, is outside the rule.
  */
@@ -25,7 +25,7 @@ class PureCoresTest {
     static void importClasses() {
         deterministic = new ClassFileImporter()
                 .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-                .importPackages("dev.atoll.core", "dev.atoll.consensus", "dev.atoll.sim")
+                .importPackages("dev.atoll.core", "dev.atoll.consensus", "dev.atoll.shard", "dev.atoll.sim")
                 .that(com.tngtech.archunit.base.DescribedPredicate.describe("not the campaign runner",
                         c -> !c.getName().startsWith(Campaign.class.getName())
                                 && !c.getName().endsWith("LinearizabilityThroughput")));
