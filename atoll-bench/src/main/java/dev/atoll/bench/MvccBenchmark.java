@@ -5,14 +5,20 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 import dev.atoll.storage.mvcc.LogPosition;
 import dev.atoll.storage.mvcc.MvccStore;
+import dev.atoll.storage.mvcc.Mutation;
+import dev.atoll.storage.mvcc.Outcome;
 import dev.atoll.storage.mvcc.PutRequest;
+import dev.atoll.storage.mvcc.PutResponse;
 import dev.atoll.storage.mvcc.RangeRequest;
 import dev.atoll.storage.mvcc.RangeResponse;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -29,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Operations per second of the MVCC state machine alone (no Raft, no network): a put of a
  * 256-byte value (WAL on, unsynced, as the store writes), a single-key range and a 100-key
- * prefix range, on a store preloaded with {@code keyCount} keys.
+ * prefix range, on a store preloaded with {@code keyCount} keys. The batch benchmarks apply a
+ * Raft round of {@code putsPerBatch} puts, one entry at a time or with one
+ * {@link MvccStore#applyAll} (one RocksDB write); their {@code :puts} line is puts per second.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -92,6 +100,43 @@ public class MvccBenchmark {
     @Benchmark
     public long put() {
         return store.put(PutRequest.of(nextKey(), value), new LogPosition(++index, 1)).response().revision();
+    }
+
+    /** Counts puts, so JMH reports puts/s next to batches/s. */
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    @State(Scope.Thread)
+    public static class PutCount {
+        public long puts;
+    }
+
+    /** How many puts one Raft round applies: the batch benchmarks apply this many per call. */
+    @State(Scope.Benchmark)
+    public static class Round {
+        @Param({"1", "16", "128"})
+        int putsPerBatch;
+    }
+
+    /** A round's puts in one applyAll: one RocksDB write for the round. */
+    @Benchmark
+    public long putBatch(Round round, PutCount count) {
+        List<Mutation> batch = new ArrayList<>(round.putsPerBatch);
+        for (int i = 0; i < round.putsPerBatch; i++) {
+            batch.add(new Mutation.Put(PutRequest.of(nextKey(), value), new LogPosition(++index, 1)));
+        }
+        List<Outcome<?>> outcomes = store.applyAll(batch);
+        count.puts += round.putsPerBatch;
+        return ((PutResponse) outcomes.getLast().response()).revision();
+    }
+
+    /** A round's puts applied one entry at a time: one RocksDB write per put. */
+    @Benchmark
+    public long putBatchOneByOne(Round round, PutCount count) {
+        long revision = 0;
+        for (int i = 0; i < round.putsPerBatch; i++) {
+            revision = put();
+        }
+        count.puts += round.putsPerBatch;
+        return revision;
     }
 
     @Benchmark

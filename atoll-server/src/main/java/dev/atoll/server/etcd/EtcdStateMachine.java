@@ -14,6 +14,7 @@ import dev.atoll.storage.mvcc.LogPosition;
 import dev.atoll.storage.mvcc.MvccConfig;
 import dev.atoll.storage.mvcc.MvccError;
 import dev.atoll.storage.mvcc.MvccStore;
+import dev.atoll.storage.mvcc.Mutation;
 import dev.atoll.storage.mvcc.Outcome;
 import dev.atoll.storage.mvcc.RangeRequest;
 import dev.atoll.storage.mvcc.RangeResponse;
@@ -24,6 +25,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -33,12 +35,12 @@ import java.util.stream.Stream;
 import static dev.atoll.core.Check.check;
 
 /**
- * The state machine of the {@code default} keyspace's Raft group: applies each committed
- * {@link Command} to the MVCC store at the entry's log position, then tells the watch hub and
- * the lease deadlines what changed. Apply is deterministic: a malformed command is refused the
+ * The state machine of the {@code default} keyspace's Raft group: applies each round of committed
+ * {@link Command}s to the MVCC store at their log positions (one RocksDB write per round), then
+ * tells the watch hub and the lease deadlines what changed. Apply is deterministic: a malformed command is refused the
  * same way on every replica (and still marks its index applied).
  *
- * <p>Threads: {@link #apply}, {@link #snapshotData} and {@link #install} run on the runtime's
+ * <p>Threads: {@link #apply}, {@link #applyAll}, {@link #snapshotData} and {@link #install} run on the runtime's
  * loop thread; the read methods may be called from any thread and are excluded only while a
  * snapshot is installed or the store closed. Owns the store: {@link #close} closes it.
  */
@@ -116,78 +118,155 @@ public final class EtcdStateMachine implements StateMachine {
 
     @Override
     public Object apply(Entry entry) {
+        return applyAll(List.of(entry)).getFirst();
+    }
+
+    /**
+     * Applies a round: decodes every entry, hands them to the store in one
+     * {@link MvccStore#applyAll} (one RocksDB write per store batch), then, in log order, tells
+     * the lease deadlines what was granted and revoked, and the watch hub that the revision
+     * moved. The results are those of {@link #apply} one entry at a time. A compaction starts a
+     * new store call: the watch hub must read the events before it from history before the
+     * compaction puts them out of reach.
+     */
+    @Override
+    public List<Object> applyAll(List<Entry> entries) {
+        List<Object> results = new ArrayList<>(entries.size());
+        List<Decoded> pending = new ArrayList<>(entries.size());
+        for (Entry entry : entries) {
+            Decoded decoded = decode(entry);
+            if (decoded.mutation() instanceof Mutation.Compact && !pending.isEmpty()) {
+                applyDecoded(pending, results);
+                pending.clear();
+            }
+            pending.add(decoded);
+        }
+        applyDecoded(pending, results);
+        return results;
+    }
+
+    /** A committed entry, decoded: the store mutation it stands for, and how its outcome is read. */
+    private sealed interface Decoded {
+        Mutation mutation();
+    }
+
+    /** NOOP and MEMBERSHIP entries only move the applied index; their result is null. */
+    private record NoCommand(Mutation mutation) implements Decoded {
+    }
+
+    /** An entry every replica refuses to decode alike; it only moves the applied index. */
+    private record Undecodable(Mutation mutation, String detail) implements Decoded {
+    }
+
+    /** What the lease deadlines learn from a command once it is applied. */
+    private enum LeaseEffect { NONE, GRANTED, REVOKED, EXPIRED }
+
+    private record StoreCommand(Mutation mutation, LeaseEffect leaseEffect) implements Decoded {
+    }
+
+    private static Decoded decode(Entry entry) {
         LogPosition at = new LogPosition(entry.index(), entry.term());
         if (entry.kind() != Entry.Kind.COMMAND) {
-            store.markApplied(at);
-            return null;
+            return new NoCommand(new Mutation.MarkApplied(at));
         }
         Command command;
         try {
             command = Command.parseFrom(entry.data());
         } catch (InvalidProtocolBufferException e) {
-            return malformed(at, "undecodable command: " + e.getMessage());
+            return undecodable(at, "undecodable command: " + e.getMessage());
         }
-        long revisionBefore = store.currentRevision();
-        Result result;
         try {
-            result = switch (command.getOpCase()) {
-                case PUT -> result(store.put(EtcdCodec.toStore(command.getPut()), at));
-                case DELETE_RANGE -> result(store.deleteRange(EtcdCodec.toStore(command.getDeleteRange()), at));
-                case TXN -> result(store.txn(EtcdCodec.toStore(command.getTxn()), at));
-                case COMPACTION -> result(store.compact(command.getCompaction().getRevision(), at));
-                case LEASE_GRANT -> {
-                    Result r = result(store.leaseGrant(command.getLeaseGrant().getID(),
-                            command.getLeaseGrant().getTTL(), at));
-                    if (r instanceof Applied(LeaseGrantResponse granted)) {
-                        leaseDeadlines.granted(granted.id(), granted.ttlSeconds());
-                    }
-                    yield r;
-                }
-                case LEASE_REVOKE -> {
-                    long id = command.getLeaseRevoke().getID();
-                    Result r = result(store.leaseRevoke(id, at));
-                    if (r instanceof Applied) {
-                        leaseDeadlines.revoked(id);
-                    }
-                    yield r;
-                }
+            return switch (command.getOpCase()) {
+                case PUT -> new StoreCommand(new Mutation.Put(EtcdCodec.toStore(command.getPut()), at), LeaseEffect.NONE);
+                case DELETE_RANGE -> new StoreCommand(
+                        new Mutation.DeleteRange(EtcdCodec.toStore(command.getDeleteRange()), at), LeaseEffect.NONE);
+                case TXN -> new StoreCommand(new Mutation.Txn(EtcdCodec.toStore(command.getTxn()), at), LeaseEffect.NONE);
+                case COMPACTION -> new StoreCommand(new Mutation.Compact(command.getCompaction().getRevision(), at),
+                        LeaseEffect.NONE);
+                case LEASE_GRANT -> new StoreCommand(new Mutation.LeaseGrant(command.getLeaseGrant().getID(),
+                        command.getLeaseGrant().getTTL(), at), LeaseEffect.GRANTED);
+                case LEASE_REVOKE -> new StoreCommand(new Mutation.LeaseRevoke(command.getLeaseRevoke().getID(), at),
+                        LeaseEffect.REVOKED);
                 case LEASE_CHECKPOINT -> {
                     List<LeaseCheckpoint> checkpoints = command.getLeaseCheckpoint().getCheckpointsList();
                     if (checkpoints.size() != 1) {
                         // every store mutation takes its own log position: one lease per entry
-                        yield malformed(at, "lease_checkpoint carries " + checkpoints.size() + " leases, not 1");
+                        yield undecodable(at, "lease_checkpoint carries " + checkpoints.size() + " leases, not 1");
                     }
-                    yield result(store.leaseCheckpoint(checkpoints.getFirst().getID(),
-                            checkpoints.getFirst().getRemainingTTL(), at));
+                    yield new StoreCommand(new Mutation.LeaseCheckpoint(checkpoints.getFirst().getID(),
+                            checkpoints.getFirst().getRemainingTTL(), at), LeaseEffect.NONE);
                 }
                 case LEASE_EXPIRE -> {
                     List<Long> ids = command.getLeaseExpire().getLeaseIdsList();
                     if (ids.size() != 1) {
-                        yield malformed(at, "lease_expire carries " + ids.size() + " leases, not 1");
+                        yield undecodable(at, "lease_expire carries " + ids.size() + " leases, not 1");
                     }
-                    Result r = result(store.leaseRevoke(ids.getFirst(), at));
-                    // a lease already gone is skipped: a retried or duplicated expiry is harmless
-                    leaseDeadlines.revoked(ids.getFirst());
-                    yield r;
+                    yield new StoreCommand(new Mutation.LeaseRevoke(ids.getFirst(), at), LeaseEffect.EXPIRED);
                 }
-                case OP_NOT_SET -> malformed(at, "command without an op");
+                case OP_NOT_SET -> undecodable(at, "command without an op");
             };
         } catch (EtcdCodec.MalformedRequestException e) {
-            result = malformed(at, e.getMessage());
+            return undecodable(at, e.getMessage());
+        }
+    }
+
+    private static Decoded undecodable(LogPosition at, String detail) {
+        return new Undecodable(new Mutation.MarkApplied(at), detail);
+    }
+
+    /** One store call for {@code pending}; its results appended to {@code results}, then the watch hub told. */
+    private void applyDecoded(List<Decoded> pending, List<Object> results) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        long revisionBefore = store.currentRevision();
+        List<Mutation> mutations = new ArrayList<>(pending.size());
+        for (Decoded d : pending) {
+            mutations.add(d.mutation());
+        }
+        List<Outcome<?>> outcomes = store.applyAll(mutations);
+        check(outcomes.size() == pending.size(), "the store answers every mutation");
+        for (int i = 0; i < pending.size(); i++) {
+            results.add(result(pending.get(i), outcomes.get(i)));
         }
         long revisionAfter = store.currentRevision();
         if (revisionAfter != revisionBefore) {
+            // the batch is in RocksDB: watchers get its events in revision order, one response per revision
             watchHub.publish(revisionAfter);
         }
-        return result;
     }
 
-    private Result malformed(LogPosition at, String detail) {
-        if (!store.markApplied(at)) {
-            return new Replayed(store.appliedPosition());
-        }
-        log.warn("command_malformed index={} term={} detail={}", at.index(), at.term(), detail);
-        return new Malformed(detail);
+    private Object result(Decoded decoded, Outcome<?> outcome) {
+        return switch (decoded) {
+            case NoCommand n -> null;
+            case Undecodable u -> {
+                if (outcome instanceof Outcome.AlreadyApplied<?> a) {
+                    yield new Replayed(a.applied());
+                }
+                LogPosition at = u.mutation().at();
+                log.warn("command_malformed index={} term={} detail={}", at.index(), at.term(), u.detail());
+                yield new Malformed(u.detail());
+            }
+            case StoreCommand c -> {
+                Result r = result(outcome);
+                switch (c.leaseEffect()) {
+                    case GRANTED -> {
+                        if (r instanceof Applied(LeaseGrantResponse granted)) {
+                            leaseDeadlines.granted(granted.id(), granted.ttlSeconds());
+                        }
+                    }
+                    case REVOKED -> {
+                        if (r instanceof Applied) {
+                            leaseDeadlines.revoked(((Mutation.LeaseRevoke) c.mutation()).id());
+                        }
+                    }
+                    // a lease already gone is skipped: a retried or duplicated expiry is harmless
+                    case EXPIRED -> leaseDeadlines.revoked(((Mutation.LeaseRevoke) c.mutation()).id());
+                    case NONE -> { }
+                }
+                yield r;
+            }
+        };
     }
 
     private static Result result(Outcome<?> outcome) {

@@ -22,9 +22,9 @@ import static dev.atoll.core.Check.check;
 
 /**
  * Hands the store's changes to watchers, in (revision, sub-revision) order with no gap and no
- * duplicate. The state machine calls {@link #publish} on the loop thread after every apply that
+ * duplicate. The state machine calls {@link #publish} on the loop thread after every applied batch that
  * moved the revision; the hub reads the new events from the store's history once and gives each
- * <em>synced</em> watcher the ones it matches. A watcher starting in the past first catches up
+ * <em>synced</em> watcher the ones it matches, one response per revision. A watcher starting in the past first catches up
  * from history on the executor, page by page, and joins the synced set under the hub's lock
  * once it has read everything published; its cursor (revision, sub-revision) filters out
  * anything it already has, so the hand-over neither loses nor repeats an event.
@@ -164,7 +164,7 @@ public final class WatchHub {
                 // compacted them since: a compaction is itself applied on this thread
                 check(outcome instanceof Outcome.Done<HistoryPage>, "fresh history is readable: %s", outcome);
                 HistoryPage page = outcome.response();
-                deliver(List.copyOf(syncedWatchers), page.events(), revision);
+                deliverByRevision(page.events());
                 if (!page.more() || page.events().isEmpty()) {
                     break;
                 }
@@ -173,6 +173,25 @@ public final class WatchHub {
                 fromSub = last.subRevision() + 1;
             }
             publishedRevision = revision;
+        }
+    }
+
+    /**
+     * Called with the lock held: the events of a batch of applied entries go out one revision at
+     * a time, each in its own response headed by that revision, as etcd notifies per write txn
+     * (and as when every entry was published on its own).
+     */
+    private void deliverByRevision(List<Event> events) {
+        int from = 0;
+        while (from < events.size()) {
+            long revision = events.get(from).revision();
+            int to = from + 1;
+            while (to < events.size() && events.get(to).revision() == revision) {
+                to++;
+            }
+            // a copy per revision: a watcher cancelled as too slow gets nothing after it
+            deliver(List.copyOf(syncedWatchers), events.subList(from, to), revision);
+            from = to;
         }
     }
 

@@ -426,8 +426,15 @@ public final class NodeRuntime implements AutoCloseable {
             log.info("snapshot_installed node={} group={} index={} term={}", self, g.id, r.snapshot().index(),
                     r.snapshot().term());
         }
-        for (Entry e : r.committed()) {
-            Object result = g.stateMachine.apply(e);
+        // the whole round in one call: the state machine may write it as one batch
+        List<Entry> committed = r.committed();
+        List<Object> results = g.stateMachine.applyAll(committed);
+        dev.atoll.core.Check.check(results.size() == committed.size(),
+                "a state machine answers every committed entry: %d results for %d entries", results.size(),
+                committed.size());
+        for (int i = 0; i < committed.size(); i++) {
+            Entry e = committed.get(i);
+            Object result = results.get(i);
             applies.increment();
             Waiter w = g.writeWaiters.remove(e.index());
             if (w != null) {

@@ -3,6 +3,9 @@ package dev.atoll.server.runtime;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Snapshot;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * What a replica group's committed log is applied to. Called only from the runtime's loop
  * thread, in log order; reads from other threads are the implementation's business.
@@ -14,6 +17,20 @@ public interface StateMachine extends AutoCloseable {
      * an entry at or below {@link #appliedIndex()} again must change nothing (restart replay).
      */
     Object apply(Entry entry);
+
+    /**
+     * Applies a round's committed entries in log order, exactly as {@link #apply} one after the
+     * other would, and returns their results in the same order: one per entry, an element may
+     * be null. An implementation may write the round to its storage at once; it must still
+     * never leave part of an entry applied. The default applies one entry at a time.
+     */
+    default List<Object> applyAll(List<Entry> entries) {
+        List<Object> results = new ArrayList<>(entries.size());
+        for (Entry entry : entries) {
+            results.add(apply(entry));
+        }
+        return results;
+    }
 
     /** Index of the last entry applied. */
     long appliedIndex();

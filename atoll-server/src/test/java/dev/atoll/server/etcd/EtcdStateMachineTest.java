@@ -5,7 +5,14 @@ import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Snapshot;
+import dev.atoll.proto.etcd.CompactionRequest;
+import dev.atoll.proto.etcd.DeleteRangeRequest;
+import dev.atoll.proto.etcd.LeaseGrantRequest;
+import dev.atoll.proto.etcd.LeaseRevokeRequest;
 import dev.atoll.proto.etcd.PutRequest;
+import dev.atoll.proto.etcd.RequestOp;
+import dev.atoll.proto.etcd.TxnRequest;
+import dev.atoll.proto.etcd.WatchResponse;
 import dev.atoll.proto.log.Command;
 import dev.atoll.proto.log.LeaseExpire;
 import dev.atoll.storage.mvcc.MvccConfig;
@@ -16,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,6 +54,112 @@ class EtcdStateMachineTest {
         return new Entry(index, 1, Entry.Kind.COMMAND, Command.newBuilder().setRequestId(index)
                 .setPut(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key))
                         .setValue(ByteString.copyFromUtf8(value))).build().toByteArray());
+    }
+
+    private static Entry command(long index, Command.Builder command) {
+        return new Entry(index, 1, Entry.Kind.COMMAND, command.setRequestId(index).build().toByteArray());
+    }
+
+    private static Entry putWithLease(long index, String key, long lease) {
+        return command(index, Command.newBuilder().setPut(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key))
+                .setValue(ByteString.copyFromUtf8("leased")).setLease(lease)));
+    }
+
+    private static Entry txnPuts(long index, String... keys) {
+        TxnRequest.Builder txn = TxnRequest.newBuilder();
+        for (String k : keys) {
+            txn.addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder()
+                    .setKey(ByteString.copyFromUtf8(k)).setValue(ByteString.copyFromUtf8("t")).setPrevKv(true)));
+        }
+        return command(index, Command.newBuilder().setTxn(txn));
+    }
+
+    private static Entry compaction(long index, long revision) {
+        return command(index, Command.newBuilder().setCompaction(CompactionRequest.newBuilder().setRevision(revision)));
+    }
+
+    /** A round with every kind of entry, refusals and a compaction in the middle. */
+    private static List<Entry> mixedRound() {
+        return List.of(new Entry(1, 1, Entry.Kind.NOOP, null), put(2, "a", "1"), put(3, "a", "2"),
+                command(4, Command.newBuilder().setLeaseGrant(LeaseGrantRequest.newBuilder().setID(7).setTTL(60))),
+                putWithLease(5, "l", 7), putWithLease(6, "m", 99), txnPuts(7, "b", "a"), put(8, "", "empty key"),
+                new Entry(9, 1, Entry.Kind.COMMAND, new byte[] {(byte) 0xFF, 0x01}), compaction(10, 3),
+                compaction(11, 2), put(12, "c", "1"),
+                command(13, Command.newBuilder().setDeleteRange(DeleteRangeRequest.newBuilder()
+                        .setKey(ByteString.copyFromUtf8("a")).setRangeEnd(ByteString.copyFromUtf8("c")).setPrevKv(true))),
+                command(14, Command.newBuilder().setLeaseExpire(LeaseExpire.newBuilder().addLeaseIds(7))),
+                command(15, Command.newBuilder().setLeaseRevoke(LeaseRevokeRequest.newBuilder().setID(7))),
+                new Entry(16, 1, Entry.Kind.MEMBERSHIP, null));
+    }
+
+    @Test
+    void aRoundAppliedAtOnceAnswersAsEntryByEntry() {
+        try (EtcdStateMachine batched = open("batched"); EtcdStateMachine oneByOne = open("one-by-one")) {
+            List<Entry> round = mixedRound();
+            List<Object> results = batched.applyAll(round);
+            List<Object> expected = new ArrayList<>();
+            for (Entry e : round) {
+                expected.add(oneByOne.apply(e));
+            }
+            assertThat(results).isEqualTo(expected);
+            assertThat(results.get(0)).isNull();
+            assertThat(results.get(5)).isInstanceOf(EtcdStateMachine.Refused.class); // lease 99 does not exist
+            assertThat(results.get(8)).isInstanceOf(EtcdStateMachine.Malformed.class);
+            assertThat(results.get(10)).isInstanceOf(EtcdStateMachine.Refused.class); // compacted already
+            assertThat(results.get(14)).isInstanceOf(EtcdStateMachine.Refused.class); // expired before
+            assertThat(batched.appliedIndex()).isEqualTo(16);
+            assertThat(batched.currentRevision()).isEqualTo(oneByOne.currentRevision());
+            assertThat(batched.range(RangeRequest.fromKey(new byte[] {0})).response())
+                    .isEqualTo(oneByOne.range(RangeRequest.fromKey(new byte[] {0})).response());
+            assertThat(batched.leaseDeadlines().remainingSeconds(7)).as("expired lease forgotten").isEqualTo(-1);
+            List<Object> replayed = batched.applyAll(round);
+            for (int i = 0; i < round.size(); i++) {
+                if (round.get(i).kind() == Entry.Kind.COMMAND) {
+                    assertThat(replayed.get(i)).as("replayed entry %d", i).isInstanceOf(EtcdStateMachine.Replayed.class);
+                } else {
+                    assertThat(replayed.get(i)).isNull();
+                }
+            }
+            assertThat(batched.currentRevision()).isEqualTo(oneByOne.currentRevision());
+        }
+    }
+
+    /** Records what the watch hub sends a watcher. */
+    private static final class RecordingSink implements WatchHub.Sink {
+        final List<WatchResponse> responses = new ArrayList<>();
+
+        @Override
+        public synchronized boolean offerEvents(WatchHub.Watcher watcher, WatchResponse response, int eventCount) {
+            responses.add(response);
+            return true;
+        }
+
+        @Override
+        public synchronized void offerControl(WatchResponse response) {
+            responses.add(response);
+        }
+
+        @Override
+        public synchronized int queuedEvents(WatchHub.Watcher watcher) {
+            return 0;
+        }
+    }
+
+    @Test
+    void watchersGetABatchOneResponsePerRevisionInOrderAcrossACompaction() {
+        try (EtcdStateMachine sm = open("sm")) {
+            RecordingSink sink = new RecordingSink();
+            sm.watchHub().register(new WatchHub.Watcher(1, new byte[] {0}, new byte[] {0}, 0, true, false, false, false,
+                    sink));
+            // revisions 2, 3, 4 (two puts), then a compaction at 3 in the same round, then revision 5
+            sm.applyAll(List.of(put(1, "a", "1"), put(2, "b", "1"), txnPuts(3, "c", "d"), compaction(4, 3),
+                    put(5, "a", "2")));
+            assertThat(sink.responses).extracting(r -> r.getHeader().getRevision()).containsExactly(2L, 3L, 4L, 5L);
+            assertThat(sink.responses).extracting(r -> r.getEventsList().stream()
+                    .map(e -> e.getKv().getKey().toStringUtf8()).toList())
+                    .containsExactly(List.of("a"), List.of("b"), List.of("c", "d"), List.of("a"));
+            assertThat(sink.responses.getLast().getEvents(0).getPrevKv().getValue().toStringUtf8()).isEqualTo("1");
+        }
     }
 
     private static String value(EtcdStateMachine sm, String key) {

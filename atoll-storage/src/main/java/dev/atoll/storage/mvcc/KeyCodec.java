@@ -2,7 +2,6 @@ package dev.atoll.storage.mvcc;
 
 import static dev.atoll.core.Check.check;
 
-import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 
 /**
@@ -26,20 +25,40 @@ final class KeyCodec {
 
     /** escape(userKey) + terminator: sorts before every version of userKey and after every smaller key. */
     static byte[] keyStart(byte[] userKey) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(userKey.length + TERMINATOR_BYTES + REVISION_BYTES + 4);
+        return escaped(userKey, 0);
+    }
+
+    /** escape(userKey) + terminator, with {@code spareBytes} zero bytes after it. */
+    private static byte[] escaped(byte[] userKey, int spareBytes) {
+        int zeros = 0;
         for (byte b : userKey) {
-            out.write(b);
             if (b == 0) {
-                out.write(0xFF);
+                zeros++;
             }
         }
-        out.write(0x00);
-        out.write(0x01);
-        return out.toByteArray();
+        byte[] out = new byte[userKey.length + zeros + TERMINATOR_BYTES + spareBytes];
+        if (zeros == 0) {
+            System.arraycopy(userKey, 0, out, 0, userKey.length);
+        } else {
+            int at = 0;
+            for (byte b : userKey) {
+                out[at++] = b;
+                if (b == 0) {
+                    out[at++] = (byte) 0xFF;
+                }
+            }
+        }
+        int end = userKey.length + zeros;
+        out[end] = 0x00;
+        out[end + 1] = 0x01;
+        return out;
     }
 
     static byte[] versionKey(byte[] userKey, long revision) {
-        return versionKeyFromStart(keyStart(userKey), revision);
+        check(revision >= 0, "revisions are not negative");
+        byte[] out = escaped(userKey, REVISION_BYTES);
+        putLong(out, out.length - REVISION_BYTES, Long.MAX_VALUE - revision);
+        return out;
     }
 
     static byte[] versionKeyFromStart(byte[] keyStart, long revision) {
@@ -69,15 +88,26 @@ final class KeyCodec {
         int escapedEnd = encoded.length - REVISION_BYTES - TERMINATOR_BYTES;
         check(escapedEnd >= 0 && encoded[escapedEnd] == 0 && encoded[escapedEnd + 1] == 1,
                 "a kv key ends with the terminator and a revision");
-        ByteArrayOutputStream out = new ByteArrayOutputStream(escapedEnd);
+        int zeros = 0;
         for (int i = 0; i < escapedEnd; i++) {
-            out.write(encoded[i]);
             if (encoded[i] == 0) {
                 check(encoded[i + 1] == (byte) 0xFF, "a 0x00 inside a user key is escaped");
+                zeros++;
                 i++;
             }
         }
-        return out.toByteArray();
+        if (zeros == 0) {
+            return Arrays.copyOf(encoded, escapedEnd);
+        }
+        byte[] out = new byte[escapedEnd - zeros];
+        int at = 0;
+        for (int i = 0; i < escapedEnd; i++) {
+            out[at++] = encoded[i];
+            if (encoded[i] == 0) {
+                i++; // skip the escape byte
+            }
+        }
+        return out;
     }
 
     static byte[] historyKey(long revision, long subRevision) {

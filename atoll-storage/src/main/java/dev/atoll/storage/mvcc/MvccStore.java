@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
@@ -26,6 +27,7 @@ import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.Snapshot;
 import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteBatchWithIndex;
 import org.rocksdb.WriteOptions;
 
 /**
@@ -36,6 +38,13 @@ import org.rocksdb.WriteOptions;
  * written in the same RocksDB write batch as the data, so {@link #appliedPosition()} is exact
  * after any crash, and an entry at or below it is answered {@link Outcome.AlreadyApplied}
  * without effect. A refused entry changes no data but is still recorded as applied.
+ * {@link #applyAll} applies a whole Raft round in one RocksDB write, with the same outcomes
+ * as applying its entries one by one.
+ *
+ * <p>The newest version of every live key (revisions, version, lease; not the value) is also
+ * kept in memory ({@link KeyIndex}, about 104 bytes + the key per live key), so a write needs no
+ * RocksDB seek; it is rebuilt from RocksDB on open and on {@link #installCheckpoint}. Reads go
+ * to RocksDB, at any revision.
  *
  * <p>Threads: mutations are serialized (one applier); reads ({@link #range}, {@link #history},
  * lease queries) may run concurrently from any thread and see one consistent revision.
@@ -59,6 +68,7 @@ public final class MvccStore implements AutoCloseable {
     private final Path dir;
     private final MvccConfig config;
     private final WriteOptions writeOptions;
+    private final BatchWriter batchWriter;
     /** Serializes mutations (the Raft applier) and lifecycle changes. */
     private final ReentrantLock applyLock = new ReentrantLock();
     /** Makes (batch written, fields published) atomic for readers taking a snapshot. */
@@ -70,10 +80,18 @@ public final class MvccStore implements AutoCloseable {
     private long compactedRevision;
     private long lastLeaseId;
     private long leaseCount;
+    /** The newest version of every live key; the applier's alone, under applyLock. */
+    private KeyIndex keyIndex;
 
-    private MvccStore(Path dir, MvccConfig config) {
+    /** How a batch of applied entries reaches RocksDB; tests substitute one that fails. */
+    interface BatchWriter {
+        void write(RocksDB db, WriteOptions options, WriteBatchWithIndex batch) throws RocksDBException;
+    }
+
+    private MvccStore(Path dir, MvccConfig config, BatchWriter batchWriter) {
         this.dir = dir;
         this.config = config;
+        this.batchWriter = batchWriter;
         // The Raft log is the durable record: the store writes through RocksDB's WAL without
         // fsync, and after a crash is a consistent prefix that the runtime completes by
         // replaying the log from appliedIndex + 1.
@@ -82,8 +100,13 @@ public final class MvccStore implements AutoCloseable {
 
     /** Opens (creating if missing) the store in {@code dir}, finishing an interrupted install or compaction. */
     public static MvccStore open(Path dir, MvccConfig config) {
+        return open(dir, config, RocksDB::write);
+    }
+
+    /** {@link #open(Path, MvccConfig)} with the RocksDB write of applied batches replaced (fault injection). */
+    static MvccStore open(Path dir, MvccConfig config, BatchWriter batchWriter) {
         recoverInterruptedInstall(dir);
-        MvccStore store = new MvccStore(dir, config);
+        MvccStore store = new MvccStore(dir, config, batchWriter);
         try {
             store.openHandles();
         } catch (RuntimeException e) {
@@ -132,6 +155,7 @@ public final class MvccStore implements AutoCloseable {
                 // all along (they never go below compactedRevision); finish removing garbage.
                 compactPhysically(compactedRevision);
             }
+            keyIndex = KeyIndex.load(h.db, h.kv);
         } catch (RocksDBException e) {
             h.close();
             throw new MvccStorageException("cannot read MVCC store metadata at " + dir, e);
@@ -180,23 +204,38 @@ public final class MvccStore implements AutoCloseable {
         return config;
     }
 
+    /** A copy of the in-memory key index (for tests). */
+    NavigableMap<byte[], KeyIndex.Latest> keyIndexCopy() {
+        applyLock.lock();
+        try {
+            checkOpen();
+            return keyIndex.copy();
+        } finally {
+            applyLock.unlock();
+        }
+    }
+
+    /** The key index as a rebuild from RocksDB now would make it (for tests). */
+    NavigableMap<byte[], KeyIndex.Latest> keyIndexFromDisk() {
+        applyLock.lock();
+        try {
+            checkOpen();
+            return KeyIndex.load(h.db, h.kv).copy();
+        } finally {
+            applyLock.unlock();
+        }
+    }
+
     // ---------------------------------------------------------------- mutations
 
     /** etcd Put. Refused: EMPTY_KEY, KEY_TOO_LARGE, VALUE_TOO_LARGE, LEASE_NOT_FOUND, KEY_NOT_FOUND, *_PROVIDED. */
     public Outcome<PutResponse> put(PutRequest request, LogPosition at) {
-        return apply(at, txn -> {
-            RequestChecks.checkPut(request, config);
-            txn.checkPutState(request);
-            return txn.put(request);
-        });
+        return applyOne(new Mutation.Put(request, at));
     }
 
     /** etcd DeleteRange; the revision moves only when something was deleted. */
     public Outcome<DeleteRangeResponse> deleteRange(DeleteRangeRequest request, LogPosition at) {
-        return apply(at, txn -> {
-            RequestChecks.checkKey(request.key(), request.rangeEnd(), config);
-            return txn.deleteRange(request);
-        });
+        return applyOne(new Mutation.DeleteRange(request, at));
     }
 
     /**
@@ -204,13 +243,7 @@ public final class MvccStore implements AutoCloseable {
      * Refused: TOO_MANY_OPS, TXN_TOO_DEEP, DUPLICATE_KEY, and any refusal of an op on the path taken.
      */
     public Outcome<TxnResponse> txn(TxnRequest request, LogPosition at) {
-        return apply(at, txn -> {
-            RequestChecks.checkTxn(request, config);
-            WriteTxn.Plan plan = txn.plan(request);
-            txn.checkPath(request, plan);
-            TxnResponse response = txn.execute(request, plan);
-            return (TxnResponse) WriteTxn.stamp(response, txn.revisionAfter());
-        });
+        return applyOne(new Mutation.Txn(request, at));
     }
 
     /**
@@ -219,22 +252,7 @@ public final class MvccStore implements AutoCloseable {
      * revision <= the compacted revision, FUTURE_REVISION when above the current one.
      */
     public Outcome<CompactResponse> compact(long revision, LogPosition at) {
-        Outcome<CompactResponse> outcome = apply(at, txn -> {
-            if (revision <= txn.compactedRevision) {
-                throw new Refusal(MvccError.COMPACTED, "revision " + revision + " <= compacted " + txn.compactedRevision);
-            }
-            if (revision > txn.baseRevision) {
-                throw new Refusal(MvccError.FUTURE_REVISION, "revision " + revision + " > current " + txn.baseRevision);
-            }
-            // The compacted revision is recorded with the log position; removing old versions
-            // follows in bounded batches, which a restart finishes if a crash cuts it short.
-            txn.put(h.meta, META_COMPACTED, KeyCodec.longBytes(revision));
-            return new CompactResponse(txn.baseRevision, revision);
-        });
-        if (outcome instanceof Outcome.Done<CompactResponse> done) {
-            compactPhysically(done.response().compactedRevision());
-        }
-        return outcome;
+        return applyOne(new Mutation.Compact(revision, at));
     }
 
     /**
@@ -243,136 +261,255 @@ public final class MvccStore implements AutoCloseable {
      * LEASE_ID_INVALID, LEASE_TTL_NEGATIVE, LEASE_TTL_TOO_LARGE, LEASE_COUNT_EXCEEDED.
      */
     public Outcome<LeaseGrantResponse> leaseGrant(long id, long ttlSeconds, LogPosition at) {
-        return apply(at, txn -> {
-            if (id < 0) {
-                throw new Refusal(MvccError.LEASE_ID_INVALID, "lease id " + id);
-            }
-            if (ttlSeconds < 0) {
-                throw new Refusal(MvccError.LEASE_TTL_NEGATIVE, "ttl " + ttlSeconds);
-            }
-            if (ttlSeconds > config.leaseTtlSecondsMax()) {
-                throw new Refusal(MvccError.LEASE_TTL_TOO_LARGE, "ttl over leaseTtlSecondsMax=" + config.leaseTtlSecondsMax());
-            }
-            if (leaseCount >= config.leaseCountMax()) {
-                throw new Refusal(MvccError.LEASE_COUNT_EXCEEDED, "leaseCountMax=" + config.leaseCountMax());
-            }
-            long granted = id;
-            if (id == 0) {
-                granted = txn.lastLeaseId + 1;
-                // At most leaseCount ids are taken, so this ends within leaseCount + 1 steps.
-                for (long steps = 0; txn.leaseExists(granted); steps++) {
-                    check(steps <= leaseCount, "a free lease id is found within leaseCount steps");
-                    granted++;
-                }
-            } else if (txn.leaseExists(id)) {
-                throw new Refusal(MvccError.LEASE_EXISTS, "lease " + id + " exists");
-            }
-            txn.put(h.lease, KeyCodec.leaseId(granted), encodeLease(ttlSeconds, 0));
-            txn.lastLeaseId = Math.max(txn.lastLeaseId, granted);
-            txn.put(h.meta, META_LEASE_LAST_ID, KeyCodec.longBytes(txn.lastLeaseId));
-            txn.leaseCountDelta++;
-            return new LeaseGrantResponse(txn.baseRevision, granted, ttlSeconds);
-        });
+        return applyOne(new Mutation.LeaseGrant(id, ttlSeconds, at));
     }
 
     /** etcd LeaseRevoke: deletes every attached key at one revision. Refused: LEASE_NOT_FOUND. */
     public Outcome<LeaseRevokeResponse> leaseRevoke(long id, LogPosition at) {
-        return apply(at, txn -> {
-            if (!txn.leaseExists(id)) {
-                throw new Refusal(MvccError.LEASE_NOT_FOUND, "lease " + id + " not found");
-            }
-            long deleted = txn.revokeLease(id);
-            return new LeaseRevokeResponse(txn.revisionAfter(), deleted);
-        });
+        return applyOne(new Mutation.LeaseRevoke(id, at));
     }
 
     /** etcd LeaseCheckpoint: records the remaining TTL so a new leader does not restart the lease's clock. */
     public Outcome<Lease> leaseCheckpoint(long id, long remainingTtlSeconds, LogPosition at) {
-        return apply(at, txn -> {
-            byte[] stored = txn.get(h.lease, KeyCodec.leaseId(id));
-            if (stored == null) {
-                throw new Refusal(MvccError.LEASE_NOT_FOUND, "lease " + id + " not found");
-            }
-            long granted = KeyCodec.getLong(stored, 0);
-            long remaining = Math.clamp(remainingTtlSeconds, 0, granted);
-            txn.put(h.lease, KeyCodec.leaseId(id), encodeLease(granted, remaining));
-            return new Lease(id, granted, remaining);
-        });
+        return applyOne(new Mutation.LeaseCheckpoint(id, remainingTtlSeconds, at));
     }
 
     /** Records a log entry that holds no store command (Raft no-op, configuration change). False if already applied. */
     public boolean markApplied(LogPosition at) {
-        return apply(at, txn -> Boolean.TRUE) instanceof Outcome.Done<Boolean>;
+        return applyOne(new Mutation.MarkApplied(at)) instanceof Outcome.Done<?>;
     }
 
-    private interface TxnBody<R> {
-        R run(WriteTxn txn);
+    @SuppressWarnings("unchecked")
+    private <R> Outcome<R> applyOne(Mutation mutation) {
+        return (Outcome<R>) applyAll(List.of(mutation)).getFirst();
     }
 
-    private <R> Outcome<R> apply(LogPosition at, TxnBody<R> body) {
+    /**
+     * Applies committed log entries in log order, exactly as if each were passed to its
+     * single-entry method ({@link #put}, {@link #txn}, {@link #compact}, ...) one after the
+     * other: the i-th outcome is what that call would return (its type is named on each
+     * {@link Mutation}); a later entry sees every change of the earlier ones; a refused entry
+     * changes nothing but is applied; an entry at or below the applied index is
+     * {@link Outcome.AlreadyApplied}.
+     *
+     * <p>The entries go to RocksDB in one write, with the applied position of the last one;
+     * a list longer than {@link MvccConfig#applyBatchEntriesMax} entries or
+     * {@link MvccConfig#applyBatchBytesMax} bytes is written in several, each a prefix of the
+     * rest. Readers see a batch's changes all at once, when its write is done.
+     *
+     * <p>Throws {@link MvccStorageException} when RocksDB fails: the entries of the failed write
+     * are applied neither on disk nor in memory (those of earlier writes of the same call are),
+     * and the caller must replay from {@link #appliedPosition()} + 1. Only the applier calls this.
+     */
+    public List<Outcome<?>> applyAll(List<Mutation> mutations) {
         applyLock.lock();
         try {
             checkOpen();
-            if (at.index() <= appliedIndex) {
-                return new Outcome.AlreadyApplied<>(appliedPosition());
+            List<Outcome<?>> outcomes = new ArrayList<>(mutations.size());
+            int next = 0;
+            while (next < mutations.size()) {
+                next = applyBatch(mutations, next, outcomes);
             }
-            check(at.term() >= appliedTerm, "applied terms never go down: %d after %d", at.term(), appliedTerm);
-            try (WriteTxn txn = new WriteTxn(h, config, currentRevision, compactedRevision, lastLeaseId)) {
-                R response;
-                Refusal refusal = null;
-                try {
-                    response = body.run(txn);
-                } catch (Refusal r) {
-                    refusal = r;
-                    response = null;
-                }
-                if (refusal != null) {
-                    // Nothing of the refused request is written, but the entry is applied.
-                    try (WriteBatch b = new WriteBatch()) {
-                        b.put(h.meta, META_APPLIED, applied(at));
-                        commit(() -> h.db.write(writeOptions, b), at, currentRevision);
-                    }
-                    return refusal.outcome();
-                }
-                txn.put(h.meta, META_APPLIED, applied(at));
-                if (txn.changed()) {
-                    txn.put(h.meta, META_REVISION, KeyCodec.longBytes(txn.revisionAfter()));
-                }
-                commit(() -> h.db.write(writeOptions, txn.batch), at, txn.revisionAfter());
-                lastLeaseId = txn.lastLeaseId;
-                leaseCount += txn.leaseCountDelta;
-                if (response instanceof CompactResponse c) {
-                    synchronized (viewLock) {
-                        compactedRevision = c.compactedRevision();
-                    }
-                }
-                return Outcome.done(response);
-            }
-        } catch (RocksDBException e) {
-            throw new MvccStorageException("apply of log index " + at.index() + " failed", e);
+            return outcomes;
         } finally {
             applyLock.unlock();
         }
     }
 
-    private interface BatchWrite {
-        void write() throws RocksDBException;
-    }
+    /** What a batch has changed so far; published to readers only once RocksDB has the batch. */
+    private static final class BatchState {
+        long appliedIndex;
+        long appliedTerm;
+        long revision;
+        long compactedRevision;
+        long lastLeaseId;
+        long leaseCount;
+        int entryCount;
+        long writeBytes;
+        /** The revision of the batch's last compaction, whose old versions are removed after the write; 0 = none. */
+        long compactionRevision;
 
-    private void commit(BatchWrite write, LogPosition at, long revisionAfter) throws RocksDBException {
-        synchronized (viewLock) {
-            write.write();
-            check(revisionAfter >= currentRevision, "the revision never goes down");
-            appliedIndex = at.index();
-            appliedTerm = at.term();
-            currentRevision = revisionAfter;
+        boolean full(MvccConfig config) {
+            return entryCount >= config.applyBatchEntriesMax() || writeBytes >= config.applyBatchBytesMax();
         }
     }
 
-    private static byte[] applied(LogPosition at) {
+    /** Applies mutations from {@code from} on in one RocksDB write, until the list ends or the batch is full; returns where it stopped. */
+    private int applyBatch(List<Mutation> mutations, int from, List<Outcome<?>> outcomes) {
+        check(!keyIndex.hasUndo(), "a batch starts with every earlier change of the key index written");
+        BatchState s = new BatchState();
+        s.appliedIndex = appliedIndex;
+        s.appliedTerm = appliedTerm;
+        s.revision = currentRevision;
+        s.compactedRevision = compactedRevision;
+        s.lastLeaseId = lastLeaseId;
+        s.leaseCount = leaseCount;
+        int next = from;
+        try (WriteBatchWithIndex batch = new WriteBatchWithIndex(true); ReadOptions readOptions = new ReadOptions()) {
+            while (next < mutations.size() && !s.full(config)) {
+                Mutation m = mutations.get(next++);
+                LogPosition at = m.at();
+                if (at.index() <= s.appliedIndex) {
+                    outcomes.add(new Outcome.AlreadyApplied<>(new LogPosition(s.appliedIndex, s.appliedTerm)));
+                    continue;
+                }
+                check(at.term() >= s.appliedTerm, "applied terms never go down: %d after %d", at.term(), s.appliedTerm);
+                outcomes.add(applyEntry(m, s, batch, readOptions));
+                s.appliedIndex = at.index();
+                s.appliedTerm = at.term();
+                s.entryCount++;
+            }
+            if (s.entryCount > 0) {
+                batch.put(h.meta, META_APPLIED, applied(s.appliedIndex, s.appliedTerm));
+                if (s.revision != currentRevision) {
+                    batch.put(h.meta, META_REVISION, KeyCodec.longBytes(s.revision));
+                }
+                synchronized (viewLock) {
+                    batchWriter.write(h.db, writeOptions, batch);
+                    check(s.revision >= currentRevision, "the revision never goes down");
+                    appliedIndex = s.appliedIndex;
+                    appliedTerm = s.appliedTerm;
+                    currentRevision = s.revision;
+                    compactedRevision = s.compactedRevision;
+                }
+                lastLeaseId = s.lastLeaseId;
+                leaseCount = s.leaseCount;
+            }
+            keyIndex.forgetUndo();
+        } catch (RocksDBException e) {
+            keyIndex.rollbackTo(0);
+            throw new MvccStorageException("apply of log indexes " + mutations.get(from).at().index() + ".."
+                    + mutations.get(next - 1).at().index() + " failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            keyIndex.rollbackTo(0); // nothing of the batch is applied: the key index matches RocksDB again
+            throw e;
+        }
+        if (s.compactionRevision > 0) {
+            // The compacted revision is recorded with the log position; removing old versions
+            // follows in bounded batches, which a restart finishes if a crash cuts it short.
+            compactPhysically(s.compactionRevision);
+        }
+        return next;
+    }
+
+    /** One entry into the batch: its outcome, and on success its changes carried in {@code s}. */
+    private Outcome<?> applyEntry(Mutation m, BatchState s, WriteBatchWithIndex batch, ReadOptions readOptions) {
+        WriteTxn txn = new WriteTxn(h, config, batch, readOptions, keyIndex, s.revision, s.compactedRevision,
+                s.lastLeaseId, s.leaseCount);
+        Object response;
+        try {
+            response = switch (m) {
+                case Mutation.Put p -> applyPut(txn, p.request());
+                case Mutation.DeleteRange d -> applyDeleteRange(txn, d.request());
+                case Mutation.Txn t -> applyTxn(txn, t.request());
+                case Mutation.Compact c -> applyCompact(txn, c.revision());
+                case Mutation.LeaseGrant g -> applyLeaseGrant(txn, g.id(), g.ttlSeconds());
+                case Mutation.LeaseRevoke r -> applyLeaseRevoke(txn, r.id());
+                case Mutation.LeaseCheckpoint c -> applyLeaseCheckpoint(txn, c.id(), c.remainingTtlSeconds());
+                case Mutation.MarkApplied a -> Boolean.TRUE; // no store command: only the applied index moves
+            };
+        } catch (Refusal r) {
+            // Nothing of the refused entry stays in the batch, but the entry is applied.
+            txn.undo();
+            return r.outcome();
+        }
+        txn.finish();
+        s.revision = txn.revisionAfter();
+        s.lastLeaseId = txn.lastLeaseId;
+        s.leaseCount = txn.leaseCount();
+        s.writeBytes += txn.writeBytes();
+        if (response instanceof CompactResponse c) {
+            s.compactedRevision = c.compactedRevision();
+            s.compactionRevision = c.compactedRevision();
+        }
+        return Outcome.done(response);
+    }
+
+    private PutResponse applyPut(WriteTxn txn, PutRequest request) {
+        RequestChecks.checkPut(request, config);
+        txn.checkPutState(request);
+        return txn.put(request);
+    }
+
+    private DeleteRangeResponse applyDeleteRange(WriteTxn txn, DeleteRangeRequest request) {
+        RequestChecks.checkKey(request.key(), request.rangeEnd(), config);
+        return txn.deleteRange(request);
+    }
+
+    private TxnResponse applyTxn(WriteTxn txn, TxnRequest request) {
+        RequestChecks.checkTxn(request, config);
+        WriteTxn.Plan plan = txn.plan(request);
+        txn.checkPath(request, plan);
+        TxnResponse response = txn.execute(request, plan);
+        return (TxnResponse) WriteTxn.stamp(response, txn.revisionAfter());
+    }
+
+    private CompactResponse applyCompact(WriteTxn txn, long revision) {
+        if (revision <= txn.compactedRevision) {
+            throw new Refusal(MvccError.COMPACTED, "revision " + revision + " <= compacted " + txn.compactedRevision);
+        }
+        if (revision > txn.baseRevision) {
+            throw new Refusal(MvccError.FUTURE_REVISION, "revision " + revision + " > current " + txn.baseRevision);
+        }
+        txn.put(h.meta, META_COMPACTED, KeyCodec.longBytes(revision));
+        return new CompactResponse(txn.baseRevision, revision);
+    }
+
+    private LeaseGrantResponse applyLeaseGrant(WriteTxn txn, long id, long ttlSeconds) {
+        if (id < 0) {
+            throw new Refusal(MvccError.LEASE_ID_INVALID, "lease id " + id);
+        }
+        if (ttlSeconds < 0) {
+            throw new Refusal(MvccError.LEASE_TTL_NEGATIVE, "ttl " + ttlSeconds);
+        }
+        if (ttlSeconds > config.leaseTtlSecondsMax()) {
+            throw new Refusal(MvccError.LEASE_TTL_TOO_LARGE, "ttl over leaseTtlSecondsMax=" + config.leaseTtlSecondsMax());
+        }
+        long leases = txn.leaseCount();
+        if (leases >= config.leaseCountMax()) {
+            throw new Refusal(MvccError.LEASE_COUNT_EXCEEDED, "leaseCountMax=" + config.leaseCountMax());
+        }
+        long granted = id;
+        if (id == 0) {
+            granted = txn.lastLeaseId + 1;
+            // At most leaseCount ids are taken, so this ends within leaseCount + 1 steps.
+            for (long steps = 0; txn.leaseExists(granted); steps++) {
+                check(steps <= leases, "a free lease id is found within leaseCount steps");
+                granted++;
+            }
+        } else if (txn.leaseExists(id)) {
+            throw new Refusal(MvccError.LEASE_EXISTS, "lease " + id + " exists");
+        }
+        txn.put(h.lease, KeyCodec.leaseId(granted), encodeLease(ttlSeconds, 0));
+        txn.lastLeaseId = Math.max(txn.lastLeaseId, granted);
+        txn.put(h.meta, META_LEASE_LAST_ID, KeyCodec.longBytes(txn.lastLeaseId));
+        txn.leaseCountDelta++;
+        return new LeaseGrantResponse(txn.baseRevision, granted, ttlSeconds);
+    }
+
+    private LeaseRevokeResponse applyLeaseRevoke(WriteTxn txn, long id) {
+        if (!txn.leaseExists(id)) {
+            throw new Refusal(MvccError.LEASE_NOT_FOUND, "lease " + id + " not found");
+        }
+        long deleted = txn.revokeLease(id);
+        return new LeaseRevokeResponse(txn.revisionAfter(), deleted);
+    }
+
+    private Lease applyLeaseCheckpoint(WriteTxn txn, long id, long remainingTtlSeconds) {
+        byte[] stored = txn.get(h.lease, KeyCodec.leaseId(id));
+        if (stored == null) {
+            throw new Refusal(MvccError.LEASE_NOT_FOUND, "lease " + id + " not found");
+        }
+        long granted = KeyCodec.getLong(stored, 0);
+        long remaining = Math.clamp(remainingTtlSeconds, 0, granted);
+        txn.put(h.lease, KeyCodec.leaseId(id), encodeLease(granted, remaining));
+        return new Lease(id, granted, remaining);
+    }
+
+    private static byte[] applied(long index, long term) {
         byte[] v = new byte[16];
-        KeyCodec.putLong(v, 0, at.index());
-        KeyCodec.putLong(v, 8, at.term());
+        KeyCodec.putLong(v, 0, index);
+        KeyCodec.putLong(v, 8, term);
         return v;
     }
 
@@ -643,6 +780,7 @@ public final class MvccStore implements AutoCloseable {
             synchronized (viewLock) {
                 h.close();
                 h = null;
+                keyIndex = null;
             }
             Path replaced = replacedDir(dir);
             deleteTree(replaced);
@@ -725,6 +863,7 @@ public final class MvccStore implements AutoCloseable {
                 if (h != null) {
                     h.close();
                     h = null;
+                    keyIndex = null;
                 }
             }
             writeOptions.close();

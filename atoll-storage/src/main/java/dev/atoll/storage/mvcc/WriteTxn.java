@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -17,31 +18,45 @@ import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatchWithIndex;
 
 /**
- * One write transaction at one revision: every change goes into an indexed write batch, so
- * reads inside the transaction see its own writes, and nothing reaches RocksDB until the
- * store writes the batch (together with the applied Raft position) or drops it on refusal.
- * Every change of the transaction gets revision {@code baseRevision + 1} and the next
- * sub-revision, as in etcd.
+ * One log entry's write transaction at one revision, inside the store's batch of entries:
+ * every change goes into the batch's indexed write batch and the in-memory {@link KeyIndex},
+ * so this entry and every later one of the batch read what it wrote, and nothing reaches
+ * RocksDB until the store writes the batch (with the applied Raft position of its last entry).
+ * A refused entry is undone alone ({@link #undo}): the write batch rolls back to the save point
+ * taken before the entry's first write, the key index to its mark. Every change gets revision
+ * {@code baseRevision + 1} and the next sub-revision, as in etcd.
  */
-final class WriteTxn implements AutoCloseable {
+final class WriteTxn {
     private final StoreHandles h;
     private final MvccConfig config;
-    final WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
-    private final ReadOptions readOptions = new ReadOptions();
+    private final WriteBatchWithIndex batch;
+    private final ReadOptions readOptions;
+    private final KeyIndex index;
+    private final int indexMark;
     final long baseRevision;
     final long compactedRevision;
     private long subRevision;
     private final Set<ByteBuffer> writtenKeys = new HashSet<>();
-    /** Lease bookkeeping the store publishes after the batch is written. */
+    /** Writes into the batch and their key and value bytes: what the batch's bounds count. */
+    private int writeCount;
+    private long writeBytes;
+    /** Lease bookkeeping the store carries to the next entry of the batch, then publishes. */
+    final long leaseCountBefore;
     long leaseCountDelta;
     long lastLeaseId;
 
-    WriteTxn(StoreHandles h, MvccConfig config, long baseRevision, long compactedRevision, long lastLeaseId) {
+    WriteTxn(StoreHandles h, MvccConfig config, WriteBatchWithIndex batch, ReadOptions readOptions, KeyIndex index,
+             long baseRevision, long compactedRevision, long lastLeaseId, long leaseCount) {
         this.h = h;
         this.config = config;
+        this.batch = batch;
+        this.readOptions = readOptions;
+        this.index = index;
+        this.indexMark = index.undoMark();
         this.baseRevision = baseRevision;
         this.compactedRevision = compactedRevision;
         this.lastLeaseId = lastLeaseId;
+        this.leaseCountBefore = leaseCount;
     }
 
     long writeRevision() {
@@ -57,26 +72,57 @@ final class WriteTxn implements AutoCloseable {
         return changed() ? writeRevision() : baseRevision;
     }
 
-    /** A plain iterator while the batch is empty (the common single put), else one that overlays the batch. */
+    long leaseCount() {
+        return leaseCountBefore + leaseCountDelta;
+    }
+
+    long writeBytes() {
+        return writeBytes;
+    }
+
+    /** The entry is done: its writes stay in the batch. */
+    void finish() {
+        if (writeCount > 0) {
+            try {
+                batch.popSavePoint();
+            } catch (RocksDBException e) {
+                throw new MvccStorageException("write batch save point failed", e);
+            }
+        }
+    }
+
+    /** The entry was refused: removes its writes from the batch and the key index, leaving earlier entries' own. */
+    void undo() {
+        if (writeCount > 0) {
+            try {
+                batch.rollbackToSavePoint();
+            } catch (RocksDBException e) {
+                throw new MvccStorageException("write batch rollback failed", e);
+            }
+        }
+        index.rollbackTo(indexMark);
+    }
+
+    /** A plain iterator while the batch is empty, else one that overlays the batch (earlier entries' writes too). */
     private RocksIterator iterator(ColumnFamilyHandle cf) {
         RocksIterator base = h.db.newIterator(cf, readOptions);
         return batch.count() == 0 ? base : batch.newIteratorWithBase(cf, base, readOptions);
     }
 
-    Optional<KeyValue> latest(byte[] key) {
-        try (RocksIterator it = iterator(h.kv)) {
-            byte[] start = KeyCodec.keyStart(key);
-            it.seek(KeyCodec.versionKeyFromStart(start, writeRevision()));
-            if (!it.isValid() || !KeyCodec.isVersionOf(it.key(), start)) {
-                RangeScan.checkStatus(it);
-                return Optional.empty();
-            }
-            byte[] stored = it.value();
-            if (VersionCodec.isTombstone(stored)) {
-                return Optional.empty();
-            }
-            return Optional.of(VersionCodec.decode(key, KeyCodec.revision(it.key()), stored, false));
-        }
+    /** The key's newest version (this txn's own change included), or null when absent; from memory. */
+    KeyIndex.Latest latest(byte[] key) {
+        return index.get(key);
+    }
+
+    /** The value of the key's version at modRevision, which must exist and be a put. */
+    private byte[] valueAt(byte[] key, long modRevision) {
+        byte[] stored = get(h.kv, KeyCodec.versionKey(key, modRevision));
+        check(stored != null && !VersionCodec.isTombstone(stored), "the key index names a stored put");
+        return VersionCodec.decode(key, modRevision, stored, false).value();
+    }
+
+    private KeyValue withValue(byte[] key, KeyIndex.Latest latest) {
+        return latest.toKeyValue(key, valueAt(key, latest.modRevision()));
     }
 
     boolean leaseExists(long id) {
@@ -91,7 +137,16 @@ final class WriteTxn implements AutoCloseable {
         }
     }
 
+    private void beforeWrite(byte[] key, byte[] value) {
+        if (writeCount == 0) {
+            batch.setSavePoint();
+        }
+        writeCount++;
+        writeBytes += key.length + (value == null ? 0 : value.length);
+    }
+
     void put(ColumnFamilyHandle cf, byte[] key, byte[] value) {
+        beforeWrite(key, value);
         try {
             batch.put(cf, key, value);
         } catch (RocksDBException e) {
@@ -100,6 +155,7 @@ final class WriteTxn implements AutoCloseable {
     }
 
     void delete(ColumnFamilyHandle cf, byte[] key) {
+        beforeWrite(key, null);
         try {
             batch.delete(cf, key);
         } catch (RocksDBException e) {
@@ -113,7 +169,7 @@ final class WriteTxn implements AutoCloseable {
         if (p.lease() != 0 && !leaseExists(p.lease())) {
             throw new Refusal(MvccError.LEASE_NOT_FOUND, "lease " + p.lease() + " not found");
         }
-        if ((p.ignoreValue() || p.ignoreLease()) && latest(p.key()).isEmpty()) {
+        if ((p.ignoreValue() || p.ignoreLease()) && latest(p.key()) == null) {
             throw new Refusal(MvccError.KEY_NOT_FOUND, "ignore_value/ignore_lease on a missing key");
         }
     }
@@ -130,35 +186,35 @@ final class WriteTxn implements AutoCloseable {
     // ---- operations ----
 
     PutResponse put(PutRequest p) {
-        Optional<KeyValue> current = latest(p.key());
-        check(current.isPresent() || !(p.ignoreValue() || p.ignoreLease()), "ignore flags were checked on a live key");
+        KeyIndex.Latest current = latest(p.key());
+        check(current != null || !(p.ignoreValue() || p.ignoreLease()), "ignore flags were checked on a live key");
         long rev = writeRevision();
-        byte[] value = p.ignoreValue() ? current.orElseThrow().value() : p.value();
-        long lease = p.ignoreLease() ? current.orElseThrow().lease() : p.lease();
-        long createRevision = current.map(KeyValue::createRevision).orElse(rev);
-        long version = current.map(kv -> kv.version() + 1).orElse(1L);
+        // The value is read (a point get) only when the request needs the old one.
+        KeyValue previous = current != null && (p.ignoreValue() || p.prevKv()) ? withValue(p.key(), current) : null;
+        byte[] value = p.ignoreValue() ? previous.value() : p.value();
+        long previousLease = current == null ? 0 : current.lease();
+        long lease = p.ignoreLease() ? previousLease : p.lease();
+        long createRevision = current == null ? rev : current.createRevision();
+        long version = current == null ? 1 : current.version() + 1;
         writeVersion(p.key(), VersionCodec.encode(createRevision, version, lease, value), Event.Type.PUT);
-        long previousLease = current.map(KeyValue::lease).orElse(0L);
+        index.put(p.key(), new KeyIndex.Latest(createRevision, rev, version, lease));
         if (previousLease != 0 && previousLease != lease) {
             delete(h.leaseKey, KeyCodec.leaseKey(previousLease, p.key()));
         }
         if (lease != 0) {
             put(h.leaseKey, KeyCodec.leaseKey(lease, p.key()), new byte[0]);
         }
-        return new PutResponse(rev, p.prevKv() ? current : Optional.empty());
+        return new PutResponse(rev, p.prevKv() ? Optional.ofNullable(previous) : Optional.empty());
     }
 
     DeleteRangeResponse deleteRange(DeleteRangeRequest d) {
         List<KeyValue> victims = new ArrayList<>();
-        try (RocksIterator it = iterator(h.kv)) {
-            RangeScan.scan(it, d.key(), d.rangeEnd(), writeRevision(), (userKey, modRevision, stored) -> {
-                if (victims.size() >= config.deleteKeysMax()) {
-                    throw new Refusal(MvccError.RANGE_TOO_LARGE,
-                            "delete over deleteKeysMax=" + config.deleteKeysMax() + " keys");
-                }
-                victims.add(VersionCodec.decode(userKey, modRevision, stored, !d.prevKv()));
-                return true;
-            });
+        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(d.key(), d.rangeEnd()).entrySet()) {
+            if (victims.size() >= config.deleteKeysMax()) {
+                throw new Refusal(MvccError.RANGE_TOO_LARGE,
+                        "delete over deleteKeysMax=" + config.deleteKeysMax() + " keys");
+            }
+            victims.add(d.prevKv() ? withValue(e.getKey(), e.getValue()) : e.getValue().toKeyValue(e.getKey(), new byte[0]));
         }
         for (KeyValue kv : victims) {
             tombstone(kv);
@@ -169,6 +225,7 @@ final class WriteTxn implements AutoCloseable {
 
     private void tombstone(KeyValue kv) {
         writeVersion(kv.key(), VersionCodec.TOMBSTONE_VALUE, Event.Type.DELETE);
+        index.remove(kv.key());
         if (kv.lease() != 0) {
             delete(h.leaseKey, KeyCodec.leaseKey(kv.lease(), kv.key()));
         }
@@ -200,7 +257,7 @@ final class WriteTxn implements AutoCloseable {
 
     /** etcd's compareToPath: every compare on the path is evaluated before anything is written. */
     Plan plan(TxnRequest t) {
-        check(batch.count() == 0, "compares see the state before the txn");
+        check(writeCount == 0, "compares see the state before the txn");
         boolean succeeded = true;
         for (Compare c : t.compares()) {
             if (!holds(c)) {
@@ -218,16 +275,15 @@ final class WriteTxn implements AutoCloseable {
     }
 
     private boolean holds(Compare c) {
+        // Before the txn writes, the key index is the state at baseRevision.
         List<KeyValue> kvs = new ArrayList<>();
-        try (RocksIterator it = iterator(h.kv)) {
-            RangeScan.scan(it, c.key(), c.rangeEnd(), baseRevision, (userKey, modRevision, stored) -> {
-                kvs.add(VersionCodec.decode(userKey, modRevision, stored, c.target() != Compare.Target.VALUE));
-                // A compare over a range is bounded like a range read.
-                if (kvs.size() > config.rangeKeysMax()) {
-                    throw new Refusal(MvccError.RANGE_TOO_LARGE, "compare over rangeKeysMax keys");
-                }
-                return true;
-            });
+        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(c.key(), c.rangeEnd()).entrySet()) {
+            kvs.add(c.target() == Compare.Target.VALUE ? withValue(e.getKey(), e.getValue())
+                    : e.getValue().toKeyValue(e.getKey(), new byte[0]));
+            // A compare over a range is bounded like a range read.
+            if (kvs.size() > config.rangeKeysMax()) {
+                throw new Refusal(MvccError.RANGE_TOO_LARGE, "compare over rangeKeysMax keys");
+            }
         }
         if (kvs.isEmpty()) {
             // etcd: a missing key fails every VALUE compare, and is all zeros for the others.
@@ -317,19 +373,13 @@ final class WriteTxn implements AutoCloseable {
     long revokeLease(long id) {
         List<byte[]> keys = attachedKeys(id);
         for (byte[] key : keys) {
-            KeyValue kv = latest(key).orElseThrow(() -> new dev.atoll.core.InvariantViolation(
-                    "a key attached to lease " + id + " is live"));
-            check(kv.lease() == id, "a key attached to lease %d carries it, not %d", id, kv.lease());
-            tombstone(kv);
+            KeyIndex.Latest latest = latest(key);
+            check(latest != null, "a key attached to lease %d is live", id);
+            check(latest.lease() == id, "a key attached to lease %d carries it, not %d", id, latest.lease());
+            tombstone(latest.toKeyValue(key, new byte[0]));
         }
         delete(h.lease, KeyCodec.leaseId(id));
         leaseCountDelta--;
         return keys.size();
-    }
-
-    @Override
-    public void close() {
-        readOptions.close();
-        batch.close();
     }
 }

@@ -23,10 +23,18 @@
  *     {@code lease_key}: {@code be64(id) key} → empty, the keys attached to each lease.</li>
  * </ul>
  *
+ * <h2>In memory</h2>
+ * Writes need each key's newest version (create revision, version, lease): the store keeps it
+ * for every live key in a {@code KeyIndex} (etcd's treeIndex, without history), rebuilt from
+ * {@code kv} on open and on a checkpoint install, so a put reads nothing from RocksDB unless it
+ * asks for the previous value. Reads at any revision still go to RocksDB.
+ *
  * <h2>Durability</h2>
  * Every mutating call carries the Raft position of its log entry, written in the same
  * RocksDB write batch as its data: the store is always a consistent prefix of the log and
- * knows exactly which one. Batches go through RocksDB's WAL without fsync, because the Raft
+ * knows exactly which one. {@code applyAll} puts a whole Raft round (bounded by
+ * {@code applyBatchEntriesMax} and {@code applyBatchBytesMax}) in one write batch, with the
+ * position of its last entry; a refused entry inside it is rolled back to a save point. Batches go through RocksDB's WAL without fsync, because the Raft
  * log is the durable record: after a crash the store may have lost its latest batches, and
  * the runtime replays the log from {@code appliedIndex() + 1}; an entry at or below the
  * applied index is answered {@code AlreadyApplied} and changes nothing. A refused entry
