@@ -43,6 +43,8 @@ sealed interface RaftRole {
         int transferElapsedTicks;
         /** Whether an entry of this term has been committed (§5.4.2, §6.4 step 1). */
         boolean committedInTerm;
+        /** Forwarded proposals taken in this term, so a duplicate is not appended twice. */
+        final ForwardedProposals forwarded = new ForwardedProposals();
     }
 
     /** Votes received in one election, from voters only. */

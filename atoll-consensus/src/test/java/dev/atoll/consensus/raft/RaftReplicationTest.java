@@ -38,8 +38,8 @@ class RaftReplicationTest {
     }
 
     @Test
-    void aFollowerIsToldNotLeaderWithAHint() {
-        var c = Cluster.of(3).electLeader("n1");
+    void withoutForwardingAFollowerIsToldNotLeaderWithAHint() {
+        var c = Cluster.of(3, RaftConfig.defaults().withForwarding(false, true)).electLeader("n1");
         assertThat(c.node("n2").propose(Cluster.bytes("x"))).isEqualTo(new ProposeResult.NotLeader(id("n1")));
     }
 
