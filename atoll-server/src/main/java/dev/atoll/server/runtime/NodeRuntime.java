@@ -181,7 +181,9 @@ public final class NodeRuntime implements AutoCloseable {
             // the state machine lost applies the snapshot covers (its writes are not synced): reinstall
             stateMachine.install(snap);
         }
-        var raft = new RaftNode(self, config, persisted, random.fork());
+        // This runtime does not yet track forwarded proposals and follower reads (outcomes in the
+        // Ready): followers answer NotLeader and EtcdGroup forwards the request, as before.
+        var raft = new RaftNode(self, config.withForwarding(false, false), persisted, random.fork());
         groups.put(groupId, new Group(groupId, raft, stateMachine, snapshots, snap.index()));
     }
 
@@ -247,6 +249,8 @@ public final class NodeRuntime implements AutoCloseable {
                         nl.leaderHint()));
                 case ProposeResult.Dropped d -> result.completeExceptionally(
                         new ProposalFailedException("read dropped: " + d.reason(), true));
+                case ProposeResult.Forwarded f -> result.completeExceptionally(new NotLeaderException(groupId,
+                        f.leader())); // unreachable: follower reads are off here (addGroup)
             }
         })) {
             result.completeExceptionally(new ProposalFailedException("node overloaded: read refused", true));
@@ -505,6 +509,9 @@ public final class NodeRuntime implements AutoCloseable {
                     nl.leaderHint()));
             case ProposeResult.Dropped d -> result.completeExceptionally(
                     new ProposalFailedException("proposal dropped: " + d.reason(), true));
+            // unreachable: forwarding is off here (addGroup); a forwarded command may still commit
+            case ProposeResult.Forwarded f -> result.completeExceptionally(new ProposalFailedException(
+                    "outcome unknown: forwarded to " + f.leader(), false));
         }
     }
 
