@@ -19,6 +19,10 @@ final class SimNode<M> {
     record WriteWaiter(long term, int clientId, int opId) {
     }
 
+    /** A client write this node forwarded to its leader, waiting for the outcome that places it. */
+    record ForwardWaiter(int clientId, int opId) {
+    }
+
     /** A client read waiting for its barrier, then for the state machine to catch up. */
     record ReadWaiter(int clientId, int opId, String key) {
     }
@@ -42,6 +46,7 @@ final class SimNode<M> {
 
     final TreeMap<Long, WriteWaiter> writeWaiters = new TreeMap<>();
     final Map<Long, ReadWaiter> readWaiters = new HashMap<>();
+    final Map<Long, ForwardWaiter> forwardWaiters = new HashMap<>();
     final List<ReadState> readsReady = new ArrayList<>();
 
     SimNode(NodeId id, SimDisk disk, long tickMicros) {
@@ -58,6 +63,7 @@ final class SimNode<M> {
         inflight = null;
         writeWaiters.clear();
         readWaiters.clear();
+        forwardWaiters.clear();
         readsReady.clear();
         pausedInbox.clear();
         missedTicks = 0;

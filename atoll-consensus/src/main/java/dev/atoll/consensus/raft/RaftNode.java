@@ -45,6 +45,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 import static dev.atoll.core.Check.check;
@@ -112,6 +113,13 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     private final long incarnation;
     /** Proposal ids handed out by {@link #propose} for forwarded commands: 1, 2, 3, ... */
     private long lastProposalId;
+    /**
+     * The forwarded proposals this replica object took in each term it led (the latest
+     * {@link #LED_TERMS_MAX}): after stepping down it can still tell a proposal it never
+     * appended (refused with a hint) from a duplicate of one it did (not answered again).
+     */
+    private final TreeMap<Long, ForwardedProposals> forwardedByLedTerm = new TreeMap<>();
+    static final int LED_TERMS_MAX = 4;
 
     /**
      * A replica restarting from what it persisted ({@code PersistentState.bootstrap(m)} for a new
@@ -630,7 +638,12 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     private void becomeLeader() {
         check(role instanceof Candidate, "only a candidate becomes leader");
-        Leader l = new Leader();
+        if (forwardedByLedTerm.size() >= LED_TERMS_MAX) {
+            forwardedByLedTerm.pollFirstEntry();
+        }
+        ForwardedProposals forwarded = new ForwardedProposals();
+        forwardedByLedTerm.put(term, forwarded);
+        Leader l = new Leader(forwarded);
         role = l;
         leader = id;
         electionElapsedTicks = 0;
@@ -722,13 +735,14 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     /**
      * Messages whose meaning does not depend on the receiver's term, so a lower term does not
-     * make them stale: a read-index request (whoever leads now confirms it now) and the answers
-     * to forwarded proposals and reads (an (index, term) placement, or a read index confirmed
-     * after the request arrived, stays true). A Propose is not among them: a node that led an
-     * older term may have appended that very proposal, so a late copy is dropped unanswered.
+     * make them stale: a proposal (answered by what this node knows of the term it was sent in,
+     * see {@link #onPropose}), a read-index request (whoever leads now confirms it now) and the
+     * answers to forwarded proposals and reads (an (index, term) placement, or a read index
+     * confirmed after the request arrived, stays true).
      */
     private static boolean isTermless(RaftMessage m) {
-        return m instanceof ReadIndexRequest || m instanceof ProposeOutcome || m instanceof ReadIndexResponse;
+        return m instanceof Propose || m instanceof ReadIndexRequest || m instanceof ProposeOutcome
+                || m instanceof ReadIndexResponse;
     }
 
     /**
@@ -930,7 +944,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
      * link the proposer's waiter is in place before the entry can apply there.
      */
     private void onPropose(NodeId from, Propose p) {
-        if (role instanceof Leader l) {
+        if (role instanceof Leader l && p.term() == term) {
             if (!log.membership().isMember(from)
                     || !l.forwarded.firstTime(from, p.incarnation(), p.proposalId())) {
                 // A duplicate: its first copy was answered. Non-members do not propose.
@@ -946,13 +960,26 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             Entry e = appendAsLeader(l, Entry.Kind.COMMAND, p.data());
             check(e.index() == index && e.term() == term, "a forwarded proposal lands where its outcome says: %d@%d",
                     e.index(), e.term());
-        } else if (!id.equals(vote)) {
-            // We never led this term (a leader votes for itself), so we never appended this
-            // proposal: "not leader" is the truth. With our own vote, we may have led it before
-            // stepping down or restarting, and a refusal could contradict an acceptance already
-            // sent: stay silent, the proposer times out.
+        } else if (neverAppended(from, p)) {
             send(from, new ProposeOutcome(term, p.incarnation(), p.proposalId(), new ProposeResult.NotLeader(leader)));
         }
+        // Otherwise we may have appended this very proposal (a late duplicate, or a term we led
+        // before a restart): a refusal could contradict the acceptance we sent then. Stay silent;
+        // the proposer times out.
+    }
+
+    /**
+     * Whether a proposal sent to us in {@code p.term()}, which we do not lead now, is certainly
+     * not in any log: only the leader of a term appends in it, so it is if we led that term in
+     * this life and never took it, or if we never led it at all (a leader votes for itself, so
+     * a node without its own vote in its current term never led it).
+     */
+    private boolean neverAppended(NodeId from, Propose p) {
+        ForwardedProposals led = forwardedByLedTerm.get(p.term());
+        if (led != null) {
+            return led.firstTime(from, p.incarnation(), p.proposalId());
+        }
+        return p.term() == term && !id.equals(vote);
     }
 
     private void onProposeOutcome(ProposeOutcome po) {
