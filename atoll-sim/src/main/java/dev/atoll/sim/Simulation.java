@@ -782,18 +782,23 @@ public final class Simulation<M> {
 
     /**
      * Nemesis for thesis §10.2.1: a leader whose appends already left dies before its own fsync
-     * ends, losing entries its followers may have stored and acknowledged.
+     * ends, losing entries its followers may have stored and acknowledged; sometimes the power
+     * fails for the whole cluster at that instant, so every unsynced copy goes too.
      */
     private void maybeKillMidFsync(SimNode<M> n, long fsyncMicros) {
-        if (livenessPhase || !profile.crashes() || !random.chance(profile.leaderKillRate() * 0.02)) {
+        if (livenessPhase || !profile.crashes() || !random.chance(profile.leaderKillRate() * 0.1)) {
             return;
         }
         int incarnation = n.incarnation;
+        boolean powerLoss = random.chance(0.3);
         schedule(random.nextLong(fsyncMicros), () -> {
-            if (!livenessPhase && n.incarnation == incarnation && !n.crashed) {
-                trace("kill " + n.id + " mid-fsync");
-                crash(n);
-                schedule(20_000 + random.nextLong(300_000), () -> restart(n), "restart");
+            if (livenessPhase || n.incarnation != incarnation || n.crashed) {
+                return;
+            }
+            trace((powerLoss ? "power loss while " : "kill ") + n.id + " mid-fsync");
+            for (SimNode<M> victim : powerLoss ? nodes.values() : List.of(n)) {
+                crash(victim);
+                schedule(20_000 + random.nextLong(300_000), () -> restart(victim), "restart");
             }
         }, "kill-mid-fsync");
     }
