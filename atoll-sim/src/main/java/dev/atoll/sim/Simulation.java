@@ -42,6 +42,11 @@ import java.util.TreeSet;
  * faults stop (network healed, every node restarted and resumed) and the cluster must
  * converge and answer every client within a bound. Finally the client history is checked
  * for linearizability.
+ *
+ * <p>Clients send requests to any node. A replica that forwards a write or a read to its leader
+ * is driven as the node runtime drives it: the write's waiter moves from its proposal id to the
+ * (index, term) of the outcome, the read waits for its ReadState (or fails on a refusal). A
+ * Ready's early messages leave before its fsync, and a nemesis kills leaders in between.
  */
 public final class Simulation<M> {
     private static final long TICK_MICROS = 10_000;
@@ -90,7 +95,7 @@ public final class Simulation<M> {
         }
     }
 
-    /** A simulated client: one operation at a time, against the node it believes leads. */
+    /** A simulated client: one operation at a time, to the node it last heard from or to any node. */
     private static final class SimClient {
         final int id;
         NodeId target;
