@@ -42,6 +42,11 @@ import java.util.TreeSet;
  * faults stop (network healed, every node restarted and resumed) and the cluster must
  * converge and answer every client within a bound. Finally the client history is checked
  * for linearizability.
+ *
+ * <p>Clients send requests to any node. A replica that forwards a write or a read to its leader
+ * is driven as the node runtime drives it: the write's waiter moves from its proposal id to the
+ * (index, term) of the outcome, the read waits for its ReadState (or fails on a refusal). A
+ * Ready's early messages leave before its fsync, and a nemesis kills leaders in between.
  */
 public final class Simulation<M> {
     private static final long TICK_MICROS = 10_000;
@@ -68,6 +73,8 @@ public final class Simulation<M> {
     private final long clientTimeoutMicros;
     private final long clientThinkMicrosMax;
     private final int snapshotEveryEntries;
+    /** Whether clients send writes to the leader they last heard of, or to any node. */
+    private final boolean clientsSeekLeader;
     /** Fastest fsync of this run; the slowest takes ten times as long. */
     private final long fsyncMicrosMin;
     /** Whether this run sends a Ready's early messages before its fsync, as the runtime will. */
@@ -90,7 +97,7 @@ public final class Simulation<M> {
         }
     }
 
-    /** A simulated client: one operation at a time, against the node it believes leads. */
+    /** A simulated client: one operation at a time, to the node it last heard from or to any node. */
     private static final class SimClient {
         final int id;
         NodeId target;
@@ -135,6 +142,7 @@ public final class Simulation<M> {
         int[] snapshotChoices = {0, 6, 25, 100};
         this.snapshotEveryEntries = snapshotChoices[random.nextInt(snapshotChoices.length)];
         this.sendsBeforePersist = random.chance(0.75);
+        this.clientsSeekLeader = random.chance(0.5);
         // slow disks: followers store and acknowledge a leader's early appends before its own
         // fsync ends, the window thesis §10.2.1 must get right
         this.fsyncMicrosMin = random.chance(0.3) ? 1_000 : 100;
@@ -197,10 +205,10 @@ public final class Simulation<M> {
 
     private String describe() {
         return String.format("seed=%d nodes=%d clients=%d keys=%d snapshotEvery=%d reads=%s batch=%d window=%d "
-                        + "forwarding=%s sendBeforePersist=%s fsyncUs=%d.. clientTimeoutMs=%d profile=%s",
+                        + "forwarding=%s clientsSeekLeader=%s sendBeforePersist=%s fsyncUs=%d.. clientTimeoutMs=%d profile=%s",
                 seed, options.nodeCount(), clients.size(), keyCount, snapshotEveryEntries,
                 settings.leaseReads() ? "lease" : "read-index", settings.appendEntriesMax(),
-                settings.inflightAppendsMax(), settings.forwarding(), sendsBeforePersist, fsyncMicrosMin,
+                settings.inflightAppendsMax(), settings.forwarding(), clientsSeekLeader, sendsBeforePersist, fsyncMicrosMin,
                 clientTimeoutMicros / 1000,
                 profile);
     }
@@ -434,7 +442,8 @@ public final class Simulation<M> {
             SimNode.WriteWaiter w = n.writeWaiters.remove(e.index());
             if (w != null) {
                 // the entry applied at the waiter's index is committed; only ours if the term matches
-                reply(n, w.clientId(), w.opId(), e.term() == w.term(), result, null);
+                boolean committed = e.term() == w.term();
+                reply(n, w.clientId(), w.opId(), committed, result, committed ? w.leader() : null);
             }
         }
         for (ReadRefusal refusal : r.readsRefused()) {
@@ -448,7 +457,7 @@ public final class Simulation<M> {
             for (ReadState rs : r.reads()) {
                 SimNode.ReadWaiter w = n.readWaiters.remove(rs.readId());
                 if (w != null) {
-                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), null);
+                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), w.leader());
                 }
             }
         }
@@ -473,7 +482,7 @@ public final class Simulation<M> {
                 replyUnknown(w.clientId(), w.opId());
             } else {
                 // an older waiter at this index was overwritten in this log; its fate is unknown
-                n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), w.clientId(), w.opId()));
+                n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), w.clientId(), w.opId(), w.leader()));
             }
         } else {
             reply(n, w.clientId(), w.opId(), false, null, hint(o.result()));
@@ -487,7 +496,7 @@ public final class Simulation<M> {
                 it.remove();
                 SimNode.ReadWaiter w = n.readWaiters.remove(rs.readId());
                 if (w != null) {
-                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), null);
+                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), w.leader());
                 }
             }
         }
@@ -545,9 +554,12 @@ public final class Simulation<M> {
             String expected = random.chance(0.3) ? null : "v" + random.nextInt(Math.max(1, history.size()));
             op = new Op.Cas(key, expected, "v" + history.size());
         }
-        // requests often go to any node, as a client spreading load would send them; followers
-        // forward writes and ask the leader for read indexes
-        NodeId target = random.chance(0.5) ? universe.get(random.nextInt(universe.size())) : c.target;
+        // requests often go to any node, as a client spreading load would send them (followers
+        // forward writes and ask the leader for read indexes); in some runs clients seek the
+        // leader for writes, so a deposed leader keeps taking writes that later leaders must
+        // sort out (the divergent tails of Figure 8)
+        boolean anyNode = random.chance(0.5) && (!clientsSeekLeader || op instanceof Op.Get);
+        NodeId target = anyNode ? universe.get(random.nextInt(universe.size())) : c.target;
         int opId = history.invoke(c.id, now, op);
         c.currentOp = opId;
         c.op = op;
@@ -575,7 +587,8 @@ public final class Simulation<M> {
                 trace("forward read op" + opId + " " + n.id + " -> " + f.leader());
             }
             if (pr instanceof ProposeResult.Accepted || pr instanceof ProposeResult.Forwarded) {
-                n.readWaiters.put((long) opId, new SimNode.ReadWaiter(c.id, opId, get.key()));
+                n.readWaiters.put((long) opId, new SimNode.ReadWaiter(c.id, opId, get.key(),
+                        pr instanceof ProposeResult.Forwarded f ? f.leader() : null));
             } else {
                 reply(n, c.id, opId, false, null, hint(pr));
             }
@@ -589,10 +602,10 @@ public final class Simulation<M> {
         ProposeResult pr = n.replica.propose(command.encode());
         if (pr instanceof ProposeResult.Accepted a) {
             // an older waiter at this index was overwritten in this log; its fate is unknown
-            n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), c.id, opId));
+            n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), c.id, opId, null));
         } else if (pr instanceof ProposeResult.Forwarded f) {
             trace("forward op" + opId + " " + n.id + " -> " + f.leader() + " as proposal " + f.proposalId());
-            n.forwardWaiters.put(f.proposalId(), new SimNode.ForwardWaiter(c.id, opId));
+            n.forwardWaiters.put(f.proposalId(), new SimNode.ForwardWaiter(c.id, opId, f.leader()));
         } else {
             reply(n, c.id, opId, false, null, hint(pr));
         }
@@ -614,7 +627,8 @@ public final class Simulation<M> {
         c.currentOp = -1;
         if (ok) {
             history.ok(opId, now, result);
-            c.target = from;
+            // a leader-seeking client moves to the leader that served it through a follower
+            c.target = clientsSeekLeader && leaderHint != null ? leaderHint : from;
             if (livenessPhase) {
                 c.okAfterHeal = true;
             }
@@ -782,18 +796,23 @@ public final class Simulation<M> {
 
     /**
      * Nemesis for thesis §10.2.1: a leader whose appends already left dies before its own fsync
-     * ends, losing entries its followers may have stored and acknowledged.
+     * ends, losing entries its followers may have stored and acknowledged; sometimes the power
+     * fails for the whole cluster at that instant, so every unsynced copy goes too.
      */
     private void maybeKillMidFsync(SimNode<M> n, long fsyncMicros) {
-        if (livenessPhase || !profile.crashes() || !random.chance(profile.leaderKillRate() * 0.02)) {
+        if (livenessPhase || !profile.crashes() || !random.chance(profile.leaderKillRate() * 0.1)) {
             return;
         }
         int incarnation = n.incarnation;
+        boolean powerLoss = random.chance(0.3);
         schedule(random.nextLong(fsyncMicros), () -> {
-            if (!livenessPhase && n.incarnation == incarnation && !n.crashed) {
-                trace("kill " + n.id + " mid-fsync");
-                crash(n);
-                schedule(20_000 + random.nextLong(300_000), () -> restart(n), "restart");
+            if (livenessPhase || n.incarnation != incarnation || n.crashed) {
+                return;
+            }
+            trace((powerLoss ? "power loss while " : "kill ") + n.id + " mid-fsync");
+            for (SimNode<M> victim : powerLoss ? nodes.values() : List.of(n)) {
+                crash(victim);
+                schedule(20_000 + random.nextLong(300_000), () -> restart(victim), "restart");
             }
         }, "kill-mid-fsync");
     }

@@ -46,12 +46,5 @@ public enum RaftMutation {
      * heartbeat round and without first committing an entry of its term (§6.4 steps 1 and 3): a
      * follower of a deposed leader serves stale reads.
      */
-    FOLLOWER_READ_WITHOUT_QUORUM,
-
-    /**
-     * The leader counts its own log toward the commit quorum before the entries are durable,
-     * although it sends them to followers before persisting (thesis §10.2.1 forbids exactly
-     * this): a leader that crashes before its fsync loses an entry it already counted.
-     */
-    COMMIT_COUNTS_UNPERSISTED_SELF
+    FOLLOWER_READ_WITHOUT_QUORUM
 }

@@ -1234,9 +1234,11 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         List<Long> matches = new ArrayList<>(m.voters().size());
         for (NodeId v : m.voters()) {
             if (v.equals(id)) {
-                // Thesis §10.2.1: our appends may be out before our fsync; we count only what is durable.
-                matches.add(config.has(RaftMutation.COMMIT_COUNTS_UNPERSISTED_SELF) // MUTATION branch
-                        ? log.lastIndex() : log.stableIndex());
+                // Thesis §10.2.1: our appends may be out before our fsync; we count only what is
+                // durable. (With one Ready in flight at a time, a commit counted early would only
+                // leave in the next Ready, after the fsync; a driver that pipelines Readies, as
+                // etcd's asynchronous storage writes do, needs this rule.)
+                matches.add(log.stableIndex());
             } else {
                 Progress pr = l.progress.get(v);
                 matches.add(pr == null ? 0L : pr.matchIndex);

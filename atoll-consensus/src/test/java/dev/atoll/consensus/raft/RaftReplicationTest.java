@@ -88,14 +88,6 @@ class RaftReplicationTest {
         assertThat(c.commit("n1")).isEqualTo(index[0]);
     }
 
-    @Test
-    void countingUnpersistedSelfMutationCommitsBeforeTheLeadersFsync() {
-        var c = Cluster.of(3, RaftConfig.defaults().withMutations(Set.of(RaftMutation.COMMIT_COUNTS_UNPERSISTED_SELF)));
-        long[] index = new long[1];
-        proposeAndSendBeforePersisting(c, index);
-        assertThat(c.commit("n1")).isEqualTo(index[0]);
-    }
-
     /** Takes the first message of {@code type} to {@code to} off the network and steps it, without driving the Ready. */
     private static Ready<RaftMessage> stepByHand(Cluster c, String to, Class<? extends RaftMessage> type) {
         Envelope<RaftMessage> e = c.network.stream()
