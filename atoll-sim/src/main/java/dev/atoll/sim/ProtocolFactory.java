@@ -22,13 +22,18 @@ public interface ProtocolFactory<M> {
     /** A replica starting (or restarting) from what its disk holds. */
     ReplicatedLog<M> start(NodeId id, PersistentState persisted, RandomSource random, RunSettings settings);
 
-    /** Per-run protocol settings the simulator draws from the seed. */
+    /**
+     * Per-run protocol settings the simulator draws from the seed. {@code forwarding}: replicas
+     * that are not the leader relay writes and linearizable reads to it (ProposeResult.Forwarded)
+     * instead of refusing them.
+     */
     record RunSettings(
             int electionTimeoutTicks,
             boolean leaseReads,
             int clockDriftTicksMax,
             int appendEntriesMax,
             int inflightAppendsMax,
+            boolean forwarding,
             String mutation) {
     }
 }

@@ -15,12 +15,19 @@ import java.util.TreeMap;
 
 /** One simulated machine: a protocol replica, its state machine, its disk and its process state. */
 final class SimNode<M> {
-    /** A client write waiting to be applied at {@code index}; it succeeded iff the entry there has {@code term}. */
-    record WriteWaiter(long term, int clientId, int opId) {
+    /**
+     * A client write waiting to be applied at {@code index}; it succeeded iff the entry there has
+     * {@code term}. {@code leader}: where it was forwarded, or null if proposed here.
+     */
+    record WriteWaiter(long term, int clientId, int opId, NodeId leader) {
+    }
+
+    /** A client write this node forwarded to its leader, waiting for the outcome that places it. */
+    record ForwardWaiter(int clientId, int opId, NodeId leader) {
     }
 
     /** A client read waiting for its barrier, then for the state machine to catch up. */
-    record ReadWaiter(int clientId, int opId, String key) {
+    record ReadWaiter(int clientId, int opId, String key, NodeId leader) {
     }
 
     final NodeId id;
@@ -42,6 +49,7 @@ final class SimNode<M> {
 
     final TreeMap<Long, WriteWaiter> writeWaiters = new TreeMap<>();
     final Map<Long, ReadWaiter> readWaiters = new HashMap<>();
+    final Map<Long, ForwardWaiter> forwardWaiters = new HashMap<>();
     final List<ReadState> readsReady = new ArrayList<>();
 
     SimNode(NodeId id, SimDisk disk, long tickMicros) {
@@ -58,6 +66,7 @@ final class SimNode<M> {
         inflight = null;
         writeWaiters.clear();
         readWaiters.clear();
+        forwardWaiters.clear();
         readsReady.clear();
         pausedInbox.clear();
         missedTicks = 0;

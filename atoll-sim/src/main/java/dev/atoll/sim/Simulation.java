@@ -10,7 +10,9 @@ import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposalOutcome;
 import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadRefusal;
 import dev.atoll.core.protocol.ReadState;
 import dev.atoll.core.protocol.Ready;
 import dev.atoll.core.protocol.Role;
@@ -40,6 +42,11 @@ import java.util.TreeSet;
  * faults stop (network healed, every node restarted and resumed) and the cluster must
  * converge and answer every client within a bound. Finally the client history is checked
  * for linearizability.
+ *
+ * <p>Clients send requests to any node. A replica that forwards a write or a read to its leader
+ * is driven as the node runtime drives it: the write's waiter moves from its proposal id to the
+ * (index, term) of the outcome, the read waits for its ReadState (or fails on a refusal). A
+ * Ready's early messages leave before its fsync, and a nemesis kills leaders in between.
  */
 public final class Simulation<M> {
     private static final long TICK_MICROS = 10_000;
@@ -66,6 +73,12 @@ public final class Simulation<M> {
     private final long clientTimeoutMicros;
     private final long clientThinkMicrosMax;
     private final int snapshotEveryEntries;
+    /** Whether clients send writes to the leader they last heard of, or to any node. */
+    private final boolean clientsSeekLeader;
+    /** Fastest fsync of this run; the slowest takes ten times as long. */
+    private final long fsyncMicrosMin;
+    /** Whether this run sends a Ready's early messages before its fsync, as the runtime will. */
+    private final boolean sendsBeforePersist;
     private final StringBuilder transcript;
 
     private long now;
@@ -84,7 +97,7 @@ public final class Simulation<M> {
         }
     }
 
-    /** A simulated client: one operation at a time, against the node it believes leads. */
+    /** A simulated client: one operation at a time, to the node it last heard from or to any node. */
     private static final class SimClient {
         final int id;
         NodeId target;
@@ -122,12 +135,17 @@ public final class Simulation<M> {
         int[] windowChoices = {1, 4, 16};
         this.settings = new ProtocolFactory.RunSettings(ELECTION_TIMEOUT_TICKS, leaseReads, driftTicksMax,
                 batchChoices[random.nextInt(batchChoices.length)], windowChoices[random.nextInt(windowChoices.length)],
-                protocolMutation);
+                random.chance(0.8), protocolMutation);
         this.clientTimeoutMicros = random.chance(0.5) ? 250_000 : 1_000_000;
         this.clientThinkMicrosMax = random.chance(0.5) ? 2_000 : 20_000;
         this.keyCount = 1 + random.nextInt(4);
         int[] snapshotChoices = {0, 6, 25, 100};
         this.snapshotEveryEntries = snapshotChoices[random.nextInt(snapshotChoices.length)];
+        this.sendsBeforePersist = random.chance(0.75);
+        this.clientsSeekLeader = random.chance(0.5);
+        // slow disks: followers store and acknowledge a leader's early appends before its own
+        // fsync ends, the window thesis §10.2.1 must get right
+        this.fsyncMicrosMin = random.chance(0.3) ? 1_000 : 100;
         this.transcript = keepTranscript ? new StringBuilder() : null;
 
         var initial = new TreeSet<NodeId>();
@@ -187,10 +205,12 @@ public final class Simulation<M> {
 
     private String describe() {
         return String.format("seed=%d nodes=%d clients=%d keys=%d snapshotEvery=%d reads=%s batch=%d window=%d "
-                        + "clientTimeoutMs=%d profile=%s",
+                        + "forwarding=%s clientsSeekLeader=%s sendBeforePersist=%s fsyncUs=%d.. clientTimeoutMs=%d profile=%s",
                 seed, options.nodeCount(), clients.size(), keyCount, snapshotEveryEntries,
                 settings.leaseReads() ? "lease" : "read-index", settings.appendEntriesMax(),
-                settings.inflightAppendsMax(), clientTimeoutMicros / 1000, profile);
+                settings.inflightAppendsMax(), settings.forwarding(), clientsSeekLeader, sendsBeforePersist, fsyncMicrosMin,
+                clientTimeoutMicros / 1000,
+                profile);
     }
 
     // ---------------------------------------------------------------- event loop
@@ -356,14 +376,24 @@ public final class Simulation<M> {
     private void drive(SimNode<M> n) {
         while (!n.crashed && !n.paused && n.inflight == null && n.replica.hasReady()) {
             Ready<M> r = n.replica.ready();
+            if (sendsBeforePersist) {
+                // Thesis §10.2.1, as the runtime does it: a leader's appends leave before its fsync,
+                // so a crash between the two is explored.
+                for (Envelope<M> env : r.messagesBeforePersist()) {
+                    send(env);
+                }
+            }
             if (!r.mustPersist()) {
                 complete(n, r);
                 continue;
             }
             long batch = n.disk.write(r.snapshot(), r.entries(), r.hardState());
             int incarnation = n.incarnation;
-            long latency = 100 + random.nextLong(900);
+            long latency = fsyncMicrosMin + random.nextLong(fsyncMicrosMin * 9);
             schedule(latency, () -> fsyncDone(n, incarnation, batch), "fsync");
+            if (sendsBeforePersist && !r.messagesBeforePersist().isEmpty() && !r.entries().isEmpty()) {
+                maybeKillMidFsync(n, latency);
+            }
             if (driverMutation == SimMutation.ACK_BEFORE_PERSIST) {
                 complete(n, r);
             } else {
@@ -387,10 +417,13 @@ public final class Simulation<M> {
         });
     }
 
-    /** The Ready's writes are durable: send, install, apply, serve reads, advance. */
+    /** The Ready's writes are durable: send, place forwarded writes, install, apply, serve reads, advance. */
     private void complete(SimNode<M> n, Ready<M> r) {
-        for (Envelope<M> env : r.messages()) {
+        for (Envelope<M> env : sendsBeforePersist ? r.messagesAfterPersist() : r.messages()) {
             send(env);
+        }
+        for (ProposalOutcome o : r.proposalOutcomes()) {
+            placeForwardedWrite(n, o);
         }
         if (r.snapshot() != null) {
             Snapshot snap = r.snapshot();
@@ -409,13 +442,51 @@ public final class Simulation<M> {
             SimNode.WriteWaiter w = n.writeWaiters.remove(e.index());
             if (w != null) {
                 // the entry applied at the waiter's index is committed; only ours if the term matches
-                reply(n, w.clientId(), w.opId(), e.term() == w.term(), result, null);
+                boolean committed = e.term() == w.term();
+                reply(n, w.clientId(), w.opId(), committed, result, committed ? w.leader() : null);
+            }
+        }
+        for (ReadRefusal refusal : r.readsRefused()) {
+            SimNode.ReadWaiter w = n.readWaiters.remove(refusal.readId());
+            if (w != null) {
+                reply(n, w.clientId(), w.opId(), false, null, hint(refusal.refusal()));
+            }
+        }
+        if (driverMutation == SimMutation.FOLLOWER_READ_BEFORE_APPLY && n.replica.status().role() != Role.LEADER) {
+            // MUTATION FOLLOWER_READ_BEFORE_APPLY: the read index taken for "ready to serve".
+            for (ReadState rs : r.reads()) {
+                SimNode.ReadWaiter w = n.readWaiters.remove(rs.readId());
+                if (w != null) {
+                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), w.leader());
+                }
             }
         }
         n.readsReady.addAll(r.reads());
         serveReads(n);
         n.replica.advance(r);
         maybeCompact(n);
+    }
+
+    /**
+     * The leader's answer to a write this node forwarded, handled as the runtime does: the waiter
+     * moves from the proposal id to (index, term), or the client hears the refusal. An entry that
+     * already applied here overtook its outcome: whether it was this write cannot be told.
+     */
+    private void placeForwardedWrite(SimNode<M> n, ProposalOutcome o) {
+        SimNode.ForwardWaiter w = n.forwardWaiters.remove(o.proposalId());
+        if (w == null) {
+            return; // answered, or a duplicate of an outcome already taken
+        }
+        if (o.result() instanceof ProposeResult.Accepted a) {
+            if (a.index() <= n.stateMachine.appliedIndex()) {
+                replyUnknown(w.clientId(), w.opId());
+            } else {
+                // an older waiter at this index was overwritten in this log; its fate is unknown
+                n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), w.clientId(), w.opId(), w.leader()));
+            }
+        } else {
+            reply(n, w.clientId(), w.opId(), false, null, hint(o.result()));
+        }
     }
 
     private void serveReads(SimNode<M> n) {
@@ -425,7 +496,7 @@ public final class Simulation<M> {
                 it.remove();
                 SimNode.ReadWaiter w = n.readWaiters.remove(rs.readId());
                 if (w != null) {
-                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), null);
+                    reply(n, w.clientId(), w.opId(), true, n.stateMachine.get(w.key()), w.leader());
                 }
             }
         }
@@ -483,9 +554,12 @@ public final class Simulation<M> {
             String expected = random.chance(0.3) ? null : "v" + random.nextInt(Math.max(1, history.size()));
             op = new Op.Cas(key, expected, "v" + history.size());
         }
-        // reads sometimes go to any node, as a client spreading load would send them
-        NodeId target = op instanceof Op.Get && random.chance(0.5)
-                ? universe.get(random.nextInt(universe.size())) : c.target;
+        // requests often go to any node, as a client spreading load would send them (followers
+        // forward writes and ask the leader for read indexes); in some runs clients seek the
+        // leader for writes, so a deposed leader keeps taking writes that later leaders must
+        // sort out (the divergent tails of Figure 8)
+        boolean anyNode = random.chance(0.5) && (!clientsSeekLeader || op instanceof Op.Get);
+        NodeId target = anyNode ? universe.get(random.nextInt(universe.size())) : c.target;
         int opId = history.invoke(c.id, now, op);
         c.currentOp = opId;
         c.op = op;
@@ -509,8 +583,12 @@ public final class Simulation<M> {
                 return;
             }
             ProposeResult pr = n.replica.requestRead(opId);
-            if (pr instanceof ProposeResult.Accepted) {
-                n.readWaiters.put((long) opId, new SimNode.ReadWaiter(c.id, opId, get.key()));
+            if (pr instanceof ProposeResult.Forwarded f) {
+                trace("forward read op" + opId + " " + n.id + " -> " + f.leader());
+            }
+            if (pr instanceof ProposeResult.Accepted || pr instanceof ProposeResult.Forwarded) {
+                n.readWaiters.put((long) opId, new SimNode.ReadWaiter(c.id, opId, get.key(),
+                        pr instanceof ProposeResult.Forwarded f ? f.leader() : null));
             } else {
                 reply(n, c.id, opId, false, null, hint(pr));
             }
@@ -524,7 +602,10 @@ public final class Simulation<M> {
         ProposeResult pr = n.replica.propose(command.encode());
         if (pr instanceof ProposeResult.Accepted a) {
             // an older waiter at this index was overwritten in this log; its fate is unknown
-            n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), c.id, opId));
+            n.writeWaiters.put(a.index(), new SimNode.WriteWaiter(a.term(), c.id, opId, null));
+        } else if (pr instanceof ProposeResult.Forwarded f) {
+            trace("forward op" + opId + " " + n.id + " -> " + f.leader() + " as proposal " + f.proposalId());
+            n.forwardWaiters.put(f.proposalId(), new SimNode.ForwardWaiter(c.id, opId, f.leader()));
         } else {
             reply(n, c.id, opId, false, null, hint(pr));
         }
@@ -546,7 +627,8 @@ public final class Simulation<M> {
         c.currentOp = -1;
         if (ok) {
             history.ok(opId, now, result);
-            c.target = from;
+            // a leader-seeking client moves to the leader that served it through a follower
+            c.target = clientsSeekLeader && leaderHint != null ? leaderHint : from;
             if (livenessPhase) {
                 c.okAfterHeal = true;
             }
@@ -556,6 +638,21 @@ public final class Simulation<M> {
         }
         trace((ok ? "ok c" : "fail c") + c.id + " op" + opId + (ok ? " " + result : ""));
         schedule(random.nextLong(clientThinkMicrosMax), () -> clientWake(c), "wake");
+    }
+
+    /** The node cannot tell whether the write took effect: the client records it as indeterminate. */
+    private void replyUnknown(int clientId, int opId) {
+        SimClient c = clients.get(clientId);
+        schedule(network.delay(), () -> {
+            if (c.currentOp != opId) {
+                return;
+            }
+            c.currentOp = -1;
+            history.info(opId, now);
+            trace("unknown c" + c.id + " op" + opId);
+            c.target = universe.get(random.nextInt(universe.size()));
+            schedule(random.nextLong(clientThinkMicrosMax), () -> clientWake(c), "wake");
+        }, "reply");
     }
 
     private void clientTimeout(SimClient c, int opId) {
@@ -695,6 +792,29 @@ public final class Simulation<M> {
                 schedule(20_000 + random.nextLong(300_000), () -> restart(n), "restart");
             }
         }, "kill-leader");
+    }
+
+    /**
+     * Nemesis for thesis §10.2.1: a leader whose appends already left dies before its own fsync
+     * ends, losing entries its followers may have stored and acknowledged; sometimes the power
+     * fails for the whole cluster at that instant, so every unsynced copy goes too.
+     */
+    private void maybeKillMidFsync(SimNode<M> n, long fsyncMicros) {
+        if (livenessPhase || !profile.crashes() || !random.chance(profile.leaderKillRate() * 0.1)) {
+            return;
+        }
+        int incarnation = n.incarnation;
+        boolean powerLoss = random.chance(0.3);
+        schedule(random.nextLong(fsyncMicros), () -> {
+            if (livenessPhase || n.incarnation != incarnation || n.crashed) {
+                return;
+            }
+            trace((powerLoss ? "power loss while " : "kill ") + n.id + " mid-fsync");
+            for (SimNode<M> victim : powerLoss ? nodes.values() : List.of(n)) {
+                crash(victim);
+                schedule(20_000 + random.nextLong(300_000), () -> restart(victim), "restart");
+            }
+        }, "kill-mid-fsync");
     }
 
     private void pauseFault() {

@@ -25,6 +25,11 @@ import static dev.atoll.core.Check.checkArgument;
  * @param preVote                  ask whether an election could be won before bumping the term (§9.6)
  * @param readsPendingMax          reads a leader holds awaiting confirmation
  * @param uncommittedEntriesMax    entries a leader holds past its commit index before it drops proposals
+ * @param proposalForwarding       a follower that knows its leader relays a proposed command to it
+ *                                 ({@code ProposeResult.Forwarded}) instead of answering NotLeader
+ * @param followerReads            a follower that knows its leader asks it for a read index
+ *                                 (ReadIndexRequest) and serves the read locally once applied,
+ *                                 instead of answering NotLeader (thesis §6.4, "reads from followers")
  * @param mutations                deliberate bugs for the simulator; empty in production
  */
 public record RaftConfig(
@@ -40,6 +45,8 @@ public record RaftConfig(
         boolean preVote,
         int readsPendingMax,
         int uncommittedEntriesMax,
+        boolean proposalForwarding,
+        boolean followerReads,
         Set<RaftMutation> mutations) {
 
     public static final int ELECTION_TIMEOUT_TICKS = 10;
@@ -74,7 +81,7 @@ public record RaftConfig(
     public static RaftConfig defaults() {
         return new RaftConfig(ELECTION_TIMEOUT_TICKS, HEARTBEAT_INTERVAL_TICKS, INFLIGHT_APPENDS_MAX,
                 APPEND_ENTRIES_MAX, APPEND_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, ReadMode.READ_INDEX,
-                LEASE_CLOCK_DRIFT_TICKS_MAX, true, true, READS_PENDING_MAX, UNCOMMITTED_ENTRIES_MAX, Set.of());
+                LEASE_CLOCK_DRIFT_TICKS_MAX, true, true, READS_PENDING_MAX, UNCOMMITTED_ENTRIES_MAX, true, true, Set.of());
     }
 
     public boolean has(RaftMutation mutation) {
@@ -84,54 +91,61 @@ public record RaftConfig(
     public RaftConfig withElectionTimeoutTicks(int ticks) {
         return new RaftConfig(ticks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax, appendBytesMax,
                 snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withHeartbeatIntervalTicks(int ticks) {
         return new RaftConfig(electionTimeoutTicks, ticks, inflightAppendsMax, appendEntriesMax, appendBytesMax,
                 snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withFlowControl(int inflightAppendsMax, int appendEntriesMax, int appendBytesMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withSnapshotChunkBytesMax(int bytes) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, bytes, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withReadMode(ReadMode mode, int leaseClockDriftTicksMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, mode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withCheckQuorum(boolean enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, enabled, preVote,
-                readsPendingMax, uncommittedEntriesMax, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withPreVote(boolean enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, enabled,
-                readsPendingMax, uncommittedEntriesMax, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withLimits(int readsPendingMax, int uncommittedEntriesMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 
     public RaftConfig withMutations(Set<RaftMutation> enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, enabled);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, enabled);
+    }
+
+    /** Switches follower proposal forwarding and follower ReadIndex reads on or off. */
+    public RaftConfig withForwarding(boolean proposalForwarding, boolean followerReads) {
+        return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
+                appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
     }
 }

@@ -2,6 +2,7 @@ package dev.atoll.consensus.raft;
 
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.ProposeResult;
 
 import java.util.List;
 
@@ -84,5 +85,51 @@ public sealed interface RaftMessage {
 
     /** Leader to the target of a leadership transfer: campaign now (thesis §3.10). */
     record TimeoutNow(long term) implements RaftMessage {
+    }
+
+    /**
+     * Follower to the leader it knows: append {@code data} as a command on behalf of the
+     * follower's proposal {@code proposalId}. {@code incarnation} is a random stamp the follower
+     * drew when it started; answers carry it back, so a restarted follower never takes an answer
+     * meant for its previous life. A leader appends each (sender, incarnation, proposalId) at most
+     * once, so a duplicated message does not append the command twice.
+     */
+    record Propose(long term, long incarnation, long proposalId, byte[] data) implements RaftMessage {
+        public Propose {
+            data = data == null ? new byte[0] : data;
+        }
+    }
+
+    /**
+     * Answer to a {@link Propose}: {@link ProposeResult.Accepted} with the (index, term) the leader
+     * appended the command at, or {@link ProposeResult.NotLeader} / {@link ProposeResult.Dropped}
+     * when it did not append it and never will.
+     */
+    record ProposeOutcome(long term, long incarnation, long proposalId, ProposeResult result) implements RaftMessage {
+        public ProposeOutcome {
+            if (result == null || result instanceof ProposeResult.Forwarded) {
+                throw new IllegalArgumentException("an outcome is Accepted, NotLeader or Dropped: " + result);
+            }
+        }
+    }
+
+    /**
+     * Follower to the leader it knows: confirm leadership as for a read of your own and tell me
+     * the read index for my read {@code readId} (thesis §6.4, "reads from followers").
+     */
+    record ReadIndexRequest(long term, long incarnation, long readId) implements RaftMessage {
+    }
+
+    /**
+     * Answer to a {@link ReadIndexRequest}: {@link ProposeResult.Accepted} with the confirmed read
+     * index (and the leader's term), or a refusal ({@link ProposeResult.NotLeader},
+     * {@link ProposeResult.Dropped}).
+     */
+    record ReadIndexResponse(long term, long incarnation, long readId, ProposeResult result) implements RaftMessage {
+        public ReadIndexResponse {
+            if (result == null || result instanceof ProposeResult.Forwarded) {
+                throw new IllegalArgumentException("a read answer is Accepted, NotLeader or Dropped: " + result);
+            }
+        }
     }
 }

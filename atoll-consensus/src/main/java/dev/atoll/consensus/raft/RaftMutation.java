@@ -39,5 +39,12 @@ public enum RaftMutation {
      * suffix is never truncated, yet the follower acknowledges the leader's entries, so the
      * leader counts a replica that holds a different entry.
      */
-    SKIP_TRUNCATE_ON_CONFLICT
+    SKIP_TRUNCATE_ON_CONFLICT,
+
+    /**
+     * The leader answers a follower's ReadIndexRequest at once with its commit index, without a
+     * heartbeat round and without first committing an entry of its term (§6.4 steps 1 and 3): a
+     * follower of a deposed leader serves stale reads.
+     */
+    FOLLOWER_READ_WITHOUT_QUORUM
 }

@@ -5,6 +5,10 @@ import dev.atoll.consensus.raft.RaftMessage.AppendResponse;
 import dev.atoll.consensus.raft.RaftMessage.Heartbeat;
 import dev.atoll.consensus.raft.RaftMessage.HeartbeatResponse;
 import dev.atoll.consensus.raft.RaftMessage.InstallSnapshot;
+import dev.atoll.consensus.raft.RaftMessage.Propose;
+import dev.atoll.consensus.raft.RaftMessage.ProposeOutcome;
+import dev.atoll.consensus.raft.RaftMessage.ReadIndexRequest;
+import dev.atoll.consensus.raft.RaftMessage.ReadIndexResponse;
 import dev.atoll.consensus.raft.RaftMessage.RequestVote;
 import dev.atoll.consensus.raft.RaftMessage.SnapshotResponse;
 import dev.atoll.consensus.raft.RaftMessage.TimeoutNow;
@@ -15,6 +19,8 @@ import dev.atoll.consensus.raft.RaftRole.Leader;
 import dev.atoll.consensus.raft.RaftRole.PreCandidate;
 import dev.atoll.consensus.raft.RaftRole.SnapshotReceiver;
 import dev.atoll.consensus.raft.RaftRole.VoteTally;
+import dev.atoll.consensus.raft.ReadOnly.ConfirmedRead;
+import dev.atoll.consensus.raft.ReadOnly.ReadRequest;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.RandomSource;
 import dev.atoll.core.protocol.Entry;
@@ -25,7 +31,9 @@ import dev.atoll.core.protocol.LogView;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposalOutcome;
 import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadRefusal;
 import dev.atoll.core.protocol.ReadState;
 import dev.atoll.core.protocol.Ready;
 import dev.atoll.core.protocol.ReplicatedLog;
@@ -37,6 +45,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 import static dev.atoll.core.Check.check;
@@ -47,7 +56,9 @@ import static dev.atoll.core.Check.checkArgument;
  * Understandable Consensus Algorithm", and Ongaro's thesis "Consensus: Bridging Theory and
  * Practice"): leader election with PreVote and CheckQuorum, log replication with per-follower
  * flow control, chunked snapshots, one-server-at-a-time membership changes, leadership
- * transfer and ReadIndex / lease reads. Driven in the Ready/advance style of
+ * transfer and ReadIndex / lease reads; followers forward proposals and read-index requests to
+ * their leader (as etcd-io/raft's MsgProp and MsgReadIndex), and a leader's appends may go out
+ * before its own fsync (thesis §10.2.1). Driven in the Ready/advance style of
  * {@link dev.atoll.core.protocol.Protocol}.
  *
  * <p>Driver contract beyond the SPI:
@@ -90,7 +101,25 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     private Snapshot snapshotToInstall;
     private List<Envelope<RaftMessage>> outbox = new ArrayList<>();
     private List<ReadState> readStates = new ArrayList<>();
+    private List<ReadRefusal> readsRefused = new ArrayList<>();
+    private List<ProposalOutcome> proposalOutcomes = new ArrayList<>();
     private Ready<RaftMessage> outstanding;
+
+    /**
+     * A random stamp of this replica object, carried by the proposals and reads it forwards and
+     * echoed in the answers: a restarted replica counts proposal ids (and its driver read ids)
+     * from the start again, and must not take an answer meant for its previous life.
+     */
+    private final long incarnation;
+    /** Proposal ids handed out by {@link #propose} for forwarded commands: 1, 2, 3, ... */
+    private long lastProposalId;
+    /**
+     * The forwarded proposals this replica object took in each term it led (the latest
+     * {@link #LED_TERMS_MAX}): after stepping down it can still tell a proposal it never
+     * appended (refused with a hint) from a duplicate of one it did (not answered again).
+     */
+    private final TreeMap<Long, ForwardedProposals> forwardedByLedTerm = new TreeMap<>();
+    static final int LED_TERMS_MAX = 4;
 
     /**
      * A replica restarting from what it persisted ({@code PersistentState.bootstrap(m)} for a new
@@ -124,6 +153,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         // timeout, not to elect anyone else; under leases it keeps that promise conservatively.
         this.ticksSinceLeaderContact = config.readMode() == ReadMode.LEASE ? 0 : config.electionTimeoutTicks();
         resetElectionTimer();
+        this.incarnation = random.nextLong();
         checkInvariants();
     }
 
@@ -159,10 +189,10 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     @Override
     public ProposeResult propose(byte[] command) {
-        if (!(role instanceof Leader l)) {
-            return new ProposeResult.NotLeader(leader);
-        }
         byte[] data = command == null ? new byte[0] : command;
+        if (!(role instanceof Leader l)) {
+            return forwardProposal(data);
+        }
         ProposeResult refused = refuseProposal(l, data.length);
         if (refused != null) {
             return refused;
@@ -170,6 +200,24 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         Entry e = appendAsLeader(l, Entry.Kind.COMMAND, data);
         checkInvariants();
         return new ProposeResult.Accepted(e.index(), e.term());
+    }
+
+    /**
+     * A follower that knows its leader relays the command (etcd-io/raft's MsgProp) rather than
+     * sending the client elsewhere; the leader answers with a {@link ProposeOutcome}.
+     */
+    private ProposeResult forwardProposal(byte[] data) {
+        if (!config.proposalForwarding() || leader == null) {
+            return new ProposeResult.NotLeader(leader);
+        }
+        if (data.length + 24 > config.appendBytesMax()) {
+            // The leader would refuse it too; save the hop.
+            return new ProposeResult.Dropped("proposal of " + data.length + " bytes exceeds appendBytesMax");
+        }
+        long proposalId = ++lastProposalId;
+        send(leader, new Propose(term, incarnation, proposalId, data));
+        checkInvariants();
+        return new ProposeResult.Forwarded(proposalId, leader);
     }
 
     @Override
@@ -212,7 +260,14 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     @Override
     public ProposeResult requestRead(long readId) {
         if (!(role instanceof Leader l)) {
-            return new ProposeResult.NotLeader(leader);
+            if (!config.followerReads() || leader == null) {
+                return new ProposeResult.NotLeader(leader);
+            }
+            // Thesis §6.4 ("reads from followers"): the leader confirms a read index for us; we
+            // serve the read once we have applied up to it.
+            send(leader, new ReadIndexRequest(term, incarnation, readId));
+            checkInvariants();
+            return new ProposeResult.Forwarded(readId, leader);
         }
         if (config.has(RaftMutation.READ_INDEX_WITHOUT_QUORUM)) {
             // MUTATION READ_INDEX_WITHOUT_QUORUM: no leadership confirmation, no own-term commit.
@@ -222,13 +277,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         if (l.readOnly.size() >= config.readsPendingMax()) {
             return new ProposeResult.Dropped("readsPendingMax reached: " + config.readsPendingMax());
         }
-        if (!l.committedInTerm) {
-            // §6.4 step 1: until an entry of its term commits, the leader's commit index may be
-            // behind entries committed by its predecessors.
-            l.readOnly.awaitTermCommit(readId);
-        } else {
-            serveRead(l, readId);
-        }
+        registerRead(l, ReadRequest.own(readId));
         checkInvariants();
         return new ProposeResult.Accepted(0, 0);
     }
@@ -289,6 +338,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         }
         return !hardState().equals(offeredHardState) || snapshotToInstall != null || log.hasUnstable()
                 || !outbox.isEmpty() || committedToApplyIndex() > applyingIndex || !readStates.isEmpty()
+                || !readsRefused.isEmpty() || !proposalOutcomes.isEmpty()
                 || (role instanceof Leader l && l.readOnly.roundNeeded());
     }
 
@@ -299,6 +349,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             // All reads registered since the last Ready share this heartbeat round.
             broadcastHeartbeat(l);
         }
+        // The previous Ready was advanced, so its hard state is durable.
+        long durableTerm = offeredHardState.term();
         HardState hs = hardState();
         HardState hsToPersist = hs.equals(offeredHardState) ? null : hs;
         offeredHardState = hs;
@@ -309,13 +361,39 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         List<Entry> committed = applyTo > applyingIndex
                 ? log.slice(applyingIndex + 1, applyTo, Integer.MAX_VALUE, Long.MAX_VALUE) : List.of();
         applyingIndex = Math.max(applyingIndex, applyTo);
-        List<Envelope<RaftMessage>> messages = outbox;
+        // Thesis §10.2.1: a leader's messages go first, and may leave before this Ready's fsync.
+        List<Envelope<RaftMessage>> messages = new ArrayList<>(outbox.size());
+        List<Envelope<RaftMessage>> afterPersist = new ArrayList<>();
+        for (Envelope<RaftMessage> e : outbox) {
+            (isSafeBeforePersist(e.message(), durableTerm) ? messages : afterPersist).add(e);
+        }
+        int beforePersistCount = messages.size();
+        messages.addAll(afterPersist);
         outbox = new ArrayList<>();
         List<ReadState> reads = readStates;
         readStates = new ArrayList<>();
-        outstanding = new Ready<>(hsToPersist, snap, entries, messages, committed, reads);
+        List<ReadRefusal> refused = readsRefused;
+        readsRefused = new ArrayList<>();
+        List<ProposalOutcome> outcomes = proposalOutcomes;
+        proposalOutcomes = new ArrayList<>();
+        outstanding = new Ready<>(hsToPersist, snap, entries, messages, beforePersistCount, committed, reads,
+                refused, outcomes);
         checkInvariants();
         return outstanding;
+    }
+
+    /**
+     * Whether {@code m} depends on nothing an unpersisted Ready holds, so a driver may send it
+     * before that Ready's fsync (thesis §10.2.1): what a leader says to its followers (entries,
+     * heartbeats, snapshot chunks, answers to forwarded proposals and reads) in a term whose hard
+     * state is already durable. Its entries need not be durable here: the leader counts itself
+     * toward a quorum only once they are ({@link #maybeCommit}). Never a vote or an
+     * acknowledgement, which promise what this Ready persists.
+     */
+    private static boolean isSafeBeforePersist(RaftMessage m, long durableTerm) {
+        boolean leaderSays = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
+                || m instanceof ProposeOutcome || m instanceof ReadIndexResponse;
+        return leaderSays && m.term() == durableTerm;
     }
 
     @Override
@@ -481,6 +559,12 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             term = newTerm;
             vote = null;
         }
+        if (role instanceof Leader l) {
+            // A deposed leader can no longer confirm reads: say so, so they fail fast.
+            for (ReadRequest r : l.readOnly.takeAll()) {
+                refuseRead(r, new ProposeResult.NotLeader(newLeader));
+            }
+        }
         if (!(role instanceof Follower)) {
             role = new Follower();
         }
@@ -554,7 +638,12 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     private void becomeLeader() {
         check(role instanceof Candidate, "only a candidate becomes leader");
-        Leader l = new Leader();
+        if (forwardedByLedTerm.size() >= LED_TERMS_MAX) {
+            forwardedByLedTerm.pollFirstEntry();
+        }
+        ForwardedProposals forwarded = new ForwardedProposals();
+        forwardedByLedTerm.put(term, forwarded);
+        Leader l = new Leader(forwarded);
         role = l;
         leader = id;
         electionElapsedTicks = 0;
@@ -605,7 +694,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                     randomizedElectionTimeoutTicks = timeoutTicks;
                 }
             }
-        } else if (m.term() < term) {
+        } else if (m.term() < term && !isTermless(m)) {
             if ((config.checkQuorum() || config.preVote()) && (m instanceof AppendEntries || m instanceof Heartbeat)) {
                 // A stale leader would otherwise never learn of the new term: with PreVote and
                 // CheckQuorum nobody else will raise its term for it.
@@ -637,7 +726,23 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 }
             }
             case TimeoutNow t -> onTimeoutNow(from);
+            case Propose p -> onPropose(from, p);
+            case ProposeOutcome po -> onProposeOutcome(po);
+            case ReadIndexRequest rr -> onReadIndexRequest(from, rr);
+            case ReadIndexResponse rr -> onReadIndexResponse(rr);
         }
+    }
+
+    /**
+     * Messages whose meaning does not depend on the receiver's term, so a lower term does not
+     * make them stale: a proposal (answered by what this node knows of the term it was sent in,
+     * see {@link #onPropose}), a read-index request (whoever leads now confirms it now) and the
+     * answers to forwarded proposals and reads (an (index, term) placement, or a read index
+     * confirmed after the request arrived, stays true).
+     */
+    private static boolean isTermless(RaftMessage m) {
+        return m instanceof Propose || m instanceof ReadIndexRequest || m instanceof ProposeOutcome
+                || m instanceof ReadIndexResponse;
     }
 
     /**
@@ -830,6 +935,117 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         snapshotToInstall = snap;
     }
 
+    // ---- forwarded proposals and follower reads ----
+
+    /**
+     * A follower relays a client's command (etcd-io/raft's MsgProp). The leader admits it exactly
+     * as its own proposals, appends each (sender, incarnation, proposalId) at most once, and
+     * answers with the placement before the AppendEntries that carry the entry, so on an ordered
+     * link the proposer's waiter is in place before the entry can apply there.
+     */
+    private void onPropose(NodeId from, Propose p) {
+        if (role instanceof Leader l && p.term() == term) {
+            if (!log.membership().isMember(from)
+                    || !l.forwarded.firstTime(from, p.incarnation(), p.proposalId())) {
+                // A duplicate: its first copy was answered. Non-members do not propose.
+                return;
+            }
+            ProposeResult refused = refuseProposal(l, p.data().length);
+            if (refused != null) {
+                send(from, new ProposeOutcome(term, p.incarnation(), p.proposalId(), refused));
+                return;
+            }
+            long index = log.lastIndex() + 1;
+            send(from, new ProposeOutcome(term, p.incarnation(), p.proposalId(), new ProposeResult.Accepted(index, term)));
+            Entry e = appendAsLeader(l, Entry.Kind.COMMAND, p.data());
+            check(e.index() == index && e.term() == term, "a forwarded proposal lands where its outcome says: %d@%d",
+                    e.index(), e.term());
+        } else if (neverAppended(from, p)) {
+            send(from, new ProposeOutcome(term, p.incarnation(), p.proposalId(), new ProposeResult.NotLeader(leader)));
+        }
+        // Otherwise we may have appended this very proposal (a late duplicate, or a term we led
+        // before a restart): a refusal could contradict the acceptance we sent then. Stay silent;
+        // the proposer times out.
+    }
+
+    /**
+     * Whether a proposal sent to us in {@code p.term()}, which we do not lead now, is certainly
+     * not in any log: only the leader of a term appends in it, so it is if we led that term in
+     * this life and never took it, or if we never led it at all (a leader votes for itself, so
+     * a node without its own vote in its current term never led it).
+     */
+    private boolean neverAppended(NodeId from, Propose p) {
+        ForwardedProposals led = forwardedByLedTerm.get(p.term());
+        if (led != null) {
+            return led.firstTime(from, p.incarnation(), p.proposalId());
+        }
+        return p.term() == term && !id.equals(vote);
+    }
+
+    private void onProposeOutcome(ProposeOutcome po) {
+        if (po.incarnation() == incarnation && po.proposalId() > 0 && po.proposalId() <= lastProposalId) {
+            proposalOutcomes.add(new ProposalOutcome(po.proposalId(), po.result()));
+        }
+    }
+
+    /** A follower asks for a read index (thesis §6.4): confirmed exactly as the leader's own reads. */
+    private void onReadIndexRequest(NodeId from, ReadIndexRequest rr) {
+        ReadRequest request = new ReadRequest(from, rr.incarnation(), rr.readId());
+        if (!(role instanceof Leader l)) {
+            refuseRead(request, new ProposeResult.NotLeader(leader));
+            return;
+        }
+        if (config.has(RaftMutation.FOLLOWER_READ_WITHOUT_QUORUM)) {
+            // MUTATION FOLLOWER_READ_WITHOUT_QUORUM: no leadership confirmation, no own-term commit.
+            answerRead(request, commitIndex);
+            return;
+        }
+        if (l.readOnly.size() >= config.readsPendingMax()) {
+            refuseRead(request, new ProposeResult.Dropped("readsPendingMax reached: " + config.readsPendingMax()));
+            return;
+        }
+        registerRead(l, request);
+    }
+
+    private void onReadIndexResponse(ReadIndexResponse rr) {
+        if (rr.incarnation() != incarnation) {
+            return; // meant for this replica's previous life
+        }
+        if (rr.result() instanceof ProposeResult.Accepted a) {
+            readStates.add(new ReadState(rr.readId(), a.index()));
+        } else {
+            readsRefused.add(new ReadRefusal(rr.readId(), rr.result()));
+        }
+    }
+
+    private void registerRead(Leader l, ReadRequest request) {
+        if (!l.committedInTerm) {
+            // §6.4 step 1: until an entry of its term commits, the leader's commit index may be
+            // behind entries committed by its predecessors.
+            l.readOnly.awaitTermCommit(request);
+        } else {
+            serveRead(l, request);
+        }
+    }
+
+    /** A read confirmed at {@code readIndex}: a ReadState here, or the answer to the follower that asked. */
+    private void answerRead(ReadRequest request, long readIndex) {
+        if (request.isOwn()) {
+            readStates.add(new ReadState(request.readId(), readIndex));
+        } else {
+            send(request.requester(), new ReadIndexResponse(term, request.incarnation(), request.readId(),
+                    new ProposeResult.Accepted(readIndex, term)));
+        }
+    }
+
+    private void refuseRead(ReadRequest request, ProposeResult refusal) {
+        if (request.isOwn()) {
+            readsRefused.add(new ReadRefusal(request.readId(), refusal));
+        } else {
+            send(request.requester(), new ReadIndexResponse(term, request.incarnation(), request.readId(), refusal));
+        }
+    }
+
     // ---- leader side ----
 
     private void onAppendResponse(Leader l, NodeId from, AppendResponse r) {
@@ -1018,6 +1234,10 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         List<Long> matches = new ArrayList<>(m.voters().size());
         for (NodeId v : m.voters()) {
             if (v.equals(id)) {
+                // Thesis §10.2.1: our appends may be out before our fsync; we count only what is
+                // durable. (With one Ready in flight at a time, a commit counted early would only
+                // leave in the next Ready, after the fsync; a driver that pipelines Readies, as
+                // etcd's asynchronous storage writes do, needs this rule.)
                 matches.add(log.stableIndex());
             } else {
                 Progress pr = l.progress.get(v);
@@ -1049,8 +1269,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         }
         if (!l.committedInTerm && log.term(commitIndex) == term) {
             l.committedInTerm = true;
-            for (long readId : l.readOnly.takeAwaitingTermCommit()) {
-                serveRead(l, readId);
+            for (ReadRequest r : l.readOnly.takeAwaitingTermCommit()) {
+                serveRead(l, r);
             }
         }
         Membership m = log.membership();
@@ -1064,18 +1284,18 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         return true;
     }
 
-    private void serveRead(Leader l, long readId) {
+    private void serveRead(Leader l, ReadRequest request) {
         Membership m = log.membership();
         if (m.voters().size() == 1 && m.isVoter(id)) {
             // A leader alone is its own quorum.
-            readStates.add(new ReadState(readId, commitIndex));
+            answerRead(request, commitIndex);
             return;
         }
         if (config.readMode() == ReadMode.LEASE && l.transferTarget == null && leaseHolds(l)) {
-            readStates.add(new ReadState(readId, commitIndex));
+            answerRead(request, commitIndex);
             return;
         }
-        l.readOnly.add(readId, commitIndex);
+        l.readOnly.add(request, commitIndex);
     }
 
     /**
@@ -1095,7 +1315,9 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     private void releaseReads(Leader l) {
         Membership m = log.membership();
-        readStates.addAll(l.readOnly.release(m.voters(), id, m.quorum()));
+        for (ConfirmedRead r : l.readOnly.release(m.voters(), id, m.quorum())) {
+            answerRead(r.request(), r.readIndex());
+        }
     }
 
     // =====================================================================================

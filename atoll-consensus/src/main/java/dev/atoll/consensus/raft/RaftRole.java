@@ -43,6 +43,12 @@ sealed interface RaftRole {
         int transferElapsedTicks;
         /** Whether an entry of this term has been committed (§5.4.2, §6.4 step 1). */
         boolean committedInTerm;
+        /** Forwarded proposals taken in this term (kept by the node beyond this role: see RaftNode). */
+        final ForwardedProposals forwarded;
+
+        Leader(ForwardedProposals forwarded) {
+            this.forwarded = forwarded;
+        }
     }
 
     /** Votes received in one election, from voters only. */

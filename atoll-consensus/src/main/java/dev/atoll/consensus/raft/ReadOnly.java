@@ -1,7 +1,6 @@
 package dev.atoll.consensus.raft;
 
 import dev.atoll.core.NodeId;
-import dev.atoll.core.protocol.ReadState;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -14,10 +13,30 @@ import java.util.Set;
  * A leader's ReadIndex bookkeeping (thesis §6.4). Heartbeat rounds are numbered; a read
  * registered while round r was the last sent waits for round r + 1, and is released once a
  * quorum has answered a round >= r + 1: every read registered before a round shares it. Also
- * remembers when each recent round was sent, for the leader lease (§6.4.1).
+ * remembers when each recent round was sent, for the leader lease (§6.4.1). A read is the
+ * leader's own or a follower's ({@link ReadRequest#requester()}); both wait the same way.
  */
 final class ReadOnly {
-    record PendingRead(long readId, long readIndex, long round) {
+    /**
+     * A read to confirm: the leader's own ({@code requester} null) or one a follower asked for in
+     * a ReadIndexRequest, answered to that follower's {@code incarnation}.
+     */
+    record ReadRequest(NodeId requester, long incarnation, long readId) {
+        static ReadRequest own(long readId) {
+            return new ReadRequest(null, 0, readId);
+        }
+
+        boolean isOwn() {
+            return requester == null;
+        }
+    }
+
+    /** A read whose index is known, released once a quorum confirmed a round >= {@code round}. */
+    record PendingRead(ReadRequest request, long readIndex, long round) {
+    }
+
+    /** A confirmed read: serve it once {@code readIndex} is applied. */
+    record ConfirmedRead(ReadRequest request, long readIndex) {
     }
 
     /** Rounds remembered for the lease; older rounds only make the lease more conservative. */
@@ -25,7 +44,7 @@ final class ReadOnly {
 
     private final ArrayDeque<PendingRead> pending = new ArrayDeque<>();
     /** Reads that arrived before the leader committed an entry of its term (§6.4 step 1). */
-    private final ArrayDeque<Long> awaitingTermCommit = new ArrayDeque<>();
+    private final ArrayDeque<ReadRequest> awaitingTermCommit = new ArrayDeque<>();
     private final Map<NodeId, Long> ackedRound = new HashMap<>();
     /** (round, tick sent) of rounds not yet acknowledged by a quorum, oldest first. */
     private final ArrayDeque<long[]> roundSentTicks = new ArrayDeque<>();
@@ -46,16 +65,28 @@ final class ReadOnly {
         return !pending.isEmpty() && pending.peekLast().round() > roundSent;
     }
 
-    void add(long readId, long readIndex) {
-        pending.addLast(new PendingRead(readId, readIndex, roundSent + 1));
+    void add(ReadRequest request, long readIndex) {
+        pending.addLast(new PendingRead(request, readIndex, roundSent + 1));
     }
 
-    void awaitTermCommit(long readId) {
-        awaitingTermCommit.addLast(readId);
+    void awaitTermCommit(ReadRequest request) {
+        awaitingTermCommit.addLast(request);
     }
 
-    List<Long> takeAwaitingTermCommit() {
-        List<Long> out = new ArrayList<>(awaitingTermCommit);
+    List<ReadRequest> takeAwaitingTermCommit() {
+        List<ReadRequest> out = new ArrayList<>(awaitingTermCommit);
+        awaitingTermCommit.clear();
+        return out;
+    }
+
+    /** Every read still waiting, in arrival order; the leader is stepping down and refuses them. */
+    List<ReadRequest> takeAll() {
+        List<ReadRequest> out = new ArrayList<>(size());
+        for (PendingRead r : pending) {
+            out.add(r.request());
+        }
+        out.addAll(awaitingTermCommit);
+        pending.clear();
         awaitingTermCommit.clear();
         return out;
     }
@@ -80,7 +111,7 @@ final class ReadOnly {
      * Releases the reads whose round a quorum of {@code voters} acknowledged ({@code self}, the
      * leader, has every round it sent) and moves the lease start to the send time of that round.
      */
-    List<ReadState> release(Set<NodeId> voters, NodeId self, int quorum) {
+    List<ConfirmedRead> release(Set<NodeId> voters, NodeId self, int quorum) {
         List<Long> rounds = new ArrayList<>(voters.size());
         for (NodeId v : voters) {
             rounds.add(v.equals(self) ? roundSent : ackedRound.getOrDefault(v, 0L));
@@ -96,10 +127,10 @@ final class ReadOnly {
                 leaseStartTick = Math.max(leaseStartTick, roundSentTicks.pollFirst()[1]);
             }
         }
-        List<ReadState> released = new ArrayList<>();
+        List<ConfirmedRead> released = new ArrayList<>();
         while (!pending.isEmpty() && pending.peekFirst().round() <= quorumAckedRound) {
             PendingRead r = pending.pollFirst();
-            released.add(new ReadState(r.readId(), r.readIndex()));
+            released.add(new ConfirmedRead(r.request(), r.readIndex()));
         }
         return released;
     }

@@ -7,7 +7,9 @@ import dev.atoll.core.protocol.Envelope;
 import dev.atoll.core.protocol.HardState;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposalOutcome;
 import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadRefusal;
 import dev.atoll.core.protocol.ReadState;
 import dev.atoll.core.protocol.Ready;
 import dev.atoll.core.protocol.Role;
@@ -74,6 +76,8 @@ final class Cluster {
         long appliedIndex;
         final List<Entry> applied = new ArrayList<>();
         final List<ReadState> reads = new ArrayList<>();
+        final List<ReadRefusal> readsRefused = new ArrayList<>();
+        final List<ProposalOutcome> outcomes = new ArrayList<>();
         final List<Snapshot> installed = new ArrayList<>();
     }
 
@@ -178,6 +182,8 @@ final class Cluster {
                 }
             }
             m.reads.addAll(r.reads());
+            m.readsRefused.addAll(r.readsRefused());
+            m.outcomes.addAll(r.proposalOutcomes());
             node.advance(r);
         }
     }

@@ -70,8 +70,8 @@ class RaftReadTest {
     }
 
     @Test
-    void aFollowerRefersReadsToTheLeader() {
-        var c = Cluster.of(3).electLeader("n1");
+    void withoutFollowerReadsAFollowerRefersReadsToTheLeader() {
+        var c = Cluster.of(3, RaftConfig.defaults().withForwarding(true, false)).electLeader("n1");
         assertThat(c.node("n2").requestRead(1)).isEqualTo(new ProposeResult.NotLeader(id("n1")));
     }
 

@@ -38,8 +38,8 @@ class RaftReplicationTest {
     }
 
     @Test
-    void aFollowerIsToldNotLeaderWithAHint() {
-        var c = Cluster.of(3).electLeader("n1");
+    void withoutForwardingAFollowerIsToldNotLeaderWithAHint() {
+        var c = Cluster.of(3, RaftConfig.defaults().withForwarding(false, true)).electLeader("n1");
         assertThat(c.node("n2").propose(Cluster.bytes("x"))).isEqualTo(new ProposeResult.NotLeader(id("n1")));
     }
 
@@ -56,6 +56,65 @@ class RaftReplicationTest {
         // Now durable: a quorum of one has it.
         assertThat(n1.status().commitIndex()).isEqualTo(accepted.index());
         assertThat(n1.ready().committed()).extracting(Entry::index).containsExactly(accepted.index());
+    }
+
+    /** n1 leads n2 and n3; n3 hears nothing; n1 proposes and takes the Ready, not yet persisted. */
+    private static Ready<RaftMessage> proposeAndSendBeforePersisting(Cluster c, long[] index) {
+        c.electLeader("n1").tick(1);
+        c.dropRule = e -> e.to().equals(id("n3"));
+        var accepted = (ProposeResult.Accepted) c.node("n1").propose(Cluster.bytes("x"));
+        index[0] = accepted.index();
+        Ready<RaftMessage> r = c.node("n1").ready();
+        assertThat(r.entries()).extracting(Entry::index).containsExactly(accepted.index());
+        // Thesis §10.2.1: the appends carrying the unpersisted entry may leave now.
+        assertThat(r.messagesBeforePersist()).anySatisfy(e -> assertThat(e.message())
+                .isInstanceOfSatisfying(AppendEntries.class, a -> assertThat(a.entries()).isNotEmpty()));
+        c.network.addAll(r.messagesBeforePersist());
+        c.stabilize(); // n2 stores the entry, persists it and acknowledges
+        return r;
+    }
+
+    @Test
+    void theLeaderSendsAppendsBeforeItsFsyncButCountsItselfOnlyOnceDurable() {
+        var c = Cluster.of(3);
+        long[] index = new long[1];
+        Ready<RaftMessage> r = proposeAndSendBeforePersisting(c, index);
+        assertThat(c.node("n2").log().lastIndex()).isEqualTo(index[0]);
+        // n2's acknowledgement alone is not a quorum of three: n1's copy is not durable yet.
+        assertThat(c.commit("n1")).isLessThan(index[0]);
+        c.disks.get(id("n1")).persist(r);
+        c.network.addAll(r.messagesAfterPersist());
+        c.node("n1").advance(r);
+        assertThat(c.commit("n1")).isEqualTo(index[0]);
+    }
+
+    /** Takes the first message of {@code type} to {@code to} off the network and steps it, without driving the Ready. */
+    private static Ready<RaftMessage> stepByHand(Cluster c, String to, Class<? extends RaftMessage> type) {
+        Envelope<RaftMessage> e = c.network.stream()
+                .filter(m -> m.to().equals(id(to)) && type.isInstance(m.message())).findFirst().orElseThrow();
+        c.network.remove(e);
+        c.node(to).step(e);
+        return c.node(to).ready();
+    }
+
+    @Test
+    void votesAndAcknowledgementsNeverLeaveBeforeTheirPersist() {
+        var c = Cluster.of(3);
+        c.node("n1").campaign();
+        c.processReady(id("n1"));
+        Ready<RaftMessage> vote = stepByHand(c, "n2", RaftMessage.RequestVote.class);
+        assertThat(vote.messages()).anySatisfy(e -> assertThat(e.message()).isInstanceOf(RaftMessage.VoteResponse.class));
+        assertThat(vote.messagesBeforePersist()).isEmpty();
+        c.disks.get(id("n2")).persist(vote);
+        c.network.addAll(vote.messagesAfterPersist());
+        c.node("n2").advance(vote);
+        c.stabilize().tick(1);
+
+        c.node("n1").propose(Cluster.bytes("x"));
+        c.processReady(id("n1"));
+        Ready<RaftMessage> ack = stepByHand(c, "n2", AppendEntries.class);
+        assertThat(ack.messages()).anySatisfy(e -> assertThat(e.message()).isInstanceOf(AppendResponse.class));
+        assertThat(ack.messagesBeforePersist()).isEmpty();
     }
 
     @Test

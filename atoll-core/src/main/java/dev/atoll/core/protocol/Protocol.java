@@ -12,14 +12,16 @@ import dev.atoll.core.NodeId;
  *   tick() / step(m) / propose(...)   any number of times
  *   if (hasReady()) {
  *       Ready r = ready();             // take the effects; no new Ready until advance
+ *       send r.messagesBeforePersist() // optional: they do not depend on this Ready's writes
  *       persist r (hard state, snapshot, entries) durably
- *       send r.messages(); apply r.committed(); serve r.reads()
+ *       send r.messagesAfterPersist(); apply r.committed(); serve r.reads()
  *       advance(r);
  *   }
  * </pre>
  *
- * Messages and committed entries depend on what the same Ready persists: a driver sends and
- * applies them only once the persisted part is durable. Not thread-safe: one driver thread.
+ * Messages after the persist and committed entries depend on what the same Ready persists: a
+ * driver sends and applies them only once the persisted part is durable ({@link Ready} says
+ * which messages may go earlier). Not thread-safe: one driver thread.
  *
  * @param <M> the protocol's message type
  */

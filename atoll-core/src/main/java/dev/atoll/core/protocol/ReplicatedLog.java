@@ -10,6 +10,11 @@ public interface ReplicatedLog<M> extends Protocol<M> {
      * Offers a command for the log. {@link ProposeResult.Accepted} names the index and term
      * the entry was appended at: the command is committed when an entry with that index
      * <em>and</em> term is applied; another term at that index means it was lost.
+     * {@link ProposeResult.Forwarded}: a replica that is not the leader but knows it relayed the
+     * command; a later Ready's {@link ProposalOutcome} with the same proposalId says what the
+     * leader made of it (or nothing arrives and the driver times out). Proposal ids are unique
+     * within one replica object: a restarted replica never receives an outcome meant for its
+     * previous incarnation.
      */
     ProposeResult propose(byte[] command);
 
@@ -20,7 +25,10 @@ public interface ReplicatedLog<M> extends Protocol<M> {
      * Asks for a linearizable read barrier. When accepted, a later Ready carries a
      * {@link ReadState} with {@code readId}: the read may be served from the state machine
      * once it has applied up to that index. A read that never gets its ReadState failed and
-     * had no effect.
+     * had no effect. {@link ProposeResult.Forwarded}: a follower asked its leader for the read
+     * index; the ReadState (or a {@link ReadRefusal}) comes in a later Ready, and the read is
+     * served locally once applied, exactly as on the leader. The driver chooses {@code readId}
+     * and must not reuse one within the life of this replica object.
      */
     ProposeResult requestRead(long readId);
 

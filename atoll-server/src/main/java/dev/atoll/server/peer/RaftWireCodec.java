@@ -7,6 +7,8 @@ import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Envelope;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
+import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.proto.peer.ForwardResult;
 import dev.atoll.proto.peer.PeerMessage;
 
 import java.util.ArrayList;
@@ -28,6 +30,8 @@ public final class RaftWireCodec {
     public static final int NODE_ID_CHARS_MAX = 256;
     /** Longest traceparent accepted; version 00 is 55 characters, later versions may append. */
     public static final int TRACEPARENT_CHARS_MAX = 512;
+    /** Longest reason accepted in a refused forward; the core's reasons are one short sentence. */
+    public static final int DROPPED_REASON_CHARS_MAX = 1024;
 
     private RaftWireCodec() {
     }
@@ -97,6 +101,44 @@ public final class RaftWireCodec {
                     .setInstalled(m.installed()));
             case RaftMessage.TimeoutNow m -> b.setTimeoutNow(dev.atoll.proto.peer.TimeoutNow.newBuilder()
                     .setTerm(u64(m.term())));
+            case RaftMessage.Propose m -> b.setPropose(dev.atoll.proto.peer.Propose.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setIncarnation(m.incarnation())
+                    .setProposalId(u64(m.proposalId()))
+                    .setData(ByteString.copyFrom(m.data())));
+            case RaftMessage.ProposeOutcome m -> b.setProposeOutcome(dev.atoll.proto.peer.ProposeOutcome.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setIncarnation(m.incarnation())
+                    .setProposalId(u64(m.proposalId()))
+                    .setResult(encodeForwardResult(m.result())));
+            case RaftMessage.ReadIndexRequest m -> b.setReadIndexRequest(
+                    dev.atoll.proto.peer.ReadIndexRequest.newBuilder()
+                            .setTerm(u64(m.term()))
+                            .setIncarnation(m.incarnation())
+                            .setReadId(m.readId()));
+            case RaftMessage.ReadIndexResponse m -> b.setReadIndexResponse(
+                    dev.atoll.proto.peer.ReadIndexResponse.newBuilder()
+                            .setTerm(u64(m.term()))
+                            .setIncarnation(m.incarnation())
+                            .setReadId(m.readId())
+                            .setResult(encodeForwardResult(m.result())));
+        }
+        return b.build();
+    }
+
+    /** Accepted, NotLeader or Dropped; a Forwarded result never crosses the wire. */
+    public static ForwardResult encodeForwardResult(ProposeResult result) {
+        var b = ForwardResult.newBuilder();
+        switch (result) {
+            case ProposeResult.Accepted a -> b.setAccepted(ForwardResult.Accepted.newBuilder()
+                    .setIndex(u64(a.index()))
+                    .setTerm(u64(a.term())));
+            case ProposeResult.NotLeader n -> b.setNotLeader(ForwardResult.NotLeader.newBuilder()
+                    .setLeaderHint(n.leaderHint() == null ? "" : n.leaderHint().value()));
+            case ProposeResult.Dropped d -> b.setDropped(ForwardResult.Dropped.newBuilder()
+                    .setReason(d.reason() == null ? "" : d.reason()));
+            case ProposeResult.Forwarded f -> throw new IllegalArgumentException(
+                    "a Forwarded result is local to the proposer: " + f);
         }
         return b.build();
     }
@@ -207,9 +249,49 @@ public final class RaftWireCodec {
                         m.getInstalled());
             }
             case TIMEOUT_NOW -> new RaftMessage.TimeoutNow(u64(wire.getTimeoutNow().getTerm(), "term"));
+            case PROPOSE -> {
+                var m = wire.getPropose();
+                long proposalId = u64(m.getProposalId(), "proposal_id");
+                malformedIf(proposalId == 0, "proposal_id 0");
+                yield new RaftMessage.Propose(u64(m.getTerm(), "term"), m.getIncarnation(), proposalId,
+                        m.getData().toByteArray());
+            }
+            case PROPOSE_OUTCOME -> {
+                var m = wire.getProposeOutcome();
+                malformedIf(!m.hasResult(), "propose_outcome without result");
+                yield new RaftMessage.ProposeOutcome(u64(m.getTerm(), "term"), m.getIncarnation(),
+                        u64(m.getProposalId(), "proposal_id"), decodeForwardResult(m.getResult()));
+            }
+            case READ_INDEX_REQUEST -> {
+                var m = wire.getReadIndexRequest();
+                yield new RaftMessage.ReadIndexRequest(u64(m.getTerm(), "term"), m.getIncarnation(), m.getReadId());
+            }
+            case READ_INDEX_RESPONSE -> {
+                var m = wire.getReadIndexResponse();
+                malformedIf(!m.hasResult(), "read_index_response without result");
+                yield new RaftMessage.ReadIndexResponse(u64(m.getTerm(), "term"), m.getIncarnation(), m.getReadId(),
+                        decodeForwardResult(m.getResult()));
+            }
             case BODY_NOT_SET -> throw new PeerMalformedException("message has no body (or one this node does not know)");
         };
         return new InboundMessage(groupId, new Envelope<>(from, to, message), wire.getTraceparent());
+    }
+
+    /** @throws PeerMalformedException when no result is set, or on a bad node id or uint64 */
+    public static ProposeResult decodeForwardResult(ForwardResult wire) {
+        return switch (wire.getResultCase()) {
+            case ACCEPTED -> new ProposeResult.Accepted(u64(wire.getAccepted().getIndex(), "accepted index"),
+                    u64(wire.getAccepted().getTerm(), "accepted term"));
+            case NOT_LEADER -> new ProposeResult.NotLeader(wire.getNotLeader().getLeaderHint().isEmpty()
+                    ? null : nodeId(wire.getNotLeader().getLeaderHint(), "leader_hint"));
+            case DROPPED -> {
+                String reason = wire.getDropped().getReason();
+                malformedIf(reason.length() > DROPPED_REASON_CHARS_MAX, "dropped reason longer than "
+                        + DROPPED_REASON_CHARS_MAX + " chars");
+                yield new ProposeResult.Dropped(reason);
+            }
+            case RESULT_NOT_SET -> throw new PeerMalformedException("forward result has no result");
+        };
     }
 
     /** @throws PeerMalformedException on index or term 0, an unknown kind, or a uint64 beyond a long */

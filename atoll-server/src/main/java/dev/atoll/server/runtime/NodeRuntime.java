@@ -11,7 +11,9 @@ import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.core.protocol.PersistentState;
+import dev.atoll.core.protocol.ProposalOutcome;
 import dev.atoll.core.protocol.ProposeResult;
+import dev.atoll.core.protocol.ReadRefusal;
 import dev.atoll.core.protocol.ReadState;
 import dev.atoll.core.protocol.Ready;
 import dev.atoll.core.protocol.Role;
@@ -84,6 +86,8 @@ public final class NodeRuntime implements AutoCloseable {
         final StateMachine stateMachine;
         final SnapshotFiles snapshots;
         final TreeMap<Long, Waiter> writeWaiters = new TreeMap<>();
+        /** Proposals relayed to the leader, by proposalId, until its outcome places them at an index. */
+        final Map<Long, CompletableFuture<Object>> forwardedWaiters = new java.util.HashMap<>();
         final Map<Long, CompletableFuture<Long>> readWaiters = new TreeMap<>();
         final List<ReadState> readsReady = new ArrayList<>();
         long snapshotIndex;
@@ -242,7 +246,10 @@ public final class NodeRuntime implements AutoCloseable {
             Group g = groups.get(groupId);
             ProposeResult pr = g.raft.requestRead(readId);
             switch (pr) {
+                // Forwarded: a follower asked its leader for the read index; the ReadState (or a
+                // refusal) comes in a later Ready and the read is served here once applied
                 case ProposeResult.Accepted a -> g.readWaiters.put(readId, result);
+                case ProposeResult.Forwarded f -> g.readWaiters.put(readId, result);
                 case ProposeResult.NotLeader nl -> result.completeExceptionally(new NotLeaderException(groupId,
                         nl.leaderHint()));
                 case ProposeResult.Dropped d -> result.completeExceptionally(
@@ -331,6 +338,9 @@ public final class NodeRuntime implements AutoCloseable {
     private void tickAll() {
         for (Group g : groups.values()) {
             g.raft.tick();
+            // a forwarded proposal whose request or outcome was lost is answered by its caller's
+            // timeout; forget it here so the map stays bounded
+            g.forwardedWaiters.values().removeIf(CompletableFuture::isDone);
         }
     }
 
@@ -366,6 +376,7 @@ public final class NodeRuntime implements AutoCloseable {
         var ready = new ArrayList<Group>();
         var writes = new ArrayList<GroupWrite>();
         int entryCount = 0;
+        boolean sentEarly = false;
         for (Group g : groups.values()) {
             if (!g.raft.hasReady()) {
                 continue;
@@ -373,6 +384,12 @@ public final class NodeRuntime implements AutoCloseable {
             Ready<RaftMessage> r = g.raft.ready();
             readies.add(r);
             ready.add(g);
+            // Raft thesis §10.2.1: a leader's appends leave before its own fsync, so followers
+            // write in parallel with it (the core counts the leader only once durable)
+            for (Envelope<RaftMessage> m : r.messagesBeforePersist()) {
+                send(g, m);
+                sentEarly = true;
+            }
             if (r.snapshot() != null) {
                 g.snapshots.save(r.snapshot()); // data durable before the WAL names it
             }
@@ -386,6 +403,9 @@ public final class NodeRuntime implements AutoCloseable {
                 entryCount += r.entries().size();
             }
         }
+        if (sentEarly) {
+            peers.flush();
+        }
         if (!writes.isEmpty()) {
             wal.append(writes);
             long started = System.nanoTime();
@@ -395,13 +415,8 @@ public final class NodeRuntime implements AutoCloseable {
         }
         for (int i = 0; i < ready.size(); i++) {
             Group g = ready.get(i);
-            for (Envelope<RaftMessage> m : readies.get(i).messages()) {
-                switch (m.message()) {
-                    case RaftMessage.AppendEntries a -> appendsSent.increment();
-                    case RaftMessage.InstallSnapshot s -> snapshotChunksSent.increment();
-                    default -> { }
-                }
-                peers.send(g.id, m);
+            for (Envelope<RaftMessage> m : readies.get(i).messagesAfterPersist()) {
+                send(g, m);
             }
         }
         peers.flush();
@@ -415,7 +430,44 @@ public final class NodeRuntime implements AutoCloseable {
         refreshStatus();
     }
 
+    private void send(Group g, Envelope<RaftMessage> m) {
+        switch (m.message()) {
+            case RaftMessage.AppendEntries a -> appendsSent.increment();
+            case RaftMessage.InstallSnapshot s -> snapshotChunksSent.increment();
+            default -> { }
+        }
+        peers.send(g.id, m);
+    }
+
+    /** Places forwarded proposals where their leader appended them, before this Ready's applies. */
+    private void placeForwarded(Group g, Ready<RaftMessage> r) {
+        for (ProposalOutcome o : r.proposalOutcomes()) {
+            CompletableFuture<Object> result = g.forwardedWaiters.remove(o.proposalId());
+            if (result == null || result.isDone()) {
+                continue; // answered already (timed out), or a duplicated outcome
+            }
+            if (o.result() instanceof ProposeResult.Accepted a && a.index() <= g.stateMachine.appliedIndex()) {
+                // the entry overtook its outcome: whether the applied entry was this command is unknown
+                result.completeExceptionally(new ProposalFailedException(
+                        "outcome unknown: index " + a.index() + " applied before the leader's answer", false));
+                continue;
+            }
+            register(g, o.result(), result);
+        }
+        for (ReadRefusal refusal : r.readsRefused()) {
+            CompletableFuture<Long> f = g.readWaiters.remove(refusal.readId());
+            if (f != null) {
+                f.completeExceptionally(switch (refusal.refusal()) {
+                    case ProposeResult.NotLeader nl -> new NotLeaderException(g.id, nl.leaderHint());
+                    case ProposeResult.Dropped d -> new ProposalFailedException("read dropped: " + d.reason(), true);
+                    default -> throw new IllegalStateException("a read refusal is NotLeader or Dropped: " + refusal);
+                });
+            }
+        }
+    }
+
     private void apply(Group g, Ready<RaftMessage> r) {
+        placeForwarded(g, r);
         if (r.snapshot() != null) {
             g.stateMachine.install(r.snapshot());
             g.snapshotIndex = r.snapshot().index();
@@ -512,6 +564,8 @@ public final class NodeRuntime implements AutoCloseable {
                     nl.leaderHint()));
             case ProposeResult.Dropped d -> result.completeExceptionally(
                     new ProposalFailedException("proposal dropped: " + d.reason(), true));
+            // relayed to the leader: a later Ready's outcome places it at an index (placeForwarded)
+            case ProposeResult.Forwarded f -> g.forwardedWaiters.put(f.proposalId(), result);
         }
     }
 
@@ -524,6 +578,11 @@ public final class NodeRuntime implements AutoCloseable {
                 if (g.role == Role.LEADER && s.role() != Role.LEADER) {
                     // reads the old leadership promised can no longer be confirmed
                     failReads(g, new NotLeaderException(g.id, s.leader()));
+                } else if (g.role != Role.LEADER && !java.util.Objects.equals(s.leader(), g.leader)) {
+                    // requests relayed to the previous leader may never be answered: fail them now
+                    // rather than at their timeout (a relayed write's fate is unknown; a read had no effect)
+                    failReads(g, new NotLeaderException(g.id, s.leader()));
+                    failForwarded(g, new ProposalFailedException("outcome unknown: the leader changed", false));
                 }
                 if (!java.util.Objects.equals(s.leader(), g.leader)) {
                     leaderChanges.increment();
@@ -544,8 +603,14 @@ public final class NodeRuntime implements AutoCloseable {
         g.readsReady.clear();
     }
 
+    private void failForwarded(Group g, RuntimeException cause) {
+        g.forwardedWaiters.values().forEach(f -> f.completeExceptionally(cause));
+        g.forwardedWaiters.clear();
+    }
+
     private void failPending(Group g, RuntimeException cause) {
         failReads(g, cause);
+        failForwarded(g, cause);
         g.writeWaiters.values().forEach(w -> w.result().completeExceptionally(cause));
         g.writeWaiters.clear();
     }

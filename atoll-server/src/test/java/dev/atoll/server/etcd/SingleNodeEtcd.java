@@ -47,7 +47,7 @@ final class SingleNodeEtcd implements AutoCloseable {
         var raft = new RaftConfig(d.electionTimeoutTicks(), d.heartbeatIntervalTicks(), d.inflightAppendsMax(),
                 d.appendEntriesMax(), options.requestBytesMax() + 64 * 1024, d.snapshotChunkBytesMax(), d.readMode(),
                 d.leaseClockDriftTicksMax(), d.checkQuorum(), d.preVote(), d.readsPendingMax(),
-                d.uncommittedEntriesMax(), Set.of());
+                d.uncommittedEntriesMax(), d.proposalForwarding(), d.followerReads(), Set.of());
         runtime.addGroup(GROUP, raft, Membership.ofVoters(Set.of(SELF)), stateMachine);
         runtime.start(new PeerSender() {
             @Override

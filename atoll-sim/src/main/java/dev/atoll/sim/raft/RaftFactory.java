@@ -46,6 +46,7 @@ public final class RaftFactory implements ProtocolFactory<RaftMessage> {
                 // snapshots and flow control
                 .withSnapshotChunkBytesMax(SNAPSHOT_CHUNK_BYTES)
                 .withFlowControl(settings.inflightAppendsMax(), settings.appendEntriesMax(), 4096)
+                .withForwarding(settings.forwarding(), settings.forwarding())
                 .withMutations(mutations);
         return new RaftNode(id, config, persisted, random);
     }
