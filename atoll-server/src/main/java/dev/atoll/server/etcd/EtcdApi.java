@@ -1,5 +1,6 @@
 package dev.atoll.server.etcd;
 
+import dev.atoll.server.cluster.MemberChanges;
 import dev.atoll.server.runtime.NodeRuntime;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
@@ -38,6 +39,16 @@ public final class EtcdApi implements AutoCloseable {
 
     public EtcdApi(NodeRuntime runtime, long groupId, EtcdStateMachine stateMachine, EtcdOptions options,
                    EtcdMembers members, LeaderChannels leaderChannels, ExecutorService executor) {
+        this(runtime, groupId, stateMachine, options, members, leaderChannels, executor, null);
+    }
+
+    /**
+     * The API with etcd's membership operations carried out by {@code changes} (null: a node
+     * without a meta group, where they answer UNIMPLEMENTED).
+     */
+    public EtcdApi(NodeRuntime runtime, long groupId, EtcdStateMachine stateMachine, EtcdOptions options,
+                   EtcdMembers members, LeaderChannels leaderChannels, ExecutorService executor,
+                   MemberChanges changes) {
         this.group = new EtcdGroup(runtime, groupId, stateMachine, options, members, leaderChannels, executor);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("etcd-timers").daemon().unstarted(r));
@@ -47,8 +58,8 @@ public final class EtcdApi implements AutoCloseable {
                 ServerInterceptors.intercept(new KvService(group), marker),
                 ServerInterceptors.intercept(new WatchService(group), marker),
                 ServerInterceptors.intercept(new LeaseService(group, leaseExpiry), marker),
-                ServerInterceptors.intercept(new ClusterService(group), marker),
-                ServerInterceptors.intercept(new MaintenanceService(group), marker));
+                ServerInterceptors.intercept(new ClusterService(group, changes), marker),
+                ServerInterceptors.intercept(new MaintenanceService(group, changes), marker));
     }
 
     public EtcdGroup group() {

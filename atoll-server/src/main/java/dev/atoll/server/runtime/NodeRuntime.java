@@ -259,6 +259,26 @@ public final class NodeRuntime implements AutoCloseable {
         submit(() -> groups.get(groupId).raft.transferLeadership(target));
     }
 
+    /**
+     * Runs {@code query} against group {@code groupId}'s core on the loop thread and completes
+     * with its answer: for protocol state that {@link #status} does not publish. The query must
+     * only read. Fails with ProposalFailedException when the node is stopping or overloaded.
+     */
+    public <T> CompletableFuture<T> query(long groupId, java.util.function.Function<RaftNode, T> query) {
+        var result = new CompletableFuture<T>();
+        if (!submit(() -> {
+            Group g = groups.get(groupId);
+            if (g == null) {
+                result.completeExceptionally(new IllegalArgumentException("no group " + groupId + " on this node"));
+            } else {
+                result.complete(query.apply(g.raft));
+            }
+        })) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: query refused", true));
+        }
+        return result;
+    }
+
     /** The last published status of each group (updated every round). */
     public Map<Long, LogStatus> status() {
         return statusView;
