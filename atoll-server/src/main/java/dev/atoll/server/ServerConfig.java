@@ -103,13 +103,18 @@ public record ServerConfig(
     }
 
     /**
-     * Reads flags ({@code --key value}) over an optional {@code --config FILE} of the same keys;
+     * Reads flags ({@code --key value} or {@code --key=value}) over an optional {@code --config FILE} of the same keys;
      * a flag wins over the file. Unknown keys are refused.
      */
     public static ServerConfig fromArgs(String[] args) {
         var values = new java.util.LinkedHashMap<String, String>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 2) {
+                values.put(a.substring(2, eq), a.substring(eq + 1)); // --key=value, as etcd's flags
+                continue;
+            }
             if (!a.startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("expected --key value, got " + a);
             }
@@ -182,7 +187,12 @@ public record ServerConfig(
         }
         for (String part : value.split(",")) {
             int eq = part.indexOf('=');
-            if (eq <= 0) {
+            if (eq == 0) {
+                // etcdctl member add prints members that have not started yet as "=URL": they
+                // have no name to be reached by, and the cluster tells where they are
+                continue;
+            }
+            if (eq < 0) {
                 throw new IllegalArgumentException(key + ": expected name=host:port, got " + part);
             }
             NodeId id = NodeId.of(part.substring(0, eq).trim());

@@ -20,9 +20,12 @@ public enum MemberError {
             "FAILED_PRECONDITION"),
     /** etcd's ErrGRPCTooManyLearners: etcd 3.4 allows one learner at a time. */
     TOO_MANY_LEARNERS("etcdserver: too many learner members in cluster", "FAILED_PRECONDITION"),
-    /** etcd's ErrGRPCMemberNotEnoughStarted: the change would leave fewer started voters than a quorum. */
-    NOT_ENOUGH_STARTED("etcdserver: re-configuration failed due to not enough started members",
-            "FAILED_PRECONDITION"),
+    /**
+     * etcd's ErrMemberNotEnoughStarted: the change would leave fewer started voters than a
+     * quorum. etcd maps it to its client-side error, not a gRPC status, so gRPC answers it with
+     * code Unknown (etcd 3.4 and 3.5 alike); Atoll answers what etcd answers.
+     */
+    NOT_ENOUGH_STARTED("etcdserver: re-configuration failed due to not enough started members", "UNKNOWN"),
     /** etcd's ErrGRPCUnhealthy: the leader is not connected to enough voters for the change to be safe. */
     UNHEALTHY("etcdserver: unhealthy cluster", "UNAVAILABLE"),
     /** etcd's ErrGRPCMemberBadURLs. */

@@ -32,7 +32,8 @@ public final class MetaStateMachine implements StateMachine {
     private static final String CLUSTER_ID_KEY = "cluster/id";
     private static final String MEMBER_PREFIX = "member/";
 
-    private final ConcurrentSkipListMap<String, String> data = new ConcurrentSkipListMap<>();
+    /** Replaced whole by an installed snapshot, so readers never see it half-filled. */
+    private volatile ConcurrentSkipListMap<String, String> data = new ConcurrentSkipListMap<>();
     private volatile MemberTable members = MemberTable.EMPTY;
     private volatile long appliedIndex;
 
@@ -169,7 +170,7 @@ public final class MetaStateMachine implements StateMachine {
 
     @Override
     public void install(Snapshot snapshot) {
-        data.clear();
+        var installed = new ConcurrentSkipListMap<String, String>();
         if (snapshot.data().length > 0) {
             ByteBuffer b = ByteBuffer.wrap(snapshot.data());
             b.getLong();
@@ -178,16 +179,20 @@ public final class MetaStateMachine implements StateMachine {
             for (String line : new String(body, StandardCharsets.UTF_8).split("\n")) {
                 if (!line.isEmpty()) {
                     int eq = line.indexOf('=');
-                    data.put(line.substring(0, eq), line.substring(eq + 1));
+                    installed.put(line.substring(0, eq), line.substring(eq + 1));
                 }
             }
         }
-        members = tableOf(data);
+        members = tableOf(installed);
+        data = installed;
         appliedIndex = snapshot.index();
     }
 
+    /** A copy of every key, for tests and status pages. */
     public Map<String, String> contents() {
-        return new TreeMap<>(data);
+        var copy = new TreeMap<String, String>();
+        data.forEach(copy::put);
+        return copy;
     }
 
     @Override
