@@ -129,14 +129,14 @@ public final class MembershipReconciler implements AutoCloseable {
         addressSync.accept(inGroups);
 
         NodeId self = runtime.self();
-        if (metaStatus.role() == Role.LEADER && data.leader() != null && !data.leader().equals(self)
-                && metaStatus.membership().isVoter(data.leader())) {
+        if (metaStatus.role() == Role.LEADER && data.role() != Role.LEADER) {
+            Optional<NodeId> to = metaSuccessor(data, metaStatus);
             // one node leads both groups; a transfer that did not finish is retried after a while
             long now = clockMillis.getAsLong();
-            if (now - metaTransferAtMillis > 4 * periodMillis + 1_000) {
+            if (to.isPresent() && now - metaTransferAtMillis > 4 * periodMillis + 1_000) {
                 metaTransferAtMillis = now;
-                log.info("meta_leadership_follows node={} to={}", self, data.leader());
-                runtime.transferLeadership(metaGroup, data.leader());
+                log.info("meta_leadership_follows node={} to={}", self, to.get());
+                runtime.transferLeadership(metaGroup, to.get());
             }
             return;
         }
@@ -183,6 +183,25 @@ public final class MembershipReconciler implements AutoCloseable {
         if (!handingOver) {
             handOverSinceMillis = -1;
         }
+    }
+
+    /**
+     * Where a meta leader that does not lead the {@code default} group sends meta leadership:
+     * to the {@code default} leader; or, when this node was removed and no longer hears from
+     * that group, to any current meta voter it reaches (from there it finds the leader).
+     */
+    private Optional<NodeId> metaSuccessor(LogStatus data, LogStatus metaStatus) {
+        NodeId self = runtime.self();
+        if (data.leader() != null && !data.leader().equals(self) && metaStatus.membership().isVoter(data.leader())) {
+            return Optional.of(data.leader());
+        }
+        MemberTable table = meta.members();
+        if (!table.seeded() || table.currentByName(self.value()).isPresent()) {
+            return Optional.empty();
+        }
+        return table.voters().stream().filter(Member::started).map(Member::node)
+                .filter(n -> !n.equals(self) && metaStatus.membership().isVoter(n) && connected.test(n))
+                .findFirst();
     }
 
     private void propose(long groupId, MembershipChange change) {
