@@ -170,6 +170,17 @@ public final class NodeRuntime implements AutoCloseable {
         PersistentState persisted = recovered.get(groupId);
         if (persisted == null) {
             persisted = PersistentState.bootstrap(initialMembership);
+            if (!initialMembership.voters().isEmpty()) {
+                // The founding membership lives in the bootstrap snapshot (index 0), which no
+                // Ready ever carries: record it, or a restart before the first compaction
+                // would find a group with no members that can never elect a leader.
+                try {
+                    wal.append(List.of(GroupWrite.ofSnapshot(groupId, SnapshotMeta.of(persisted.snapshot()))));
+                    wal.sync();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot record the founding membership of group " + groupId, e);
+                }
+            }
         } else {
             Snapshot meta = persisted.snapshot();
             byte[] data = snapshots.load(meta.index(), meta.term());
