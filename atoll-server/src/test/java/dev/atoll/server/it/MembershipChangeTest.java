@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * etcd's membership workflow with etcdctl against real processes, under a steady write load:
- * a fourth member is added as a learner, started with the ETCD_INITIAL_CLUSTER etcdctl printed
- * and {@code --initial-cluster-state existing}, catches up through a snapshot (the log was
+ * a fourth member is added as a learner, moved to other peer URLs (member update), started with
+ * the ETCD_INITIAL_CLUSTER etcdctl printed and {@code --initial-cluster-state existing}, catches up through a snapshot (the log was
  * compacted long before), serves serializable reads of everything written, is promoted once in
  * sync and takes the leadership (move-leader); then a follower is removed, and then the leader
  * itself. Every acknowledged write stays readable throughout.
@@ -63,11 +63,11 @@ class MembershipChangeTest {
         writer.awaitAcknowledged(300, Duration.ofSeconds(60));
 
         // ---- member add --learner: etcd's output, and an unstarted learner in the list
-        int peerPort = ServerProcess.freePort();
+        int firstPeerPort = ServerProcess.freePort();
         int clientPort = ServerProcess.freePort();
-        String peerUrl = "http://127.0.0.1:" + peerPort;
+        String firstPeerUrl = "http://127.0.0.1:" + firstPeerPort;
         Etcdctl.Result added = retryWhileUnhealthy(() -> Etcdctl.run(cluster.members(), "member", "add", "n4",
-                "--peer-urls=" + peerUrl, "--learner"));
+                "--peer-urls=" + firstPeerUrl, "--learner"));
         assertThat(added.exitCode()).as(added.toString()).isZero();
         Matcher addedLine = Pattern.compile("Member ([0-9a-f]+) added to cluster ([0-9a-f]+)")
                 .matcher(added.lines().get(0));
@@ -81,10 +81,18 @@ class MembershipChangeTest {
         assertThat(initialCluster.split(",")).containsExactlyInAnyOrder(
                 "n1=http://127.0.0.1:" + cluster.member("n1").peerPort,
                 "n2=http://127.0.0.1:" + cluster.member("n2").peerPort,
-                "n3=http://127.0.0.1:" + cluster.member("n3").peerPort, "n4=" + peerUrl);
-        assertThat(added.lines().get(4)).isEqualTo("ETCD_INITIAL_ADVERTISE_PEER_URLS=\"" + peerUrl + "\"");
+                "n3=http://127.0.0.1:" + cluster.member("n3").peerPort, "n4=" + firstPeerUrl);
+        assertThat(added.lines().get(4)).isEqualTo("ETCD_INITIAL_ADVERTISE_PEER_URLS=\"" + firstPeerUrl + "\"");
         assertThat(added.lines().get(5)).isEqualTo("ETCD_INITIAL_CLUSTER_STATE=\"existing\"");
+        assertThat(memberList()).contains(n4 + ", unstarted, , " + firstPeerUrl + ", , true");
+
+        // ---- member update: n4 will listen elsewhere
+        int peerPort = ServerProcess.freePort();
+        String peerUrl = "http://127.0.0.1:" + peerPort;
+        Etcdctl.Result updated = Etcdctl.run(cluster.members(), "member", "update", n4, "--peer-urls=" + peerUrl);
+        assertThat(updated.output().strip()).isEqualTo("Member " + n4 + " updated in cluster " + clusterId);
         assertThat(memberList()).contains(n4 + ", unstarted, , " + peerUrl + ", , true");
+        initialCluster = initialCluster.replace(firstPeerUrl, peerUrl);
 
         Etcdctl.Result early = Etcdctl.run(cluster.members(), "member", "promote", n4);
         assertThat(early.exitCode()).as("a learner that has not even started is not in sync").isNotZero();
