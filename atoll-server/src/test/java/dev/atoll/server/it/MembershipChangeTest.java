@@ -43,6 +43,11 @@ class MembershipChangeTest {
     Path dir;
     private ProcessCluster cluster;
     private Writer writer;
+    private final long startedNanos = System.nanoTime();
+
+    private void phase(String name) {
+        System.out.printf("membership test %6.1f s: %s%n", (System.nanoTime() - startedNanos) / 1e9, name);
+    }
 
     @AfterEach
     void stop() throws InterruptedException {
@@ -59,9 +64,11 @@ class MembershipChangeTest {
         assumeTrue(Etcdctl.installed(), "etcdctl is not installed (Debian package etcd-client)");
         // frequent snapshots: the newcomer is far behind the leader's compacted log
         cluster = ProcessCluster.start(dir, "--snapshot-count", "100");
+        phase("three members up");
         writer = new Writer(cluster);
-        writer.awaitAcknowledged(300, Duration.ofSeconds(60));
+        writer.awaitAcknowledged(250, Duration.ofSeconds(60));
 
+        phase("member add --learner");
         // ---- member add --learner: etcd's output, and an unstarted learner in the list
         int firstPeerPort = ServerProcess.freePort();
         int clientPort = ServerProcess.freePort();
@@ -86,6 +93,7 @@ class MembershipChangeTest {
         assertThat(added.lines().get(5)).isEqualTo("ETCD_INITIAL_CLUSTER_STATE=\"existing\"");
         assertThat(memberList()).contains(n4 + ", unstarted, , " + firstPeerUrl + ", , true");
 
+        phase("member update");
         // ---- member update: n4 will listen elsewhere
         int peerPort = ServerProcess.freePort();
         String peerUrl = "http://127.0.0.1:" + peerPort;
@@ -99,6 +107,7 @@ class MembershipChangeTest {
         assertThat(early.output()).contains(
                 "Error: etcdserver: can only promote a learner member which is in sync with leader");
 
+        phase("the new member starts");
         // ---- the new member starts empty and catches up while the writes go on
         long acknowledgedBefore = writer.count();
         ServerProcess newcomer = cluster.startJoining(dir, "n4", clientPort, peerPort, initialCluster,
@@ -108,9 +117,18 @@ class MembershipChangeTest {
         ProcessCluster.await("n4 reports itself a learner", CHANGE,
                 () -> cluster.status(newcomer).map(s -> s.getIsLearner()).orElse(false));
 
+        phase("a learner serves");
+        // ---- a learner serves Status and serializable reads only, as etcd's learners
+        Etcdctl.Result onLearner = Etcdctl.run(List.of(newcomer), "put", "on-learner", "x");
+        assertThat(onLearner.output()).isEqualTo("Error: etcdserver: rpc not supported for learner");
+        Etcdctl.Result linearizableOnLearner = Etcdctl.run(List.of(newcomer), "get", "w/1");
+        assertThat(linearizableOnLearner.output()).isEqualTo("Error: etcdserver: rpc not supported for learner");
+
+        phase("promote,");
         // ---- promote, refused with etcd's text only while the learner is behind
+        List<ServerProcess> founders = cluster.followers(newcomer);
         ProcessCluster.await("n4 promoted", CHANGE, () -> {
-            Etcdctl.Result promoted = runQuietly("member", "promote", n4);
+            Etcdctl.Result promoted = runQuietly(founders, "member", "promote", n4);
             if (promoted.exitCode() == 0) {
                 assertThat(promoted.output().strip()).isEqualTo("Member " + n4 + " promoted in cluster " + clusterId);
                 return true;
@@ -125,6 +143,7 @@ class MembershipChangeTest {
                 .containsPattern("snapshot_installed node=n4 group=1 index=[1-9]");
         assertThat(writer.count()).as("writes went on while n4 joined").isGreaterThan(acknowledgedBefore);
 
+        phase("the newcomer serves");
         // ---- the newcomer serves serializable reads of everything acknowledged so far
         Map<String, Long> sofar = writer.snapshot();
         long revision = sofar.values().stream().mapToLong(Long::longValue).max().orElseThrow();
@@ -135,12 +154,14 @@ class MembershipChangeTest {
             assertThat(local).as("n4 serves %s", key).containsEntry(key, writer.valueOf(key));
         }
 
+        phase("move-leader");
         // ---- move-leader to the newcomer
         Etcdctl.Result moved = Etcdctl.run(cluster.members(), "move-leader", n4);
         assertThat(moved.exitCode()).as(moved.toString()).isZero();
         assertThat(moved.output().strip()).matches("Leadership transferred from [0-9a-f]+ to " + n4);
         assertThat(cluster.awaitLeader(CHANGE)).isSameAs(newcomer);
 
+        phase("remove a follower");
         // ---- remove a follower, then the leader
         Map<String, String> ids = idsByName(memberList());
         ServerProcess follower = cluster.member("n1");
@@ -152,6 +173,7 @@ class MembershipChangeTest {
         assertThat(memberList()).noneMatch(l -> l.contains(", n1, "));
         writer.awaitAcknowledged(beforeRemoval + 50, CHANGE);
 
+        phase("ServerProcess leader = cluster.awaitLead");
         ServerProcess leader = cluster.awaitLeader(CHANGE);
         long beforeLeaderRemoval = writer.count();
         Etcdctl.Result leaderRemoved = Etcdctl.run(List.of(leader), "member", "remove", ids.get(leader.name));
@@ -165,6 +187,7 @@ class MembershipChangeTest {
         writer.awaitAcknowledged(beforeLeaderRemoval + 50, CHANGE);
         writer.close();
 
+        phase("every acknowledged write is there");
         // ---- every acknowledged write is there, read linearizably from each remaining member
         Map<String, Long> acknowledged = writer.snapshot();
         for (ServerProcess s : cluster.members()) {
@@ -197,8 +220,12 @@ class MembershipChangeTest {
     }
 
     private Etcdctl.Result runQuietly(String... args) {
+        return runQuietly(cluster.members(), args);
+    }
+
+    private static Etcdctl.Result runQuietly(List<ServerProcess> via, String... args) {
         try {
-            return Etcdctl.run(cluster.members(), args);
+            return Etcdctl.run(via, args);
         } catch (Exception e) {
             throw new AssertionError(e);
         }
