@@ -6,6 +6,7 @@ import dev.atoll.proto.meta.PublishResult;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,7 @@ public final class MemberPublisher implements AutoCloseable {
     private ManagedChannel channel;
     private ScheduledFuture<?> periodic;
     private volatile boolean published;
+    private volatile boolean inFlight;
 
     /** Publishes {@code request} through the node's own peer port ("host:port") until {@code table} shows it. */
     public MemberPublisher(PublishMember request, String ownPeerTarget, Supplier<MemberTable> table,
@@ -57,7 +59,7 @@ public final class MemberPublisher implements AutoCloseable {
     }
 
     private void attempt() {
-        if (published) {
+        if (published || inFlight) {
             return;
         }
         Optional<Member> me = table.get().currentByName(request.getName());
@@ -67,19 +69,33 @@ public final class MemberPublisher implements AutoCloseable {
             log.info("member_published name={} id={}", request.getName(), Long.toHexString(me.get().id()));
             return;
         }
-        try {
-            MembershipGrpc.newBlockingStub(channel).withDeadlineAfter(CALL_MILLIS, TimeUnit.MILLISECONDS)
-                    .publish(request);
-        } catch (StatusRuntimeException e) {
-            if (isPermanent(e.getStatus())) {
-                log.error("member_publish_refused name={} error=\"{}\" action=none", request.getName(),
-                        e.getStatus().getDescription());
-                published = true;
-                periodic.cancel(false);
-            } else {
-                log.debug("member_publish_retry name={} status={}", request.getName(), e.getStatus());
-            }
-        }
+        // asynchronous: the scheduler's thread also serves the member changes this call waits on
+        inFlight = true;
+        MembershipGrpc.newStub(channel).withDeadlineAfter(CALL_MILLIS, TimeUnit.MILLISECONDS).publish(request,
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(PublishResult value) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        Status status = Status.fromThrowable(t);
+                        if (isPermanent(status)) {
+                            log.error("member_publish_refused name={} error=\"{}\" action=none", request.getName(),
+                                    status.getDescription());
+                            published = true;
+                            periodic.cancel(false);
+                        } else {
+                            log.debug("member_publish_retry name={} status={}", request.getName(), status);
+                        }
+                        inFlight = false;
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        inFlight = false;
+                    }
+                });
     }
 
     @Override

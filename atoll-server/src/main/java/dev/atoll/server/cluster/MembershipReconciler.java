@@ -41,7 +41,8 @@ import java.util.function.Supplier;
  *       ({@code addressSync}).</li>
  * </ol>
  * Steps are idempotent and only move forward, so a crash at any point is repaired by the next
- * leader's next round. Runs on {@code scheduler}, which it does not own.
+ * leader's next round. Runs on {@code scheduler}, which it does not own; a round blocks (on
+ * the meta group's read barrier) for at most a second, so give it a thread of its own.
  */
 public final class MembershipReconciler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MembershipReconciler.class);
@@ -118,7 +119,8 @@ public final class MembershipReconciler implements AutoCloseable {
         }
     }
 
-    private void round() throws InterruptedException {
+    /** One round at a time: a kick may come while a periodic round runs. */
+    private synchronized void round() throws InterruptedException {
         LogStatus data = runtime.status(defaultGroup);
         LogStatus metaStatus = runtime.status(metaGroup);
         if (data == null || metaStatus == null) {
