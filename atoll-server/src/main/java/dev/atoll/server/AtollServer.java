@@ -16,6 +16,7 @@ import dev.atoll.server.cluster.MemberIds;
 import dev.atoll.server.cluster.MemberPublisher;
 import dev.atoll.server.cluster.MemberTable;
 import dev.atoll.server.cluster.MembershipReconciler;
+import dev.atoll.server.cluster.RemovalWatch;
 import dev.atoll.server.etcd.EtcdApi;
 import dev.atoll.server.etcd.EtcdGroup;
 import dev.atoll.server.etcd.EtcdMembers;
@@ -53,11 +54,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One Atoll node: the runtime hosting the meta group and the {@code default} keyspace (etcd's
@@ -75,6 +78,8 @@ public final class AtollServer implements AutoCloseable {
     static final long RECONCILE_PERIOD_MILLIS = 100;
     /** How long a leader being removed waits for a successor before removing itself. */
     static final long HAND_OVER_PATIENCE_MILLIS = 3_000;
+    /** How long without a leader before a member asks its peers whether it was removed. */
+    static final long REMOVED_CHECK_LEADERLESS_MILLIS = 3_000;
 
     private final ServerConfig config;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -86,9 +91,13 @@ public final class AtollServer implements AutoCloseable {
     private final MetaStateMachine meta;
     private final MemberAddresses addresses;
     private final ScheduledExecutorService membersScheduler;
+    private final ScheduledExecutorService changesScheduler;
     private final MembershipReconciler reconciler;
     private final MemberPublisher publisher;
     private final MembershipService membershipService;
+    private final RemovalWatch removalWatch;
+    private final CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private Server peerServer;
     private Server clientServer;
     private HttpServer metricsServer;
@@ -110,8 +119,10 @@ public final class AtollServer implements AutoCloseable {
         boolean founding = config.initialClusterState() == ServerConfig.ClusterState.NEW;
         PublishResult joined = null;
         long clusterId;
+        long memberId = MemberIds.ofName(config.name());
         if (stored.isPresent()) {
             clusterId = stored.get().clusterId();
+            memberId = stored.get().memberId() != 0 ? stored.get().memberId() : memberId;
         } else if (founding) {
             clusterId = MemberIds.ofName(new TreeMap<>(config.initialCluster()).toString());
         } else {
@@ -124,9 +135,10 @@ public final class AtollServer implements AutoCloseable {
                 throw new IllegalStateException("interrupted while joining the cluster", e);
             }
             clusterId = joined.getClusterId();
+            memberId = joined.getMemberId();
         }
         if (stored.isEmpty()) {
-            new ClusterIdentity(clusterId).save(config.dataDir());
+            new ClusterIdentity(clusterId, memberId).save(config.dataDir());
         }
         // A founder's groups start with the founding members; a joining member's start empty
         // and receive the membership (and the data, by log or snapshot) from the leader.
@@ -184,18 +196,37 @@ public final class AtollServer implements AutoCloseable {
         }
         addresses.sync(MemberTable.EMPTY, java.util.Set.of());
 
+        // the reconciler gets a thread of its own (a round may wait on the meta group); member
+        // changes and the publisher poll and call back on another
         membersScheduler = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("atoll-members-" + self).daemon().unstarted(r));
+        changesScheduler = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("atoll-member-changes-" + self).daemon().unstarted(r));
         MetaCommand seed = founding ? seedCommand(config, clusterId) : null;
         reconciler = new MembershipReconciler(runtime, META_GROUP, DEFAULT_GROUP, meta, () -> seed,
                 this::connected, inGroups -> addresses.sync(meta.members(), inGroups), membersScheduler,
                 RECONCILE_PERIOD_MILLIS, HAND_OVER_PATIENCE_MILLIS, System::currentTimeMillis);
         var changes = new MemberChanges(runtime, META_GROUP, DEFAULT_GROUP, meta, this::connected, reconciler::kick,
-                membersScheduler, etcdOptions.requestTimeoutMillis(), () -> Instant.now().getEpochSecond());
+                changesScheduler, etcdOptions.requestTimeoutMillis(), () -> Instant.now().getEpochSecond());
         etcd = new EtcdApi(runtime, DEFAULT_GROUP, stateMachine, etcdOptions, members, this::channelTo, etcdExecutor,
                 changes);
         membershipService = new MembershipService(etcd.group(), changes);
-        publisher = new MemberPublisher(publishing, target(config.listenPeer()), meta::members, membersScheduler);
+        publisher = new MemberPublisher(publishing, target(config.listenPeer()), meta::members, changesScheduler);
+        removalWatch = new RemovalWatch(memberId, meta::members, () -> runtime.status(DEFAULT_GROUP),
+                addresses::targets, REMOVED_CHECK_LEADERLESS_MILLIS, this::stopRemoved, changesScheduler);
+    }
+
+    /** etcd stops a member removed from the cluster; so does Atoll (the process then exits). */
+    private void stopRemoved() {
+        Thread.ofPlatform().name("atoll-removed-" + config.name()).start(() -> {
+            close();
+            removedFromCluster.complete(null);
+        });
+    }
+
+    /** Completes once this member stopped because it was removed from the cluster. */
+    public CompletableFuture<Void> removedFromCluster() {
+        return removedFromCluster;
     }
 
     /** The founding members as the first leader writes them into the member table. */
@@ -245,6 +276,7 @@ public final class AtollServer implements AutoCloseable {
         etcd.start();
         reconciler.start();
         publisher.start();
+        removalWatch.start();
         if (config.listenMetrics() != null) {
             metricsServer = HttpServer.create(config.listenMetrics(), 16);
             metricsServer.createContext("/metrics", exchange -> {
@@ -283,8 +315,16 @@ public final class AtollServer implements AutoCloseable {
         return runtime;
     }
 
+    /** The member table as this node has applied it. */
+    public MemberTable memberTable() {
+        return meta.members();
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         log.info("server_stopping node={}", config.name());
         if (clientServer != null) {
             clientServer.shutdown();
@@ -293,8 +333,10 @@ public final class AtollServer implements AutoCloseable {
             metricsServer.stop(0);
         }
         publisher.close();
+        removalWatch.close();
         reconciler.close();
         membersScheduler.shutdownNow();
+        changesScheduler.shutdownNow();
         etcd.close();
         transport.close();
         if (peerServer != null) {
@@ -345,7 +387,11 @@ public final class AtollServer implements AutoCloseable {
             server.close();
             done.countDown();
         }));
+        server.removedFromCluster().thenRun(done::countDown);
         server.start();
         done.await();
+        if (server.removedFromCluster().isDone()) {
+            System.exit(0); // as etcd: a removed member's process ends
+        }
     }
 }

@@ -11,12 +11,15 @@ import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
- * Which cluster a data directory belongs to, kept in {@code <data-dir>/cluster-id} from the
- * first start on (etcd keeps it in its WAL metadata): a founder derives it from its
- * initial-cluster, a joining member learns it from the cluster. A restart reads it and no
- * longer looks at initial-cluster. Written to a temp file, fsynced, renamed, directory fsynced.
+ * Which cluster a data directory belongs to and which member it is, kept in
+ * {@code <data-dir>/cluster-id} from the first start on (etcd keeps both in its WAL metadata):
+ * a founder derives them from its initial-cluster and name, a joining member learns them from
+ * the cluster. A restart reads them and no longer looks at initial-cluster. Written to a temp
+ * file, fsynced, renamed, directory fsynced. The file holds the two ids in hex, one a line.
+ *
+ * @param memberId 0 when unknown (a data directory written before it was recorded)
  */
-public record ClusterIdentity(long clusterId) {
+public record ClusterIdentity(long clusterId, long memberId) {
     private static final String FILE = "cluster-id";
 
     public ClusterIdentity {
@@ -32,8 +35,9 @@ public record ClusterIdentity(long clusterId) {
             return Optional.empty();
         }
         try {
-            String hex = Files.readString(file, StandardCharsets.UTF_8).strip();
-            return Optional.of(new ClusterIdentity(Long.parseUnsignedLong(hex, 16)));
+            String[] lines = Files.readString(file, StandardCharsets.UTF_8).strip().split("\n");
+            long member = lines.length > 1 ? Long.parseUnsignedLong(lines[1].strip(), 16) : 0;
+            return Optional.of(new ClusterIdentity(Long.parseUnsignedLong(lines[0].strip(), 16), member));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         } catch (NumberFormatException e) {
@@ -46,7 +50,8 @@ public record ClusterIdentity(long clusterId) {
         Path tmp = dataDir.resolve(FILE + ".tmp");
         try {
             Files.createDirectories(dataDir);
-            Files.writeString(tmp, Long.toHexString(clusterId) + "\n", StandardCharsets.UTF_8);
+            Files.writeString(tmp, Long.toHexString(clusterId) + "\n" + Long.toHexString(memberId) + "\n",
+                    StandardCharsets.UTF_8);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }

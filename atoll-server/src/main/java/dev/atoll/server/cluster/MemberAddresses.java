@@ -90,6 +90,13 @@ public final class MemberAddresses {
         }
     }
 
+    /** "host:port" of every peer this node dials (the stand-ins until the table is seeded). */
+    public java.util.Collection<String> targets() {
+        var all = new java.util.HashSet<>(current.values());
+        all.addAll(bootstrap.values());
+        return all;
+    }
+
     /** Where {@code node}'s peer port is, if known. */
     public Optional<InetSocketAddress> address(NodeId node) {
         String target = current.get(node);

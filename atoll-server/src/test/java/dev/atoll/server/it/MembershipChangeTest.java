@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the ETCD_INITIAL_CLUSTER etcdctl printed and {@code --initial-cluster-state existing}, catches up through a snapshot (the log was
  * compacted long before), serves serializable reads of everything written, is promoted once in
  * sync and takes the leadership (move-leader); then a follower is removed, and then the leader
- * itself. Every acknowledged write stays readable throughout.
+ * itself, each stopping by itself as etcd's removed members do. Every acknowledged write stays
+ * readable throughout.
  */
 class MembershipChangeTest {
     private static final Duration CHANGE = Duration.ofSeconds(30);
@@ -169,6 +170,9 @@ class MembershipChangeTest {
         Etcdctl.Result removed = Etcdctl.run(List.of(cluster.member("n2")), "member", "remove", ids.get("n1"));
         assertThat(removed.exitCode()).as(removed.toString()).isZero();
         assertThat(removed.output().strip()).isEqualTo("Member " + ids.get("n1") + " removed from cluster " + clusterId);
+        // as etcd's, a removed member stops by itself
+        ProcessCluster.await("removed n1 stops", CHANGE, () -> !follower.alive());
+        assertThat(follower.log()).contains("member_removed");
         cluster.forget(follower);
         assertThat(memberList()).noneMatch(l -> l.contains(", n1, "));
         writer.awaitAcknowledged(beforeRemoval + 50, CHANGE);
@@ -180,6 +184,7 @@ class MembershipChangeTest {
         assertThat(leaderRemoved.exitCode()).as(leaderRemoved.toString()).isZero();
         assertThat(leaderRemoved.output().strip())
                 .isEqualTo("Member " + ids.get(leader.name) + " removed from cluster " + clusterId);
+        ProcessCluster.await("removed " + leader.name + " stops", CHANGE, () -> !leader.alive());
         cluster.forget(leader);
         ServerProcess newLeader = cluster.awaitLeader(CHANGE);
         assertThat(newLeader).isNotSameAs(leader);
