@@ -75,15 +75,9 @@ class GrowFromOneMemberTest {
         start("--name", "n1", "--data-dir", dir.resolve("n1").toString(), "--listen-client", "127.0.0.1:" + client1,
                 "--listen-peer", "127.0.0.1:" + peer1);
         var cluster = ClusterGrpc.newBlockingStub(channel(client1));
-        ProcessCluster.await("n1 lists itself as started", WAIT, () -> {
-            try {
-                List<Member> members = cluster.memberList(MemberListRequest.getDefaultInstance()).getMembersList();
-                return members.size() == 1 && members.get(0).getName().equals("n1")
-                        && members.get(0).getClientURLsCount() == 1;
-            } catch (StatusRuntimeException notYet) {
-                return false;
-            }
-        });
+        ProcessCluster.await("n1 published itself in the member table", WAIT,
+                () -> servers.get(0).memberTable().currentByName("n1").map(m -> m.clientUrls().size() == 1)
+                        .orElse(false));
 
         // an unstarted voter next to the only member: allowed (etcd restores clusters this way)
         int peer2 = ServerProcess.freePort();

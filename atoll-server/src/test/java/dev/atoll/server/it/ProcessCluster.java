@@ -150,6 +150,34 @@ final class ProcessCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * The member's own member table (Atoll's internal Membership service on its peer port), or
+     * empty while it is not seeded or the member does not answer.
+     */
+    Optional<dev.atoll.proto.meta.PublishResult> memberTable(ServerProcess member) {
+        if (!member.alive()) {
+            return Optional.empty();
+        }
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", member.peerPort).usePlaintext().build();
+        try {
+            return Optional.of(dev.atoll.proto.meta.MembershipGrpc.newBlockingStub(ch)
+                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .members(dev.atoll.proto.meta.MembersRequest.getDefaultInstance()));
+        } catch (StatusRuntimeException notYet) {
+            return Optional.empty();
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    /** Waits until every member's table is seeded and shows every member published (client URLs known). */
+    void awaitMembersPublished(Duration timeout) throws InterruptedException {
+        await("every member's table lists every member started", timeout, () -> members().stream().allMatch(s ->
+                memberTable(s).map(t -> t.getMembersList().stream().filter(m -> !m.getRemoved()).count()
+                        == members().size() && t.getMembersList().stream()
+                        .allMatch(m -> m.getRemoved() || m.getClientUrlsCount() > 0)).orElse(false)));
+    }
+
     /** The leader every running member agrees on, if there is one now. */
     Optional<ServerProcess> currentLeader() {
         Map<Long, ServerProcess> byId = new HashMap<>();
