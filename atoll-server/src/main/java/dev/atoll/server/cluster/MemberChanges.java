@@ -17,7 +17,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -298,16 +297,5 @@ public final class MemberChanges {
 
     private static CompletableFuture<Outcome> done(Outcome outcome) {
         return CompletableFuture.completedFuture(outcome);
-    }
-
-    /** For tests and metrics: the members as {@code id -> node} of those started. */
-    public Map<Long, NodeId> startedNodes() {
-        var out = new java.util.TreeMap<Long, NodeId>();
-        for (Member m : meta.members().current()) {
-            if (m.started()) {
-                out.put(m.id(), m.node());
-            }
-        }
-        return out;
     }
 }
