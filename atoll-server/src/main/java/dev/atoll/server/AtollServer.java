@@ -4,11 +4,27 @@ import com.sun.net.httpserver.HttpServer;
 import dev.atoll.consensus.raft.RaftConfig;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Membership;
+import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.meta.PublishMember;
+import dev.atoll.proto.meta.PublishResult;
+import dev.atoll.proto.meta.SeedMembers;
+import dev.atoll.server.cluster.ClusterIdentity;
+import dev.atoll.server.cluster.Member;
+import dev.atoll.server.cluster.MemberAddresses;
+import dev.atoll.server.cluster.MemberChanges;
+import dev.atoll.server.cluster.MemberIds;
+import dev.atoll.server.cluster.MemberPublisher;
+import dev.atoll.server.cluster.MemberTable;
+import dev.atoll.server.cluster.MembershipReconciler;
+import dev.atoll.server.cluster.RemovalWatch;
 import dev.atoll.server.etcd.EtcdApi;
+import dev.atoll.server.etcd.EtcdGroup;
 import dev.atoll.server.etcd.EtcdMembers;
 import dev.atoll.server.etcd.EtcdOptions;
 import dev.atoll.server.etcd.EtcdStateMachine;
 import dev.atoll.server.etcd.LeaseDeadlines;
+import dev.atoll.server.etcd.MembershipService;
+import dev.atoll.server.peer.LinkState;
 import dev.atoll.server.peer.PeerTransport;
 import dev.atoll.server.peer.PeerTransportOptions;
 import dev.atoll.server.runtime.MetaStateMachine;
@@ -18,6 +34,7 @@ import dev.atoll.storage.mvcc.MvccConfig;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -30,13 +47,20 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One Atoll node: the runtime hosting the meta group and the {@code default} keyspace (etcd's
@@ -49,6 +73,13 @@ public final class AtollServer implements AutoCloseable {
     /** Group ids: the meta group holds cluster metadata; the default group is etcd's keyspace. */
     public static final long META_GROUP = 0;
     public static final long DEFAULT_GROUP = 1;
+    /** How long a member joining a running cluster tries to reach it before giving up. */
+    static final Duration JOIN_TIMEOUT = Duration.ofSeconds(60);
+    static final long RECONCILE_PERIOD_MILLIS = 100;
+    /** How long a leader being removed waits for a successor before removing itself. */
+    static final long HAND_OVER_PATIENCE_MILLIS = 3_000;
+    /** How long without a leader before a member asks its peers whether it was removed. */
+    static final long REMOVED_CHECK_LEADERLESS_MILLIS = 3_000;
 
     private final ServerConfig config;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -57,6 +88,16 @@ public final class AtollServer implements AutoCloseable {
     private final EtcdApi etcd;
     private final ExecutorService etcdExecutor;
     private final Map<NodeId, ManagedChannel> leaderChannels = new ConcurrentHashMap<>();
+    private final MetaStateMachine meta;
+    private final MemberAddresses addresses;
+    private final ScheduledExecutorService membersScheduler;
+    private final ScheduledExecutorService changesScheduler;
+    private final MembershipReconciler reconciler;
+    private final MemberPublisher publisher;
+    private final MembershipService membershipService;
+    private final RemovalWatch removalWatch;
+    private final CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private Server peerServer;
     private Server clientServer;
     private HttpServer metricsServer;
@@ -64,20 +105,55 @@ public final class AtollServer implements AutoCloseable {
     public AtollServer(ServerConfig config) {
         this.config = config;
         NodeId self = config.nodeId();
-        var voters = new TreeSet<>(config.initialCluster().keySet());
-        Membership founders = Membership.ofVoters(voters);
         EtcdOptions etcdOptions = EtcdOptions.defaults();
         // a whole request must fit one Raft entry, and one AppendEntries (with headroom)
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
                 RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
+        InetSocketAddress advertisedPeer = config.initialCluster().get(self);
+        PublishMember publishing = PublishMember.newBuilder().setName(config.name())
+                .addPeerUrls(url(advertisedPeer)).addClientUrls(url(config.listenClient())).build();
+
+        // Which cluster: stored from the first start on; a founder derives it from its
+        // initial-cluster, a joining member learns it from the members that added it.
+        Optional<ClusterIdentity> stored = ClusterIdentity.load(config.dataDir());
+        boolean founding = config.initialClusterState() == ServerConfig.ClusterState.NEW;
+        PublishResult joined = null;
+        long clusterId;
+        long memberId = MemberIds.ofName(config.name());
+        if (stored.isPresent()) {
+            clusterId = stored.get().clusterId();
+            memberId = stored.get().memberId() != 0 ? stored.get().memberId() : memberId;
+        } else if (founding) {
+            clusterId = MemberIds.ofName(new TreeMap<>(config.initialCluster()).toString());
+        } else {
+            var targets = config.initialCluster().entrySet().stream().filter(e -> !e.getKey().equals(self))
+                    .map(e -> target(e.getValue())).toList();
+            try {
+                joined = MemberPublisher.join(targets, publishing, JOIN_TIMEOUT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while joining the cluster", e);
+            }
+            clusterId = joined.getClusterId();
+            memberId = joined.getMemberId();
+        }
+        if (stored.isEmpty()) {
+            new ClusterIdentity(clusterId, memberId).save(config.dataDir());
+        }
+        // A founder's groups start with the founding members; a joining member's start empty
+        // and receive the membership (and the data, by log or snapshot) from the leader.
+        // Either way a group found in the WAL restarts from it.
+        Membership initialMembership = founding ? Membership.ofVoters(new TreeSet<>(config.initialCluster().keySet()))
+                : Membership.ofVoters(java.util.Set.of());
 
         runtime = new NodeRuntime(self, config.dataDir(),
                 NodeRuntime.Options.defaults().withSnapshotEveryEntries(config.snapshotCount()), metrics);
-        runtime.addGroup(META_GROUP, raft, founders, new MetaStateMachine());
+        meta = new MetaStateMachine();
+        runtime.addGroup(META_GROUP, raft, initialMembership, meta);
         etcdExecutor = EtcdApi.newExecutor(Math.max(4, Runtime.getRuntime().availableProcessors() * 2), 10_000);
         var stateMachine = new EtcdStateMachine(config.dataDir().resolve("kv"), MvccConfig.defaults(), etcdOptions,
                 etcdExecutor, new LeaseDeadlines(System::nanoTime));
-        runtime.addGroup(DEFAULT_GROUP, raft, founders, stateMachine);
+        runtime.addGroup(DEFAULT_GROUP, raft, initialMembership, stateMachine);
 
         var urls = new TreeMap<NodeId, EtcdMembers.MemberUrls>();
         for (var e : config.initialCluster().entrySet()) {
@@ -88,20 +164,87 @@ public final class AtollServer implements AutoCloseable {
             urls.put(e.getKey(), new EtcdMembers.MemberUrls(List.of(url(e.getValue())),
                     client == null ? List.of() : List.of(url(client))));
         }
-        String clusterName = new TreeMap<>(config.initialCluster()).toString();
-        var members = new EtcdMembers(clusterName, urls);
-        etcd = new EtcdApi(runtime, DEFAULT_GROUP, stateMachine, etcdOptions, members, this::channelTo, etcdExecutor);
+        var members = new EtcdMembers(clusterId, urls, meta::members);
 
-        transport = new PeerTransport(self, Long.toHexString(members.clusterId()), PeerTransportOptions.defaults(),
+        transport = new PeerTransport(self, Long.toHexString(clusterId), PeerTransportOptions.defaults(),
                 (groupId, envelope, traceparent) -> {
                     runtime.deliver(groupId, envelope);
                     return true;
                 }, metrics);
-        for (var e : config.initialCluster().entrySet()) {
-            if (!e.getKey().equals(self)) {
-                transport.addPeer(e.getKey(), e.getValue().getHostString() + ":" + e.getValue().getPort());
+        var bootstrapPeers = new TreeMap<NodeId, String>();
+        config.initialCluster().forEach((node, address) -> {
+            if (!node.equals(self)) {
+                bootstrapPeers.put(node, target(address));
             }
+        });
+        addresses = new MemberAddresses(self, bootstrapPeers, new MemberAddresses.Listener() {
+            @Override
+            public void added(NodeId node, String target) {
+                transport.addPeer(node, target);
+                retireChannel(node);
+            }
+
+            @Override
+            public void removed(NodeId node) {
+                transport.removePeer(node);
+                retireChannel(node);
+            }
+        });
+        if (joined != null) {
+            addresses.useBootstrap(new MemberTable(joined.getClusterId(),
+                    joined.getMembersList().stream().map(Member::fromProto).toList()));
         }
+        addresses.sync(MemberTable.EMPTY, java.util.Set.of());
+
+        // the reconciler gets a thread of its own (a round may wait on the meta group); member
+        // changes and the publisher poll and call back on another
+        membersScheduler = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("atoll-members-" + self).daemon().unstarted(r));
+        changesScheduler = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("atoll-member-changes-" + self).daemon().unstarted(r));
+        MetaCommand seed = founding ? seedCommand(config, clusterId) : null;
+        reconciler = new MembershipReconciler(runtime, META_GROUP, DEFAULT_GROUP, meta, () -> seed,
+                this::connected, inGroups -> addresses.sync(meta.members(), inGroups), membersScheduler,
+                RECONCILE_PERIOD_MILLIS, HAND_OVER_PATIENCE_MILLIS, System::currentTimeMillis);
+        var changes = new MemberChanges(runtime, META_GROUP, DEFAULT_GROUP, meta, this::connected, reconciler::kick,
+                changesScheduler, etcdOptions.requestTimeoutMillis(), () -> Instant.now().getEpochSecond());
+        etcd = new EtcdApi(runtime, DEFAULT_GROUP, stateMachine, etcdOptions, members, this::channelTo, etcdExecutor,
+                changes);
+        membershipService = new MembershipService(etcd.group(), changes);
+        publisher = new MemberPublisher(publishing, target(config.listenPeer()), meta::members, changesScheduler);
+        removalWatch = new RemovalWatch(memberId, meta::members, () -> runtime.status(DEFAULT_GROUP),
+                addresses::targets, REMOVED_CHECK_LEADERLESS_MILLIS, this::stopRemoved, changesScheduler);
+    }
+
+    /** etcd stops a member removed from the cluster; so does Atoll (the process then exits). */
+    private void stopRemoved() {
+        Thread.ofPlatform().name("atoll-removed-" + config.name()).start(() -> {
+            close();
+            removedFromCluster.complete(null);
+        });
+    }
+
+    /** Completes once this member stopped because it was removed from the cluster. */
+    public CompletableFuture<Void> removedFromCluster() {
+        return removedFromCluster;
+    }
+
+    /** The founding members as the first leader writes them into the member table. */
+    private static MetaCommand seedCommand(ServerConfig config, long clusterId) {
+        var seed = SeedMembers.newBuilder().setClusterId(clusterId);
+        for (var e : new TreeMap<>(config.initialCluster()).entrySet()) {
+            InetSocketAddress client = e.getKey().equals(config.nodeId()) ? config.listenClient()
+                    : config.initialClusterClients().get(e.getKey());
+            seed.addMembers(new Member(MemberIds.ofName(e.getKey().value()), e.getKey().value(),
+                    List.of(url(e.getValue())), client == null ? List.of() : List.of(url(client)), false, false)
+                    .toProto());
+        }
+        return MetaCommand.newBuilder().setSeed(seed).build();
+    }
+
+    /** Whether this node's peer stream to {@code node} is up (etcd's strict reconfiguration check). */
+    private boolean connected(NodeId node) {
+        return transport.status(node).map(s -> s.state() == LinkState.CONNECTED).orElse(false);
     }
 
     public void start() throws IOException {
@@ -122,6 +265,7 @@ public final class AtollServer implements AutoCloseable {
             peer.addService(s);
             client.addService(s);
         }
+        peer.addService(ServerInterceptors.intercept(membershipService, EtcdGroup.forwardingMarker()));
         runtime.start(new PeerSender() {
             @Override
             public void send(long groupId, dev.atoll.core.protocol.Envelope<dev.atoll.consensus.raft.RaftMessage> e) {
@@ -136,6 +280,9 @@ public final class AtollServer implements AutoCloseable {
         peerServer = peer.build().start();
         clientServer = client.build().start();
         etcd.start();
+        reconciler.start();
+        publisher.start();
+        removalWatch.start();
         if (config.listenMetrics() != null) {
             metricsServer = HttpServer.create(config.listenMetrics(), 16);
             metricsServer.createContext("/metrics", exchange -> {
@@ -152,22 +299,39 @@ public final class AtollServer implements AutoCloseable {
                 config.listenClient(), config.listenPeer(), config.listenMetrics(), config.initialCluster().keySet());
     }
 
+    /** A channel to {@code node}'s peer port, which also serves the etcd API, for forwarding. */
     private Channel channelTo(NodeId node) {
-        InetSocketAddress peer = config.initialCluster().get(node);
-        if (peer == null) {
+        Optional<InetSocketAddress> peer = addresses.address(node);
+        if (peer.isEmpty()) {
             return null;
         }
-        return leaderChannels.computeIfAbsent(node, n -> NettyChannelBuilder.forAddress(peer).usePlaintext()
+        return leaderChannels.computeIfAbsent(node, n -> NettyChannelBuilder.forAddress(peer.get()).usePlaintext()
                 .directExecutor() // the relay of the leader's answer only hands it on
                 .maxInboundMessageSize((int) config.requestBytesMax() + 512 * 1024).build());
+    }
+
+    /** Drops the forwarding channel to a node whose address changed or that left. */
+    private void retireChannel(NodeId node) {
+        ManagedChannel ch = leaderChannels.remove(node);
+        if (ch != null) {
+            ch.shutdown();
+        }
     }
 
     public NodeRuntime runtime() {
         return runtime;
     }
 
+    /** The member table as this node has applied it. */
+    public MemberTable memberTable() {
+        return meta.members();
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         log.info("server_stopping node={}", config.name());
         if (clientServer != null) {
             clientServer.shutdown();
@@ -175,6 +339,11 @@ public final class AtollServer implements AutoCloseable {
         if (metricsServer != null) {
             metricsServer.stop(0);
         }
+        publisher.close();
+        removalWatch.close();
+        reconciler.close();
+        membersScheduler.shutdownNow();
+        changesScheduler.shutdownNow();
         etcd.close();
         transport.close();
         if (peerServer != null) {
@@ -199,6 +368,10 @@ public final class AtollServer implements AutoCloseable {
         return "http://" + a.getHostString() + ":" + a.getPort();
     }
 
+    private static String target(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
     public static void main(String[] args) throws Exception {
         ServerConfig config;
         try {
@@ -208,13 +381,24 @@ public final class AtollServer implements AutoCloseable {
             System.exit(2);
             return;
         }
-        var server = new AtollServer(config);
+        AtollServer server;
+        try {
+            server = new AtollServer(config);
+        } catch (IllegalStateException e) {
+            System.err.println("atoll server: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
         var done = new java.util.concurrent.CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             server.close();
             done.countDown();
         }));
+        server.removedFromCluster().thenRun(done::countDown);
         server.start();
         done.await();
+        if (server.removedFromCluster().isDone()) {
+            System.exit(0); // as etcd: a removed member's process ends
+        }
     }
 }

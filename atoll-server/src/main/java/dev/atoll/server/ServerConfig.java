@@ -15,7 +15,7 @@ import java.util.Properties;
  * How one {@code atoll server} is configured: from command-line flags, or a properties file
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
- * {@code request-bytes-max}, {@code snapshot-count}). A bad value
+ * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}). A bad value
  * is refused with a message naming the key; nothing starts.
  *
  * @param name                  this member's name, also its node id in Raft
@@ -27,6 +27,10 @@ import java.util.Properties;
  * @param initialClusterClients every founding member's client address, by name (may be partial)
  * @param requestBytesMax       largest client request accepted (etcd's default 1.5 MiB)
  * @param snapshotCount         applied entries between two snapshots of a group
+ * @param initialClusterState   {@code new}: this member founds the cluster with the others in
+ *                              initial-cluster; {@code existing}: it joins a running cluster that
+ *                              added it (etcdctl member add), starting its groups empty. Used on the
+ *                              first start only, as etcd's --initial-cluster-state
  */
 public record ServerConfig(
         String name,
@@ -37,7 +41,25 @@ public record ServerConfig(
         Map<NodeId, InetSocketAddress> initialCluster,
         Map<NodeId, InetSocketAddress> initialClusterClients,
         long requestBytesMax,
-        long snapshotCount) {
+        long snapshotCount,
+        ClusterState initialClusterState) {
+
+    /** etcd's --initial-cluster-state. */
+    public enum ClusterState {
+        NEW, EXISTING;
+
+        static ClusterState parse(String value) {
+            if (value == null || value.isBlank()) {
+                return NEW;
+            }
+            return switch (value.strip()) {
+                case "new" -> NEW;
+                case "existing" -> EXISTING;
+                default -> throw new IllegalArgumentException(
+                        "initial-cluster-state: expected new or existing, got " + value);
+            };
+        }
+    }
 
     public static final long REQUEST_BYTES_MAX_DEFAULT = 3 * 512 * 1024; // 1.5 MiB, as etcd
     /** Applied entries between two snapshots of a group (etcd's --snapshot-count). */
@@ -67,6 +89,13 @@ public record ServerConfig(
         if (snapshotCount <= 0) {
             throw new IllegalArgumentException("snapshot-count: must be positive");
         }
+        if (initialClusterState == null) {
+            initialClusterState = ClusterState.NEW;
+        }
+        if (initialClusterState == ClusterState.EXISTING && initialCluster.size() < 2) {
+            throw new IllegalArgumentException(
+                    "initial-cluster: an existing cluster is joined through its members; name them");
+        }
     }
 
     public NodeId nodeId() {
@@ -74,13 +103,18 @@ public record ServerConfig(
     }
 
     /**
-     * Reads flags ({@code --key value}) over an optional {@code --config FILE} of the same keys;
+     * Reads flags ({@code --key value} or {@code --key=value}) over an optional {@code --config FILE} of the same keys;
      * a flag wins over the file. Unknown keys are refused.
      */
     public static ServerConfig fromArgs(String[] args) {
         var values = new java.util.LinkedHashMap<String, String>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 2) {
+                values.put(a.substring(2, eq), a.substring(eq + 1)); // --key=value, as etcd's flags
+                continue;
+            }
             if (!a.startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("expected --key value, got " + a);
             }
@@ -93,7 +127,8 @@ public record ServerConfig(
         }
         merged.putAll(values);
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
-                "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count");
+                "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
+                "initial-cluster-state");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -107,7 +142,8 @@ public record ServerConfig(
                 members("initial-cluster", merged.get("initial-cluster")),
                 members("initial-cluster-clients", merged.get("initial-cluster-clients")),
                 number(merged, "request-bytes-max", REQUEST_BYTES_MAX_DEFAULT),
-                number(merged, "snapshot-count", SNAPSHOT_COUNT_DEFAULT));
+                number(merged, "snapshot-count", SNAPSHOT_COUNT_DEFAULT),
+                ClusterState.parse(merged.get("initial-cluster-state")));
     }
 
     private static long number(Map<String, String> values, String key, long absent) {
@@ -151,7 +187,12 @@ public record ServerConfig(
         }
         for (String part : value.split(",")) {
             int eq = part.indexOf('=');
-            if (eq <= 0) {
+            if (eq == 0) {
+                // etcdctl member add prints members that have not started yet as "=URL": they
+                // have no name to be reached by, and the cluster tells where they are
+                continue;
+            }
+            if (eq < 0) {
                 throw new IllegalArgumentException(key + ": expected name=host:port, got " + part);
             }
             NodeId id = NodeId.of(part.substring(0, eq).trim());

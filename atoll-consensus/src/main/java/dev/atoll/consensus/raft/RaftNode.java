@@ -439,6 +439,29 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         return config;
     }
 
+    /**
+     * The membership in force at the commit index: what a quorum has agreed on, as opposed to
+     * {@link LogStatus#membership()}, which already counts a change still in flight (thesis §4.1).
+     */
+    public Membership committedMembership() {
+        return log.membershipAt(commitIndex);
+    }
+
+    /**
+     * On a leader, how far each member's log is known to match this one (§5.3 matchIndex), this
+     * leader's own entry being its durable last index; empty on any other role. For deciding
+     * whether a learner has caught up (etcd promotes a learner only once it is in sync).
+     */
+    public Map<NodeId, Long> matchIndexes() {
+        if (!(role instanceof Leader l)) {
+            return Map.of();
+        }
+        var matches = new java.util.TreeMap<NodeId, Long>();
+        matches.put(id, log.stableIndex());
+        l.progress.forEach((node, pr) -> matches.put(node, pr.matchIndex));
+        return java.util.Collections.unmodifiableMap(matches);
+    }
+
     /** For tests and metrics: appends in flight from this leader to {@code follower}. */
     int inflightAppendsTo(NodeId follower) {
         return role instanceof Leader l && l.progress.containsKey(follower) ? l.progress.get(follower).inflightCount() : 0;

@@ -57,6 +57,25 @@ class RaftMembershipTest {
     }
 
     @Test
+    void theLeaderTellsTheCommittedMembershipAndHowFarEachMemberMatches() {
+        var c = Cluster.of(3).electLeader("n1").addNode("n4");
+        c.propose("n1", "a");
+        c.stabilize();
+        c.isolate("n2").isolate("n3");
+        assertThat(c.node("n1").proposeMembership(change(ADD_LEARNER, "n4"))).isInstanceOf(ProposeResult.Accepted.class);
+        c.tick(2);
+        // the change is in the leader's log (and in force there) but not yet committed
+        assertThat(c.node("n1").status().membership().learners()).containsExactly(id("n4"));
+        assertThat(c.node("n1").committedMembership()).isEqualTo(voters("n1", "n2", "n3"));
+        c.heal().tick(3);
+        assertThat(c.node("n1").committedMembership().learners()).containsExactly(id("n4"));
+        long last = c.node("n1").log().lastIndex();
+        assertThat(c.node("n1").matchIndexes()).containsOnlyKeys(id("n1"), id("n2"), id("n3"), id("n4"))
+                .containsEntry(id("n1"), last).containsEntry(id("n4"), last);
+        assertThat(c.node("n2").matchIndexes()).as("only a leader knows").isEmpty();
+    }
+
+    @Test
     void aLearnerDoesNotCountTowardsTheQuorum() {
         var c = Cluster.of(3).electLeader("n1").addNode("n4");
         c.node("n1").proposeMembership(change(ADD_LEARNER, "n4"));

@@ -1,5 +1,6 @@
 package dev.atoll.server.etcd;
 
+import dev.atoll.server.cluster.MemberChanges;
 import dev.atoll.server.runtime.NodeRuntime;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
@@ -15,9 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The etcd v3 API of one node, assembled: KV, Watch, Lease, Cluster and Maintenance services on
- * the {@code default} group, the leader's lease clock and the watch progress timer. The server
- * binds {@link #services()} on its gRPC server, calls {@link #start()} once the runtime runs,
- * and {@link #close()} before closing the runtime.
+ * the {@code default} group (a learner serves only what etcd's learners serve), the leader's
+ * lease clock and the watch progress timer. The server binds {@link #services()} on its gRPC
+ * server, calls {@link #start()} once the runtime runs, and {@link #close()} before closing the
+ * runtime.
  */
 public final class EtcdApi implements AutoCloseable {
     private final EtcdGroup group;
@@ -38,17 +40,28 @@ public final class EtcdApi implements AutoCloseable {
 
     public EtcdApi(NodeRuntime runtime, long groupId, EtcdStateMachine stateMachine, EtcdOptions options,
                    EtcdMembers members, LeaderChannels leaderChannels, ExecutorService executor) {
+        this(runtime, groupId, stateMachine, options, members, leaderChannels, executor, null);
+    }
+
+    /**
+     * The API with etcd's membership operations carried out by {@code changes} (null: a node
+     * without a meta group, where they answer UNIMPLEMENTED).
+     */
+    public EtcdApi(NodeRuntime runtime, long groupId, EtcdStateMachine stateMachine, EtcdOptions options,
+                   EtcdMembers members, LeaderChannels leaderChannels, ExecutorService executor,
+                   MemberChanges changes) {
         this.group = new EtcdGroup(runtime, groupId, stateMachine, options, members, leaderChannels, executor);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("etcd-timers").daemon().unstarted(r));
         this.leaseExpiry = new LeaseExpiry(group, scheduler, System::nanoTime);
         var marker = EtcdGroup.forwardingMarker();
+        var learnerGate = new LearnerGate(group);
         this.services = List.of(
-                ServerInterceptors.intercept(new KvService(group), marker),
-                ServerInterceptors.intercept(new WatchService(group), marker),
-                ServerInterceptors.intercept(new LeaseService(group, leaseExpiry), marker),
-                ServerInterceptors.intercept(new ClusterService(group), marker),
-                ServerInterceptors.intercept(new MaintenanceService(group), marker));
+                ServerInterceptors.intercept(new KvService(group), marker, learnerGate),
+                ServerInterceptors.intercept(new WatchService(group), marker, learnerGate),
+                ServerInterceptors.intercept(new LeaseService(group, leaseExpiry), marker, learnerGate),
+                ServerInterceptors.intercept(new ClusterService(group, changes), marker, learnerGate),
+                ServerInterceptors.intercept(new MaintenanceService(group, changes), marker, learnerGate));
     }
 
     public EtcdGroup group() {

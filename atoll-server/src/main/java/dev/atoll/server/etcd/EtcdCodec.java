@@ -101,6 +101,11 @@ public final class EtcdCodec {
         };
     }
 
+    /** The status etcd answers for a refused membership request: its exact code and text. */
+    public static StatusRuntimeException toStatus(dev.atoll.server.cluster.MemberError error) {
+        return status(Status.fromCode(Status.Code.valueOf(error.grpcStatus())), error.etcdMessage());
+    }
+
     private static StatusRuntimeException status(Status status, String message) {
         return status.withDescription(message).asRuntimeException();
     }

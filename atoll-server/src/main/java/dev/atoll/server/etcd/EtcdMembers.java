@@ -1,19 +1,22 @@
 package dev.atoll.server.etcd;
 
 import dev.atoll.core.NodeId;
+import dev.atoll.server.cluster.Member;
+import dev.atoll.server.cluster.MemberIds;
+import dev.atoll.server.cluster.MemberTable;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
- * The address book the server passes to the etcd API: each member's name (its node id) with
- * its peer and client URLs, and the stable 64-bit ids etcd clients see. A member id is the
- * first 8 bytes of SHA-256 of the name (never 0, which etcd reserves); the cluster id is the
- * same hash of the cluster name.
+ * The address book the etcd API sees: each member's etcd id, name and URLs, and the cluster
+ * id. It reads the meta group's member table once that is seeded; until then (and in tests
+ * without a meta group) it answers from the founding list it was given, where a member's id is
+ * derived from its name ({@link MemberIds#ofName}) and the cluster id from the cluster name.
+ * Thread-safe.
  */
 public final class EtcdMembers {
     /** Where one member is reached. */
@@ -25,36 +28,51 @@ public final class EtcdMembers {
     }
 
     private final long clusterId;
-    private final Map<NodeId, MemberUrls> urls;
+    private final Map<NodeId, MemberUrls> founders;
+    private final Supplier<MemberTable> table;
 
+    /** A fixed book: the founders' URLs, no member table. */
     public EtcdMembers(String clusterName, Map<NodeId, MemberUrls> urls) {
-        this.clusterId = stableId(clusterName);
-        this.urls = Map.copyOf(new TreeMap<>(urls));
+        this(MemberIds.ofName(clusterName), urls, () -> MemberTable.EMPTY);
+    }
+
+    /** A book that follows {@code table} once it is seeded. */
+    public EtcdMembers(long clusterId, Map<NodeId, MemberUrls> founders, Supplier<MemberTable> table) {
+        this.clusterId = clusterId;
+        this.founders = Map.copyOf(new TreeMap<>(founders));
+        this.table = table;
     }
 
     public long clusterId() {
-        return clusterId;
+        MemberTable t = table.get();
+        return t.seeded() && t.clusterId() != 0 ? t.clusterId() : clusterId;
     }
 
+    /** The member table (empty until seeded). */
+    public MemberTable table() {
+        return table.get();
+    }
+
+    /** The etcd id of the member whose node id (name) is {@code node}. */
     public long memberId(NodeId node) {
-        return stableId(node.value());
+        return table.get().currentByName(node.value()).map(Member::id).orElseGet(() -> MemberIds.ofName(node.value()));
     }
 
-    /** The member's URLs, or empty lists when the address book does not know it. */
-    public MemberUrls urls(NodeId node) {
-        return urls.getOrDefault(node, new MemberUrls(List.of(), List.of()));
-    }
-
-    static long stableId(String name) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8));
-            long id = 0;
-            for (int i = 0; i < 8; i++) {
-                id = (id << 8) | (digest[i] & 0xFF);
-            }
-            return id == 0 ? 1 : id;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    /** The node id of the started member with etcd id {@code id}, if any. */
+    public Optional<NodeId> nodeOf(long id) {
+        MemberTable t = table.get();
+        if (t.seeded()) {
+            return t.byId(id).filter(m -> m.started() && !m.removed()).map(Member::node);
         }
+        return founders.keySet().stream().filter(n -> MemberIds.ofName(n.value()) == id).findFirst();
+    }
+
+    /** The member's URLs, or empty lists when the book does not know it. */
+    public MemberUrls urls(NodeId node) {
+        Optional<Member> m = table.get().currentByName(node.value());
+        if (m.isPresent()) {
+            return new MemberUrls(m.get().peerUrls(), m.get().clientUrls());
+        }
+        return founders.getOrDefault(node, new MemberUrls(List.of(), List.of()));
     }
 }

@@ -300,6 +300,14 @@ public final class EtcdStateMachine implements StateMachine {
 
     @Override
     public void install(Snapshot snapshot) {
+        if (snapshot.data().length == 0) {
+            // A joining replica first receives the group's bootstrap snapshot (index 0, no data):
+            // the empty store it starts with already is that state.
+            check(snapshot.index() == 0 && store.appliedIndex() == 0,
+                    "only the bootstrap snapshot is empty, and only an empty store takes it: index %d, applied %d",
+                    snapshot.index(), store.appliedIndex());
+            return;
+        }
         Path target = scratchDir.resolve("install-" + snapshot.index() + "-" + (++scratchSequence));
         CheckpointArchive.unpack(snapshot.data(), target);
         storeLock.writeLock().lock();

@@ -19,6 +19,7 @@ import dev.atoll.proto.etcd.SnapshotRequest;
 import dev.atoll.proto.etcd.SnapshotResponse;
 import dev.atoll.proto.etcd.StatusRequest;
 import dev.atoll.proto.etcd.StatusResponse;
+import dev.atoll.server.cluster.MemberChanges;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
@@ -26,8 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * etcd's Maintenance service: Status from the runtime and the store; Defragment answers
- * success (RocksDB compacts itself; nothing to do); Alarm lists no alarms. The rest answer
- * UNIMPLEMENTED with what to use instead.
+ * success (RocksDB compacts itself; nothing to do); Alarm lists no alarms; MoveLeader hands
+ * leadership of the {@code default} group (and the meta group) to another voter and answers
+ * once it moved, as etcd does. The rest answer UNIMPLEMENTED with what to use instead.
  */
 public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     private static final Logger log = LoggerFactory.getLogger(MaintenanceService.class);
@@ -35,9 +37,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
     public static final String ETCD_API_VERSION = "3.5.0";
 
     private final EtcdGroup group;
+    private final MemberChanges changes;
 
-    public MaintenanceService(EtcdGroup group) {
+    /** {@code changes} carries out MoveLeader; null answers it UNIMPLEMENTED. */
+    public MaintenanceService(EtcdGroup group, MemberChanges changes) {
         this.group = group;
+        this.changes = changes;
     }
 
     @Override
@@ -97,7 +102,30 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void moveLeader(MoveLeaderRequest request, StreamObserver<MoveLeaderResponse> out) {
-        out.onError(unimplemented("MoveLeader", "not yet exposed through the etcd API"));
+        if (changes == null) {
+            out.onError(unimplemented("MoveLeader", "this node has no meta group"));
+            return;
+        }
+        changes.moveLeader(request.getTargetID()).handleAsync((outcome, error) -> {
+            if (error != null) {
+                out.onError(EtcdGroup.statusOf(error));
+                return null;
+            }
+            switch (outcome) {
+                case MemberChanges.Done done -> {
+                    out.onNext(MoveLeaderResponse.newBuilder()
+                            .setHeader(group.header(group.stateMachine().currentRevision())).build());
+                    out.onCompleted();
+                }
+                case MemberChanges.Refused refused -> out.onError(EtcdCodec.toStatus(refused.error()));
+                case MemberChanges.NotLeader notLeader -> out.onError(
+                        EtcdCodec.toStatus(dev.atoll.server.cluster.MemberError.NOT_LEADER));
+            }
+            return null;
+        }, group.executor()).exceptionally(rejected -> {
+            out.onError(EtcdGroup.statusOf(rejected));
+            return null;
+        });
     }
 
     @Override

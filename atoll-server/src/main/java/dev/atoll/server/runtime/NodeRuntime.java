@@ -174,6 +174,17 @@ public final class NodeRuntime implements AutoCloseable {
         PersistentState persisted = recovered.get(groupId);
         if (persisted == null) {
             persisted = PersistentState.bootstrap(initialMembership);
+            if (!initialMembership.voters().isEmpty()) {
+                // The founding membership lives in the bootstrap snapshot (index 0), which no
+                // Ready ever carries: record it, or a restart before the first compaction
+                // would find a group with no members that can never elect a leader.
+                try {
+                    wal.append(List.of(GroupWrite.ofSnapshot(groupId, SnapshotMeta.of(persisted.snapshot()))));
+                    wal.sync();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot record the founding membership of group " + groupId, e);
+                }
+            }
         } else {
             Snapshot meta = persisted.snapshot();
             byte[] data = snapshots.load(meta.index(), meta.term());
@@ -264,6 +275,26 @@ public final class NodeRuntime implements AutoCloseable {
     /** Hands leadership of {@code groupId} to {@code target}. */
     public void transferLeadership(long groupId, NodeId target) {
         submit(() -> groups.get(groupId).raft.transferLeadership(target));
+    }
+
+    /**
+     * Runs {@code query} against group {@code groupId}'s core on the loop thread and completes
+     * with its answer: for protocol state that {@link #status} does not publish. The query must
+     * only read. Fails with ProposalFailedException when the node is stopping or overloaded.
+     */
+    public <T> CompletableFuture<T> query(long groupId, java.util.function.Function<RaftNode, T> query) {
+        var result = new CompletableFuture<T>();
+        if (!submit(() -> {
+            Group g = groups.get(groupId);
+            if (g == null) {
+                result.completeExceptionally(new IllegalArgumentException("no group " + groupId + " on this node"));
+            } else {
+                result.complete(query.apply(g.raft));
+            }
+        })) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: query refused", true));
+        }
+        return result;
     }
 
     /** The last published status of each group (updated every round). */

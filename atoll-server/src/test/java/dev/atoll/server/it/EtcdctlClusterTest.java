@@ -203,7 +203,10 @@ class EtcdctlClusterTest {
 
     @Test
     void memberListIsTheSameThreeMembersFromEveryEndpoint() throws Exception {
+        // etcd lists members by id
         List<String> expected = cluster.members().stream()
+                .sorted((a, b) -> Long.compareUnsigned(Long.parseUnsignedLong(memberId(a), 16),
+                        Long.parseUnsignedLong(memberId(b), 16)))
                 .map(s -> memberId(s) + ", started, " + s.name + ", http://127.0.0.1:" + s.peerPort
                         + ", http://127.0.0.1:" + s.clientPort + ", false")
                 .toList();

@@ -36,6 +36,7 @@ final class ProcessCluster implements AutoCloseable {
 
     private final List<ServerProcess> members;
     private final Map<String, ManagedChannel> channels = new HashMap<>();
+    private final List<ServerProcess> forgotten = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ProcessCluster(List<ServerProcess> members) {
         this.members = members;
@@ -75,17 +76,49 @@ final class ProcessCluster implements AutoCloseable {
         }
     }
 
-    List<ServerProcess> members() {
-        return members;
+    /** The members this cluster runs now (joined ones included, forgotten ones not). */
+    synchronized List<ServerProcess> members() {
+        return List.copyOf(members);
+    }
+
+    /**
+     * Starts a member that {@code etcdctl member add} added, with the ETCD_INITIAL_CLUSTER it
+     * printed and {@code --initial-cluster-state existing}; returns once it listens.
+     */
+    ServerProcess startJoining(Path dir, String name, int clientPort, int peerPort, String initialCluster,
+                               String... extraArgs) throws IOException, InterruptedException {
+        var args = new ArrayList<>(List.of("--initial-cluster-state", "existing"));
+        args.addAll(List.of(extraArgs));
+        var s = new ServerProcess(name, clientPort, peerPort, dir.resolve(name), initialCluster,
+                args.toArray(String[]::new));
+        synchronized (this) {
+            members.add(s);
+        }
+        s.start();
+        s.awaitListening(STARTUP);
+        return s;
+    }
+
+    /** Stops a member that was removed from the cluster and leaves it out from now on. */
+    void forget(ServerProcess removed) throws InterruptedException {
+        synchronized (this) {
+            members.remove(removed);
+            ManagedChannel ch = channels.remove(removed.name);
+            if (ch != null) {
+                ch.shutdownNow();
+            }
+        }
+        removed.stop();
+        forgotten.add(removed);
     }
 
     ServerProcess member(String name) {
-        return members.stream().filter(s -> s.name.equals(name)).findFirst()
+        return members().stream().filter(s -> s.name.equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no member " + name));
     }
 
     String[] endpoints() {
-        return members.stream().map(ServerProcess::endpoint).toArray(String[]::new);
+        return members().stream().map(ServerProcess::endpoint).toArray(String[]::new);
     }
 
     /** A plaintext channel to the member's client port, kept for the cluster's life. */
@@ -117,11 +150,39 @@ final class ProcessCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * The member's own member table (Atoll's internal Membership service on its peer port), or
+     * empty while it is not seeded or the member does not answer.
+     */
+    Optional<dev.atoll.proto.meta.PublishResult> memberTable(ServerProcess member) {
+        if (!member.alive()) {
+            return Optional.empty();
+        }
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", member.peerPort).usePlaintext().build();
+        try {
+            return Optional.of(dev.atoll.proto.meta.MembershipGrpc.newBlockingStub(ch)
+                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .members(dev.atoll.proto.meta.MembersRequest.getDefaultInstance()));
+        } catch (StatusRuntimeException notYet) {
+            return Optional.empty();
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    /** Waits until every member's table is seeded and shows every member published (client URLs known). */
+    void awaitMembersPublished(Duration timeout) throws InterruptedException {
+        await("every member's table lists every member started", timeout, () -> members().stream().allMatch(s ->
+                memberTable(s).map(t -> t.getMembersList().stream().filter(m -> !m.getRemoved()).count()
+                        == members().size() && t.getMembersList().stream()
+                        .allMatch(m -> m.getRemoved() || m.getClientUrlsCount() > 0)).orElse(false)));
+    }
+
     /** The leader every running member agrees on, if there is one now. */
     Optional<ServerProcess> currentLeader() {
         Map<Long, ServerProcess> byId = new HashMap<>();
         List<Long> leaderSeen = new ArrayList<>();
-        for (ServerProcess s : members) {
+        for (ServerProcess s : members()) {
             if (!s.alive()) {
                 continue;
             }
@@ -150,7 +211,7 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     List<ServerProcess> followers(ServerProcess leader) {
-        return members.stream().filter(s -> s != leader).toList();
+        return members().stream().filter(s -> s != leader).toList();
     }
 
     /** Waits until a put through the leader is acknowledged. */
@@ -200,7 +261,9 @@ final class ProcessCluster implements AutoCloseable {
     /** The tail of every member's log, for a failure message. */
     String logs() {
         var out = new StringBuilder();
-        for (ServerProcess s : members) {
+        var all = new ArrayList<>(members());
+        all.addAll(forgotten);
+        for (ServerProcess s : all) {
             String log = s.log();
             String[] lines = log.split("\n");
             out.append("---- ").append(s.name).append(" (").append(s.logFile).append(")\n");
@@ -215,7 +278,10 @@ final class ProcessCluster implements AutoCloseable {
             channels.values().forEach(ManagedChannel::shutdownNow);
             channels.clear();
         }
-        for (ServerProcess s : members) {
+        for (ServerProcess s : members()) {
+            s.stop();
+        }
+        for (ServerProcess s : forgotten) {
             s.stop();
         }
     }

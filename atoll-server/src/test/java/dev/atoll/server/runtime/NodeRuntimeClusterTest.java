@@ -211,6 +211,9 @@ class NodeRuntimeClusterTest {
         for (MetaStateMachine m : machines.values()) {
             assertThat(m.contents().keySet()).containsAll(acknowledged);
         }
+        // restarted before any compaction, the group still knows its members: it elects and writes
+        put("after", "restart");
+        await(() -> machines.values().stream().allMatch(m -> "restart".equals(m.contents().get("after"))));
     }
 
     @Test

@@ -1,0 +1,36 @@
+package dev.atoll.server;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ServerConfigTest {
+    private static ServerConfig parse(String... extra) {
+        var args = new java.util.ArrayList<>(java.util.List.of("--name", "n4", "--data-dir", "/tmp/x",
+                "--listen-client", "127.0.0.1:1", "--listen-peer", "127.0.0.1:2"));
+        args.addAll(java.util.List.of(extra));
+        return ServerConfig.fromArgs(args.toArray(String[]::new));
+    }
+
+    @Test
+    void aMemberFoundsANewClusterUnlessToldToJoinAnExistingOne() {
+        assertThat(parse().initialClusterState()).isEqualTo(ServerConfig.ClusterState.NEW);
+        ServerConfig joining = parse("--initial-cluster-state=existing",
+                "--initial-cluster", "n1=http://127.0.0.1:5,n4=http://127.0.0.1:2");
+        assertThat(joining.initialClusterState()).isEqualTo(ServerConfig.ClusterState.EXISTING);
+        assertThatThrownBy(() -> parse("--initial-cluster-state", "maybe"))
+                .hasMessageContaining("initial-cluster-state");
+        assertThatThrownBy(() -> parse("--initial-cluster-state", "existing"))
+                .as("nobody to join through").hasMessageContaining("initial-cluster");
+    }
+
+    @Test
+    void etcdctlsInitialClusterIsTakenAsPrinted() {
+        // etcdctl member add prints members that have not started as "=URL"
+        ServerConfig c = parse("--initial-cluster",
+                "n1=http://127.0.0.1:5,=http://127.0.0.1:6,n4=http://127.0.0.1:2", "--initial-cluster-state", "existing");
+        assertThat(c.initialCluster()).hasSize(2).containsKeys(dev.atoll.core.NodeId.of("n1"), c.nodeId());
+        assertThat(c.initialCluster().get(dev.atoll.core.NodeId.of("n1")).getPort()).isEqualTo(5);
+    }
+}
