@@ -301,7 +301,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         l.transferElapsedTicks = 0;
         Progress pr = l.progress.get(target);
         if (pr.matchIndex == log.lastIndex()) {
-            send(target, new TimeoutNow(term));
+            sendTimeoutNow(l, target);
         } else {
             sendAppend(l, target, true);
         }
@@ -405,6 +405,11 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         }
         if (!ready.committed().isEmpty()) {
             appliedIndex = Math.max(appliedIndex, ready.committed().get(ready.committed().size() - 1).index());
+        }
+        if (role instanceof Candidate c && offeredHardState.term() == term && id.equals(offeredHardState.vote())) {
+            // The hard state of the Ready just advanced, with our vote for ourselves, is durable.
+            c.votes.record(id, true);
+            tallyElection(c.votes);
         }
         if (role instanceof Leader l) {
             // The leader's own match is its durable last index (§10.2.1: it may send before it
@@ -622,10 +627,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         vote = id;
         leader = null;
         resetElectionTimer();
-        c.votes.record(id, true);
-        if (tallyElection(c.votes)) {
-            return;
-        }
+        // Our own vote counts once it is durable (see advance), like anyone's: a lone voter
+        // that led a term it then lost in a crash could lead that same term again.
         requestVotes(term, false, leaderTransfer);
     }
 
@@ -1117,7 +1120,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 // Fill the REPLICATE window.
             }
             if (from.equals(l.transferTarget) && pr.matchIndex == log.lastIndex()) {
-                send(from, new TimeoutNow(term));
+                sendTimeoutNow(l, from);
             }
         }
     }
@@ -1220,6 +1223,16 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         return true;
     }
 
+    /**
+     * Thesis §3.10: tell the transfer target to campaign now. Its election skips the voters'
+     * stickiness (§4.2.3), which is what a lease rests on (§6.4.1): from here on this term's
+     * lease is void, even if the transfer is later aborted, since the message may still arrive.
+     */
+    private void sendTimeoutNow(Leader l, NodeId target) {
+        l.leaseForfeited = true;
+        send(target, new TimeoutNow(term));
+    }
+
     private void sendSnapshot(Leader l, NodeId to, Progress pr) {
         pr.becomeSnapshot(log.snapshotIndex());
         sendSnapshotChunk(l, to, pr);
@@ -1314,7 +1327,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             answerRead(request, commitIndex);
             return;
         }
-        if (config.readMode() == ReadMode.LEASE && l.transferTarget == null && leaseHolds(l)) {
+        if (config.readMode() == ReadMode.LEASE && l.transferTarget == null && !l.leaseForfeited && leaseHolds(l)) {
             answerRead(request, commitIndex);
             return;
         }

@@ -41,6 +41,11 @@ sealed interface RaftRole {
         /** Target of a leadership transfer in progress, or null (thesis §3.10). */
         NodeId transferTarget;
         int transferElapsedTicks;
+        /**
+         * Whether this leader sent TimeoutNow in its term: the target's election ignores the
+         * voters' stickiness, so the lease can no longer be trusted (§6.4.1).
+         */
+        boolean leaseForfeited;
         /** Whether an entry of this term has been committed (§5.4.2, §6.4 step 1). */
         boolean committedInTerm;
         /** Forwarded proposals taken in this term (kept by the node beyond this role: see RaftNode). */

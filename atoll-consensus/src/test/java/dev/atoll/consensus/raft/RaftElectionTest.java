@@ -129,6 +129,21 @@ class RaftElectionTest {
     }
 
     @Test
+    void aLoneVoterLeadsOnlyOnceItsVoteForItselfIsDurable() {
+        var c = Cluster.of(1);
+        RaftNode n1 = c.node("n1");
+        n1.campaign();
+        // Found by the simulator with slow disks (seed 18, --nodes 1): a lone voter that led term
+        // 1 at once, then lost that term's hard state in a crash, led term 1 again with other entries.
+        assertThat(n1.status().role()).isEqualTo(Role.CANDIDATE);
+        Ready<RaftMessage> r = n1.ready();
+        assertThat(r.hardState().term()).isEqualTo(1);
+        assertThat(r.hardState().vote()).isEqualTo(id("n1"));
+        n1.advance(r);
+        assertThat(n1.status().role()).isEqualTo(Role.LEADER);
+    }
+
+    @Test
     void aNodeOutsideTheMembershipNeverCampaigns() {
         var c = Cluster.of(3).addNode("n4");
         c.tick(5 * ELECTION_TICKS);

@@ -125,6 +125,27 @@ class RaftReadTest {
         assertThat(c.sent).isEmpty();
     }
 
+    @Test
+    void aLeaderThatSentTimeoutNowNoLongerTrustsItsLease() {
+        var c = Cluster.of(3, LEASE).tickUntilLeader(4 * ELECTION_TICKS);
+        String leader = c.leader().value();
+        var others = c.nodes.keySet().stream().filter(n -> !n.value().equals(leader)).toList();
+        c.tick(2);
+        // Found by the simulator (seed 283, --nodes 5 --safety-ms 15000): the transfer aborts, but
+        // the TimeoutNow may still arrive, and its election ignores the followers' stickiness.
+        c.dropRule = e -> e.message() instanceof RaftMessage.TimeoutNow;
+        c.node(leader).transferLeadership(others.get(0));
+        c.tick(ELECTION_TICKS);
+        assertThat(c.node(leader).transferTarget()).isNull();
+        assertThat(c.node(leader).status().role()).isEqualTo(Role.LEADER);
+        c.dropRule = e -> false;
+        others.forEach(n -> c.isolate(n.value()));
+        c.node(leader).requestRead(1);
+        c.processAllReadies();
+        // Without a quorum's answer to a heartbeat round the read waits.
+        assertThat(c.machine(leader).reads).isEmpty();
+    }
+
     /** Ticks an isolated leader until its lease would lapse under a correct lease duration. */
     private static void outliveSafeLease(Cluster c, String leader) {
         c.isolate(leader);
