@@ -247,6 +247,15 @@ public final class AtollServer implements AutoCloseable {
         return transport.status(node).map(s -> s.state() == LinkState.CONNECTED).orElse(false);
     }
 
+    private static Server listen(NettyServerBuilder builder, String what, java.net.SocketAddress address)
+            throws IOException {
+        try {
+            return builder.build().start();
+        } catch (IOException e) {
+            throw new IOException("cannot listen for " + what + "s on " + address + ": " + e.getMessage(), e);
+        }
+    }
+
     public void start() throws IOException {
         int inboundBytesMax = (int) config.requestBytesMax() + 512 * 1024;
         // Handlers run on the Netty event loop (directExecutor): none of them blocks — a write or
@@ -277,8 +286,8 @@ public final class AtollServer implements AutoCloseable {
                 transport.flush();
             }
         });
-        peerServer = peer.build().start();
-        clientServer = client.build().start();
+        peerServer = listen(peer, "peer", config.listenPeer());
+        clientServer = listen(client, "client", config.listenClient());
         etcd.start();
         reconciler.start();
         publisher.start();
@@ -395,7 +404,15 @@ public final class AtollServer implements AutoCloseable {
             done.countDown();
         }));
         server.removedFromCluster().thenRun(done::countDown);
-        server.start();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            // e.g. a port taken: say so and end, rather than linger with the runtime's threads
+            System.err.println("atoll server: cannot start: " + e.getMessage());
+            server.close();
+            System.exit(1);
+            return;
+        }
         done.await();
         if (server.removedFromCluster().isDone()) {
             System.exit(0); // as etcd: a removed member's process ends

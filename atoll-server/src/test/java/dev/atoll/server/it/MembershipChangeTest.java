@@ -46,6 +46,11 @@ class MembershipChangeTest {
     private Writer writer;
     private final long startedNanos = System.nanoTime();
 
+    /** An id as etcdctl prints it in its one-line answers: {@code %16x}, so padded with spaces when it has leading zeros. */
+    private static String printed(String hexId) {
+        return String.format("%16s", hexId);
+    }
+
     private void phase(String name) {
         System.out.printf("membership test %6.1f s: %s%n", (System.nanoTime() - startedNanos) / 1e9, name);
     }
@@ -77,7 +82,7 @@ class MembershipChangeTest {
         Etcdctl.Result added = retryWhileUnhealthy(() -> Etcdctl.run(cluster.members(), "member", "add", "n4",
                 "--peer-urls=" + firstPeerUrl, "--learner"));
         assertThat(added.exitCode()).as(added.toString()).isZero();
-        Matcher addedLine = Pattern.compile("Member ([0-9a-f]+) added to cluster ([0-9a-f]+)")
+        Matcher addedLine = Pattern.compile("Member +([0-9a-f]+) added to cluster +([0-9a-f]+)")
                 .matcher(added.lines().get(0));
         assertThat(addedLine.matches()).as(added.toString()).isTrue();
         String n4 = addedLine.group(1);
@@ -99,7 +104,7 @@ class MembershipChangeTest {
         int peerPort = ServerProcess.freePort();
         String peerUrl = "http://127.0.0.1:" + peerPort;
         Etcdctl.Result updated = Etcdctl.run(cluster.members(), "member", "update", n4, "--peer-urls=" + peerUrl);
-        assertThat(updated.output().strip()).isEqualTo("Member " + n4 + " updated in cluster " + clusterId);
+        assertThat(updated.output().strip()).isEqualTo("Member " + printed(n4) + " updated in cluster " + printed(clusterId));
         assertThat(memberList()).contains(n4 + ", unstarted, , " + peerUrl + ", , true");
         initialCluster = initialCluster.replace(firstPeerUrl, peerUrl);
 
@@ -131,7 +136,7 @@ class MembershipChangeTest {
         ProcessCluster.await("n4 promoted", CHANGE, () -> {
             Etcdctl.Result promoted = runQuietly(founders, "member", "promote", n4);
             if (promoted.exitCode() == 0) {
-                assertThat(promoted.output().strip()).isEqualTo("Member " + n4 + " promoted in cluster " + clusterId);
+                assertThat(promoted.output().strip()).isEqualTo("Member " + printed(n4) + " promoted in cluster " + printed(clusterId));
                 return true;
             }
             assertThat(promoted.output()).contains(
@@ -169,7 +174,7 @@ class MembershipChangeTest {
         long beforeRemoval = writer.count();
         Etcdctl.Result removed = Etcdctl.run(List.of(cluster.member("n2")), "member", "remove", ids.get("n1"));
         assertThat(removed.exitCode()).as(removed.toString()).isZero();
-        assertThat(removed.output().strip()).isEqualTo("Member " + ids.get("n1") + " removed from cluster " + clusterId);
+        assertThat(removed.output().strip()).isEqualTo("Member " + printed(ids.get("n1")) + " removed from cluster " + printed(clusterId));
         // as etcd's, a removed member stops by itself
         ProcessCluster.await("removed n1 stops", CHANGE, () -> !follower.alive());
         assertThat(follower.log()).contains("member_removed");
@@ -183,7 +188,7 @@ class MembershipChangeTest {
         Etcdctl.Result leaderRemoved = Etcdctl.run(List.of(leader), "member", "remove", ids.get(leader.name));
         assertThat(leaderRemoved.exitCode()).as(leaderRemoved.toString()).isZero();
         assertThat(leaderRemoved.output().strip())
-                .isEqualTo("Member " + ids.get(leader.name) + " removed from cluster " + clusterId);
+                .isEqualTo("Member " + printed(ids.get(leader.name)) + " removed from cluster " + printed(clusterId));
         ProcessCluster.await("removed " + leader.name + " stops", CHANGE, () -> !leader.alive());
         cluster.forget(leader);
         ServerProcess newLeader = cluster.awaitLeader(CHANGE);

@@ -42,13 +42,33 @@ final class ServerProcess implements AutoCloseable {
         command.addAll(List.of(extraArgs));
     }
 
+    /**
+     * A port no one listens on, picked below the kernel's ephemeral range: a port the kernel
+     * hands out could be taken by any outgoing connection (etcdctl's, a peer's) between this
+     * pick and the server's bind, and then the server could not start.
+     */
     static int freePort() {
-        try (var s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException("no free port", e);
+        int below = ephemeralLow();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = java.util.concurrent.ThreadLocalRandom.current().nextInt(10_000, below);
+            try (var s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // try another
+            }
+        }
+        throw new IllegalStateException("no free port in 10000.." + below);
+    }
+
+    private static int ephemeralLow() {
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).strip();
+            int low = Integer.parseInt(range.split("\\s+")[0]);
+            return low > 11_000 ? low : 32_768;
+        } catch (IOException | RuntimeException notLinux) {
+            return 32_768;
         }
     }
 
@@ -79,6 +99,12 @@ final class ServerProcess implements AutoCloseable {
 
     String endpoint() {
         return "http://127.0.0.1:" + clientPort;
+    }
+
+    /** Waits for the process to end by itself; its exit code, or empty if it still runs. */
+    java.util.OptionalInt awaitExit(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                ? java.util.OptionalInt.of(process.exitValue()) : java.util.OptionalInt.empty();
     }
 
     long pid() {
