@@ -141,7 +141,9 @@ public final class ShardReconciler implements AutoCloseable {
                 log.info("shard_leader_transfer node={} shard={} to={}", self, shard.id(), transferTo);
                 runtime.transferLeadership(group, transferTo);
             }
-            if (!self.equals(shard.leaderHint()) && shard.voters().contains(self)) {
+            // a transfer to this node ends once it is observed here, even if the map already names it
+            boolean transferredHere = self.equals(transferTo);
+            if ((!self.equals(shard.leaderHint()) || transferredHere) && shard.voters().contains(self)) {
                 observed.add(new ShardChange.LeaderObserved(shard.id(), self));
             }
         }
