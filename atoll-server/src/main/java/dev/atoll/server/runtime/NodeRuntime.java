@@ -216,19 +216,20 @@ public final class NodeRuntime implements AutoCloseable {
 
     /**
      * Stops hosting group {@code groupId}: compacts it at its applied index (so the WAL's snapshot
-     * covers what its state machine held), fails what waits on it, closes its state machine and
-     * forgets it. Completes once done (at once if the group is not hosted); the caller may then
-     * delete the state machine's data.
+     * covers what its state machine held, and the WAL may drop its entries), fails what waits on
+     * it, closes its state machine and forgets it. Completes once done (at once if the group is
+     * not hosted); the caller may then delete the state machine's data. {@code mayReturn}: the
+     * group may be hosted here again (its core is kept for that); false for a group gone for good.
      */
-    public CompletableFuture<Void> removeGroup(long groupId) {
+    public CompletableFuture<Void> removeGroup(long groupId, boolean mayReturn) {
         var result = new CompletableFuture<Void>();
-        if (!submit(() -> retire(groupId, result))) {
+        if (!submit(() -> retire(groupId, mayReturn, result))) {
             result.completeExceptionally(new ProposalFailedException("node overloaded: group not removed", true));
         }
         return result;
     }
 
-    private void retire(long groupId, CompletableFuture<Void> result) {
+    private void retire(long groupId, boolean mayReturn, CompletableFuture<Void> result) {
         Group g = groups.get(groupId);
         if (g == null) {
             result.complete(null);
@@ -237,7 +238,7 @@ public final class NodeRuntime implements AutoCloseable {
         g.retiring = true;
         if (g.raft.hasReady()) {
             // what the core holds unpersisted must reach the WAL first: try again after this round
-            if (!submit(() -> retire(groupId, result))) {
+            if (!submit(() -> retire(groupId, mayReturn, result))) {
                 result.completeExceptionally(new ProposalFailedException("node stopping: group not removed", false));
             }
             return;
@@ -249,7 +250,9 @@ public final class NodeRuntime implements AutoCloseable {
         groups.remove(groupId);
         failPending(g, new ProposalFailedException("group removed from this node", false));
         g.stateMachine.close();
-        parked.put(groupId, g.raft);
+        if (mayReturn) {
+            parked.put(groupId, g.raft);
+        }
         refreshStatus();
         log.info("group_removed node={} group={} applied={}", self, groupId, applied);
         result.complete(null);

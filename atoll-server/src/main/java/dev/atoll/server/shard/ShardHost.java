@@ -155,8 +155,9 @@ public final class ShardHost implements AutoCloseable {
             long since = goneSinceMillis.computeIfAbsent(id, x -> now);
             LogStatus status = runtime.status(h.groupId());
             boolean outOfGroup = status != null && !status.membership().isMember(self);
-            if (map.shard(id).isEmpty() || outOfGroup || now - since >= REMOVAL_GRACE_MILLIS) {
-                unhost(h);
+            boolean dropped = map.shard(id).isEmpty(); // shard ids are never reused: it never comes back
+            if (dropped || outOfGroup || now - since >= REMOVAL_GRACE_MILLIS) {
+                unhost(h, !dropped);
             }
         }
         if (!orphansCleared) {
@@ -181,9 +182,9 @@ public final class ShardHost implements AutoCloseable {
                 s.keyspace(), groupOf(s.id()), founding, s.epoch());
     }
 
-    private void unhost(Hosted h) throws InterruptedException {
+    private void unhost(Hosted h, boolean mayReturn) throws InterruptedException {
         try {
-            runtime.removeGroup(h.groupId()).get();
+            runtime.removeGroup(h.groupId(), mayReturn).get();
         } catch (ExecutionException e) {
             log.warn("shard_unhost_failed node={} shard={} error={}", runtime.self(), h.created().id(),
                     e.getCause().toString());

@@ -435,6 +435,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
                 }
                 yield p.definite() ? ShardError.NO_LEADER.toStatus(why) : ShardError.OUTCOME_UNKNOWN.toStatus(why);
             }
+            case ShardStateMachine.ReplicaGone gone -> ShardError.NOT_HOSTED.toStatus(gone.getMessage());
             // the group left this node between routing and proposing
             case IllegalArgumentException gone when String.valueOf(gone.getMessage()).startsWith("no group") ->
                     ShardError.NOT_HOSTED.toStatus(gone.getMessage());

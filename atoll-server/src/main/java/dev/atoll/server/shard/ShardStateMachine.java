@@ -58,6 +58,7 @@ public final class ShardStateMachine implements StateMachine {
     private final ShardData data;
     private final Predicate<Key> owns;
     private volatile long appliedIndex;
+    private volatile boolean closed;
 
     /** {@code owns}: whether a key belongs to this shard (its span at creation). */
     public ShardStateMachine(ShardData data, Predicate<Key> owns) {
@@ -170,17 +171,37 @@ public final class ShardStateMachine implements StateMachine {
 
     @Override
     public void close() {
-        // the store is the node's, shared by every shard: nothing to release here
+        // the store is the node's, shared by every shard; the replica's data is deleted after this
+        closed = true;
+    }
+
+    /** A read raced with the replica's removal from this node: its data may be gone, so the read says nothing. */
+    public static final class ReplicaGone extends RuntimeException {
+        ReplicaGone(String message) {
+            super(message, null, false, false);
+        }
     }
 
     // ------------------------------------------------------------------ reads (any thread)
 
+    /** The key's value; throws {@link ReplicaGone} once the replica is removed from this node. */
     public Optional<byte[]> get(byte[] key) {
-        return data.get(key);
+        Optional<byte[]> value = data.get(key);
+        checkOpen();
+        return value;
     }
 
+    /** See {@link ShardData#scan}; throws {@link ReplicaGone} once the replica is removed from this node. */
     public List<ShardStore.KeyValue> scan(byte[] start, byte[] end, int limit) {
-        return data.scan(start, end, limit);
+        List<ShardStore.KeyValue> found = data.scan(start, end, limit);
+        checkOpen();
+        return found;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new ReplicaGone(data.shardId() + " left this node");
+        }
     }
 
     /** The command that puts {@code value} at {@code key}. */
