@@ -30,6 +30,11 @@ import dev.atoll.server.peer.PeerTransportOptions;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.server.runtime.PeerSender;
+import dev.atoll.server.shard.AdminService;
+import dev.atoll.server.shard.ShardHost;
+import dev.atoll.server.shard.ShardKvService;
+import dev.atoll.server.shard.ShardReconciler;
+import dev.atoll.server.shard.ShardStore;
 import dev.atoll.storage.mvcc.MvccConfig;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -63,8 +68,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One Atoll node: the runtime hosting the meta group and the {@code default} keyspace (etcd's
- * data model), the peer transport, the etcd v3 API on the client port, and Prometheus metrics.
+ * One Atoll node: the runtime hosting the meta group, the {@code default} keyspace (etcd's
+ * data model) and the replicas of other keyspaces' shards placed on it, the peer transport,
+ * the etcd v3 API, the shard KV and admin APIs on the client port, and Prometheus metrics.
  * {@link #main} is what {@code atoll server} runs; SIGTERM stops it cleanly, and any crash
  * (kill -9) leaves nothing acknowledged unwritten (the WAL is fsynced before any answer).
  */
@@ -80,6 +86,10 @@ public final class AtollServer implements AutoCloseable {
     static final long HAND_OVER_PATIENCE_MILLIS = 3_000;
     /** How long without a leader before a member asks its peers whether it was removed. */
     static final long REMOVED_CHECK_LEADERLESS_MILLIS = 3_000;
+    /** Shard groups snapshot more often than the default group: hundreds of them keep their logs in memory. */
+    static final long SHARD_SNAPSHOT_EVERY_ENTRIES = 2_000;
+    static final long SHARD_HOSTING_PERIOD_MILLIS = 200;
+    static final long SHARD_RECONCILE_PERIOD_MILLIS = 250;
 
     private final ServerConfig config;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -96,6 +106,13 @@ public final class AtollServer implements AutoCloseable {
     private final MemberPublisher publisher;
     private final MembershipService membershipService;
     private final RemovalWatch removalWatch;
+    private final ShardStore shardStore;
+    private final ScheduledExecutorService shardScheduler;
+    private final ScheduledExecutorService shardReconcileScheduler;
+    private final ShardHost shardHost;
+    private final ShardReconciler shardReconciler;
+    private final ShardKvService shardKv;
+    private final AdminService admin;
     private final CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private Server peerServer;
@@ -214,6 +231,22 @@ public final class AtollServer implements AutoCloseable {
         publisher = new MemberPublisher(publishing, target(config.listenPeer()), meta::members, changesScheduler);
         removalWatch = new RemovalWatch(memberId, meta::members, () -> runtime.status(DEFAULT_GROUP),
                 addresses::targets, REMOVED_CHECK_LEADERLESS_MILLIS, this::stopRemoved, changesScheduler);
+
+        // keyspaces other than default: one Raft group per shard replica on this node, data in one store
+        shardStore = ShardStore.open(config.dataDir().resolve("shards"));
+        shardScheduler = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("atoll-shards-" + self).daemon().unstarted(r));
+        shardReconcileScheduler = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("atoll-shard-leaders-" + self).daemon().unstarted(r));
+        shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, raft, SHARD_SNAPSHOT_EVERY_ENTRIES,
+                shardScheduler, SHARD_HOSTING_PERIOD_MILLIS, System::currentTimeMillis);
+        meta.onShardStateChanged(shardHost::kick);
+        shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
+                shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
+        shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
+                etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
+        admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
+                etcdOptions.requestTimeoutMillis());
     }
 
     /** etcd stops a member removed from the cluster; so does Atoll (the process then exits). */
@@ -275,6 +308,10 @@ public final class AtollServer implements AutoCloseable {
             client.addService(s);
         }
         peer.addService(ServerInterceptors.intercept(membershipService, EtcdGroup.forwardingMarker()));
+        for (NettyServerBuilder b : List.of(peer, client)) {
+            b.addService(ServerInterceptors.intercept(shardKv, ShardKvService.forwardingMarker()));
+        }
+        client.addService(admin);
         runtime.start(new PeerSender() {
             @Override
             public void send(long groupId, dev.atoll.core.protocol.Envelope<dev.atoll.consensus.raft.RaftMessage> e) {
@@ -292,6 +329,8 @@ public final class AtollServer implements AutoCloseable {
         reconciler.start();
         publisher.start();
         removalWatch.start();
+        shardHost.start();
+        shardReconciler.start();
         if (config.listenMetrics() != null) {
             metricsServer = HttpServer.create(config.listenMetrics(), 16);
             metricsServer.createContext("/metrics", exchange -> {
@@ -331,6 +370,11 @@ public final class AtollServer implements AutoCloseable {
         return runtime;
     }
 
+    /** This node's shard replicas. */
+    public ShardHost shardHost() {
+        return shardHost;
+    }
+
     /** The member table as this node has applied it. */
     public MemberTable memberTable() {
         return meta.members();
@@ -350,6 +394,10 @@ public final class AtollServer implements AutoCloseable {
         }
         publisher.close();
         removalWatch.close();
+        shardReconciler.close();
+        shardHost.close();
+        shardReconcileScheduler.shutdownNow();
+        shardScheduler.shutdownNow();
         reconciler.close();
         membersScheduler.shutdownNow();
         changesScheduler.shutdownNow();
@@ -359,6 +407,9 @@ public final class AtollServer implements AutoCloseable {
             peerServer.shutdown();
         }
         runtime.close();
+        awaitQuietly(shardScheduler);
+        awaitQuietly(shardReconcileScheduler);
+        shardStore.close(); // after the runtime: no apply writes to it any more
         leaderChannels.values().forEach(ManagedChannel::shutdownNow);
         etcdExecutor.shutdownNow();
         try {
@@ -368,6 +419,14 @@ public final class AtollServer implements AutoCloseable {
             if (peerServer != null) {
                 peerServer.awaitTermination(5, TimeUnit.SECONDS);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void awaitQuietly(ExecutorService executor) {
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

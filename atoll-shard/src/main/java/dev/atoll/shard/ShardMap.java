@@ -71,6 +71,57 @@ public final class ShardMap {
         return new ShardMap(0, 1, new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), new TreeMap<>());
     }
 
+    /**
+     * A map rebuilt from its parts, as a snapshot of the meta group records them: the keyspaces,
+     * every shard and each directory keyspace's table. Checks, as {@link #apply} does, that every
+     * keyspace's shards tile it; throws {@link dev.atoll.core.InvariantViolation} otherwise.
+     */
+    public static ShardMap restore(long version, long nextShardId, Collection<KeyspaceSpec> keyspaces,
+                                   Collection<ShardDescriptor> shards, java.util.Map<String, Directory> directories) {
+        var specs = new TreeMap<String, KeyspaceSpec>();
+        keyspaces.forEach(k -> specs.put(k.name(), k));
+        var byId = new TreeMap<ShardId, ShardDescriptor>();
+        for (ShardDescriptor s : shards) {
+            check(specs.containsKey(s.keyspace()), "%s belongs to a keyspace of the map", s.id());
+            check(byId.put(s.id(), s) == null, "shard %s listed once", s.id());
+        }
+        var dirs = new TreeMap<String, Directory>(directories);
+        var partitioners = new TreeMap<String, Partitioner>();
+        for (KeyspaceSpec spec : specs.values()) {
+            var own = byId.values().stream().filter(s -> s.keyspace().equals(spec.name())).toList();
+            partitioners.put(spec.name(), Partitioner.of(spec, own, dirs.get(spec.name())));
+        }
+        return new ShardMap(version, nextShardId, specs, byId, dirs, partitioners);
+    }
+
+    /**
+     * This map without keyspace {@code name}, its shards and its directory, at the next version;
+     * {@link ChangeResult.UnknownKeyspace} if there is no such keyspace. Shard ids are never
+     * reused, so the dropped shards' ids stay allocated.
+     */
+    public ChangeResult dropKeyspace(String name) {
+        if (!keyspaces.containsKey(name)) {
+            return new UnknownKeyspace(name);
+        }
+        var nextKeyspaces = new TreeMap<>(keyspaces);
+        nextKeyspaces.remove(name);
+        var nextShards = new TreeMap<>(shards);
+        var removed = new ArrayList<ShardId>();
+        for (ShardDescriptor s : shards.values()) {
+            if (s.keyspace().equals(name)) {
+                nextShards.remove(s.id());
+                removed.add(s.id());
+            }
+        }
+        var nextDirectories = new TreeMap<>(directories);
+        nextDirectories.remove(name);
+        var nextPartitioners = new TreeMap<>(partitioners);
+        nextPartitioners.remove(name);
+        var next = new ShardMap(version + 1, nextShardId, nextKeyspaces, nextShards, nextDirectories,
+                nextPartitioners);
+        return new Applied(next, List.of(), removed, List.of());
+    }
+
     /** Goes up by one with every applied change. */
     public long version() {
         return version;

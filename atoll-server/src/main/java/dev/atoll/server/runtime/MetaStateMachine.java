@@ -7,6 +7,8 @@ import dev.atoll.proto.meta.MemberRecord;
 import dev.atoll.proto.meta.MetaCommand;
 import dev.atoll.server.cluster.Member;
 import dev.atoll.server.cluster.MemberTable;
+import dev.atoll.server.shard.ShardState;
+import dev.atoll.proto.shardmap.ShardMapState;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -26,16 +28,23 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * as etcd validates a configuration change. The table lives in the same map
  * ({@code cluster/id} and one {@code member/<16 hex digits>} key per member, the record in
  * base64 protobuf), so snapshots carry it; plain commands cannot touch those keys.
+ *
+ * <p>A {@link MetaCommand} may also change the shard state ({@link ShardState}: keyspaces, the
+ * shard map, move and transfer intents). That state is held as an immutable value, not in the
+ * map; a snapshot carries it as one {@code shardmap/state} line (base64 protobuf).
  */
 public final class MetaStateMachine implements StateMachine {
     private static final byte MEMBER_COMMAND_MARK = 0;
     private static final String CLUSTER_ID_KEY = "cluster/id";
     private static final String MEMBER_PREFIX = "member/";
+    private static final String SHARD_STATE_KEY = "shardmap/state";
 
     /** Replaced whole by an installed snapshot, so readers never see it half-filled. */
     private volatile ConcurrentSkipListMap<String, String> data = new ConcurrentSkipListMap<>();
     private volatile MemberTable members = MemberTable.EMPTY;
     private volatile long appliedIndex;
+    private volatile ShardState shards = ShardState.EMPTY;
+    private volatile Runnable shardListener = () -> { };
 
     /** The command that sets {@code key} to {@code value}. */
     public static byte[] set(String key, String value) {
@@ -64,6 +73,19 @@ public final class MetaStateMachine implements StateMachine {
     /** The member table as of the last applied entry. */
     public MemberTable members() {
         return members;
+    }
+
+    /** The shard state as of the last applied entry. */
+    public ShardState shards() {
+        return shards;
+    }
+
+    /**
+     * Told (on the runtime's loop thread) after every applied change of the shard state; it must
+     * only hand the news on (schedule work), never block.
+     */
+    public void onShardStateChanged(Runnable listener) {
+        this.shardListener = listener;
     }
 
     /**
@@ -98,6 +120,14 @@ public final class MetaStateMachine implements StateMachine {
         } catch (InvalidProtocolBufferException e) {
             return null;
         }
+        if (c.getOpCase() == MetaCommand.OpCase.SHARD_MAP) {
+            ShardState.Outcome outcome = shards.apply(c.getShardMap());
+            if (outcome.state() != shards) {
+                shards = outcome.state();
+                shardListener.run();
+            }
+            return outcome.answer();
+        }
         MemberTable t = members;
         MemberTable.Change change = switch (c.getOpCase()) {
             case SEED -> t.seed(c.getSeed().getClusterId(),
@@ -108,7 +138,7 @@ public final class MetaStateMachine implements StateMachine {
             case PROMOTE -> t.promote(c.getPromote().getId());
             case UPDATE -> t.update(c.getUpdate().getId(), c.getUpdate().getPeerUrlsList());
             case REMOVE -> t.remove(c.getRemove().getId());
-            case OP_NOT_SET -> null;
+            case SHARD_MAP, OP_NOT_SET -> null;
         };
         if (change instanceof MemberTable.Changed changed && changed.table() != t) {
             store(changed.table());
@@ -145,12 +175,20 @@ public final class MetaStateMachine implements StateMachine {
                 : new MemberTable(id == null ? 0 : Long.parseUnsignedLong(id, 16), list);
     }
 
+    private static ShardState shardStateOf(String encoded) {
+        try {
+            return ShardState.fromProto(ShardMapState.parseFrom(Base64.getDecoder().decode(encoded)));
+        } catch (InvalidProtocolBufferException | RuntimeException damaged) {
+            throw new IllegalStateException("META_CORRUPT: the shard state does not decode", damaged);
+        }
+    }
+
     private static String memberKey(long id) {
         return MEMBER_PREFIX + String.format("%016x", id);
     }
 
     private static boolean isReserved(String key) {
-        return key.equals(CLUSTER_ID_KEY) || key.startsWith(MEMBER_PREFIX);
+        return key.equals(CLUSTER_ID_KEY) || key.startsWith(MEMBER_PREFIX) || key.equals(SHARD_STATE_KEY);
     }
 
     @Override
@@ -163,6 +201,11 @@ public final class MetaStateMachine implements StateMachine {
         var sb = new StringBuilder();
         for (var e : data.entrySet()) {
             sb.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+        }
+        ShardState s = shards;
+        if (s != ShardState.EMPTY) {
+            sb.append(SHARD_STATE_KEY).append('=')
+                    .append(Base64.getEncoder().encodeToString(s.toProto().toByteArray())).append('\n');
         }
         byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(8 + body.length).putLong(appliedIndex).put(body).array();
@@ -184,8 +227,11 @@ public final class MetaStateMachine implements StateMachine {
             }
         }
         members = tableOf(installed);
+        String shardState = installed.remove(SHARD_STATE_KEY);
+        shards = shardState == null ? ShardState.EMPTY : shardStateOf(shardState);
         data = installed;
         appliedIndex = snapshot.index();
+        shardListener.run();
     }
 
     /** A copy of every key, for tests and status pages. */

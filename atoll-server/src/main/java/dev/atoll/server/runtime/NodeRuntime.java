@@ -85,6 +85,7 @@ public final class NodeRuntime implements AutoCloseable {
         final RaftNode raft;
         final StateMachine stateMachine;
         final SnapshotFiles snapshots;
+        final long snapshotEveryEntries;
         final TreeMap<Long, Waiter> writeWaiters = new TreeMap<>();
         /** Proposals relayed to the leader, by proposalId, until its outcome places them at an index. */
         final Map<Long, CompletableFuture<Object>> forwardedWaiters = new java.util.HashMap<>();
@@ -94,13 +95,17 @@ public final class NodeRuntime implements AutoCloseable {
         Role role = Role.FOLLOWER;
         long term;
         NodeId leader;
+        /** Being removed from this node: peer messages are no longer stepped. */
+        boolean retiring;
 
-        Group(long id, RaftNode raft, StateMachine stateMachine, SnapshotFiles snapshots, long snapshotIndex) {
+        Group(long id, RaftNode raft, StateMachine stateMachine, SnapshotFiles snapshots, long snapshotIndex,
+              long snapshotEveryEntries) {
             this.id = id;
             this.raft = raft;
             this.stateMachine = stateMachine;
             this.snapshots = snapshots;
             this.snapshotIndex = snapshotIndex;
+            this.snapshotEveryEntries = snapshotEveryEntries;
         }
     }
 
@@ -110,6 +115,12 @@ public final class NodeRuntime implements AutoCloseable {
     private final Wal wal;
     private final Map<Long, PersistentState> recovered;
     private final Map<Long, Group> groups = new TreeMap<>();
+    /**
+     * Cores of groups removed while running (loop thread only), compacted at their applied index
+     * when removed: hosting such a group again continues from its own durable state, which the
+     * WAL holds and {@link #recovered} (read at startup) does not.
+     */
+    private final Map<Long, RaftNode> parked = new java.util.HashMap<>();
     private final BlockingQueue<Runnable> tasks;
     private final AtomicLong nextReadId = new AtomicLong(1);
     private final SeededRandom random;
@@ -170,6 +181,96 @@ public final class NodeRuntime implements AutoCloseable {
         if (running) {
             throw new IllegalStateException("groups are added before start()");
         }
+        createGroup(groupId, config, initialMembership, stateMachine, options.snapshotEveryEntries());
+    }
+
+    /**
+     * Hosts group {@code groupId} from now on, whether the runtime runs or not, with a snapshot
+     * taken every {@code snapshotEveryEntries} applied entries. As {@link #addGroup}: a group this
+     * node hosted before (in the WAL, or removed since it started) continues from its own state;
+     * a new one starts with {@code initialMembership} (empty: it waits for a leader's snapshot).
+     * Completes once the group runs; fails with IllegalStateException if it is hosted already.
+     */
+    public CompletableFuture<Void> hostGroup(long groupId, RaftConfig config, Membership initialMembership,
+                                             StateMachine stateMachine, long snapshotEveryEntries) {
+        var result = new CompletableFuture<Void>();
+        Runnable create = () -> {
+            if (groups.containsKey(groupId)) {
+                result.completeExceptionally(new IllegalStateException("group " + groupId + " is hosted already"));
+                return;
+            }
+            try {
+                createGroup(groupId, config, initialMembership, stateMachine, snapshotEveryEntries);
+                result.complete(null);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        };
+        if (!running) {
+            create.run();
+        } else if (!submit(create)) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: group not added", true));
+        }
+        return result;
+    }
+
+    /**
+     * Stops hosting group {@code groupId}: compacts it at its applied index (so the WAL's snapshot
+     * covers what its state machine held, and the WAL may drop its entries), fails what waits on
+     * it, closes its state machine and forgets it. Completes once done (at once if the group is
+     * not hosted); the caller may then delete the state machine's data. {@code mayReturn}: the
+     * group may be hosted here again (its core is kept for that); false for a group gone for good.
+     */
+    public CompletableFuture<Void> removeGroup(long groupId, boolean mayReturn) {
+        var result = new CompletableFuture<Void>();
+        if (!submit(() -> retire(groupId, mayReturn, result))) {
+            result.completeExceptionally(new ProposalFailedException("node overloaded: group not removed", true));
+        }
+        return result;
+    }
+
+    private void retire(long groupId, boolean mayReturn, CompletableFuture<Void> result) {
+        Group g = groups.get(groupId);
+        if (g == null) {
+            result.complete(null);
+            return;
+        }
+        g.retiring = true;
+        if (g.raft.hasReady()) {
+            // what the core holds unpersisted must reach the WAL first: try again after this round
+            if (!submit(() -> retire(groupId, mayReturn, result))) {
+                result.completeExceptionally(new ProposalFailedException("node stopping: group not removed", false));
+            }
+            return;
+        }
+        long applied = g.stateMachine.appliedIndex();
+        if (applied > g.snapshotIndex && g.raft.log().term(applied) > 0) {
+            compactNow(g, applied);
+        }
+        groups.remove(groupId);
+        failPending(g, new ProposalFailedException("group removed from this node", false));
+        g.stateMachine.close();
+        if (mayReturn) {
+            parked.put(groupId, g.raft);
+        }
+        refreshStatus();
+        log.info("group_removed node={} group={} applied={}", self, groupId, applied);
+        result.complete(null);
+    }
+
+    private void createGroup(long groupId, RaftConfig config, Membership initialMembership, StateMachine stateMachine,
+                             long snapshotEveryEntries) {
+        RaftNode again = parked.remove(groupId);
+        if (again != null) {
+            Snapshot snap = again.snapshot();
+            if (snap.index() > 0 && stateMachine.appliedIndex() < snap.index()) {
+                stateMachine.install(snap);
+            }
+            var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
+            groups.put(groupId, new Group(groupId, again, stateMachine, snapshots, snap.index(), snapshotEveryEntries));
+            refreshStatus();
+            return;
+        }
         var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
         PersistentState persisted = recovered.get(groupId);
         if (persisted == null) {
@@ -197,7 +298,10 @@ public final class NodeRuntime implements AutoCloseable {
             stateMachine.install(snap);
         }
         var raft = new RaftNode(self, config, persisted, random.fork());
-        groups.put(groupId, new Group(groupId, raft, stateMachine, snapshots, snap.index()));
+        groups.put(groupId, new Group(groupId, raft, stateMachine, snapshots, snap.index(), snapshotEveryEntries));
+        if (running) {
+            refreshStatus();
+        }
     }
 
     public void start(PeerSender peerSender) {
@@ -218,7 +322,7 @@ public final class NodeRuntime implements AutoCloseable {
     public void deliver(long groupId, Envelope<RaftMessage> envelope) {
         submit(() -> {
             Group g = groups.get(groupId);
-            if (g != null) {
+            if (g != null && !g.retiring) {
                 g.raft.step(envelope);
             }
         });
@@ -238,6 +342,10 @@ public final class NodeRuntime implements AutoCloseable {
         var result = new CompletableFuture<Object>();
         if (!submit(() -> {
             Group g = groups.get(groupId);
+            if (g == null) {
+                result.completeExceptionally(new IllegalArgumentException("no group " + groupId + " on this node"));
+                return;
+            }
             ProposeResult pr = g.raft.proposeMembership(change);
             register(g, pr, result);
         })) {
@@ -255,6 +363,10 @@ public final class NodeRuntime implements AutoCloseable {
         long readId = nextReadId.getAndIncrement();
         if (!submit(() -> {
             Group g = groups.get(groupId);
+            if (g == null) {
+                result.completeExceptionally(new IllegalArgumentException("no group " + groupId + " on this node"));
+                return;
+            }
             ProposeResult pr = g.raft.requestRead(readId);
             switch (pr) {
                 // Forwarded: a follower asked its leader for the read index; the ReadState (or a
@@ -274,7 +386,12 @@ public final class NodeRuntime implements AutoCloseable {
 
     /** Hands leadership of {@code groupId} to {@code target}. */
     public void transferLeadership(long groupId, NodeId target) {
-        submit(() -> groups.get(groupId).raft.transferLeadership(target));
+        submit(() -> {
+            Group g = groups.get(groupId);
+            if (g != null) {
+                g.raft.transferLeadership(target);
+            }
+        });
     }
 
     /**
@@ -549,12 +666,16 @@ public final class NodeRuntime implements AutoCloseable {
 
     private void maybeCompact(Group g) {
         long applied = g.stateMachine.appliedIndex();
-        if (applied - g.snapshotIndex < options.snapshotEveryEntries() || g.raft.hasReady()) {
+        if (applied - g.snapshotIndex < g.snapshotEveryEntries || g.raft.hasReady()) {
             return;
         }
         if (g.raft.log().term(applied) <= 0) {
             return;
         }
+        compactNow(g, applied);
+    }
+
+    private void compactNow(Group g, long applied) {
         g.raft.compact(applied, g.stateMachine.snapshotData());
         Snapshot snap = g.raft.snapshot();
         g.snapshots.save(snap);

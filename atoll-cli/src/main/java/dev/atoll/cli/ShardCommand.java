@@ -1,0 +1,112 @@
+package dev.atoll.cli;
+
+import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.MoveShardRequest;
+import dev.atoll.proto.admin.TransferShardLeaderRequest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code atoll shard list|move|transfer-leader}: where shards live and who leads them. */
+@Command(name = "shard", mixinStandardHelpOptions = true, description = "List shards, move replicas, transfer leaders.",
+        subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class})
+final class ShardCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** "s12" or "12"; 0 (refused by the server as INVALID_REQUEST) for anything else. */
+    static long shardId(String text) {
+        try {
+            return Long.parseLong(text.startsWith("s") ? text.substring(1) : text);
+        } catch (NumberFormatException notAShard) {
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List shards (the leader is starred).")
+    static final class ListShards implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Option(names = "--keyspace", defaultValue = "", description = "Only this keyspace's shards.")
+        String keyspace;
+
+        @Override
+        public Integer call() {
+            var list = admin.call(a -> a.listShards(ListShardsRequest.newBuilder().setKeyspace(keyspace).build()),
+                    spec.commandLine().getErr());
+            if (list == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(list.getShardsList(), spec.commandLine().getOut());
+            return 0;
+        }
+    }
+
+    @Command(name = "move", mixinStandardHelpOptions = true,
+            description = "Move a shard's replica from one node to another (learner, snapshot, promote, remove).")
+    static final class Move implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Parameters(index = "0", description = "The shard (s12 or 12).")
+        String shard;
+        @Option(names = "--from", required = true, description = "The node whose replica moves.")
+        String from;
+        @Option(names = "--to", required = true, description = "The node it moves to.")
+        String to;
+        @Option(names = "--no-wait", description = "Answer once the move has started.")
+        boolean noWait;
+
+        @Override
+        public Integer call() {
+            var moved = admin.call(a -> a.moveShard(MoveShardRequest.newBuilder().setShard(shardId(shard))
+                    .setFrom(from).setTo(to).setWait(!noWait).build()), spec.commandLine().getErr());
+            if (moved == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(moved.getShard()), spec.commandLine().getOut());
+            if (!noWait && !moved.getDone()) {
+                spec.commandLine().getErr().println("atoll: TIMEOUT: the move goes on; see ./atoll shard list");
+                return 1;
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "transfer-leader", mixinStandardHelpOptions = true, description = "Make another voter lead a shard.")
+    static final class TransferLeader implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Parameters(index = "0", description = "The shard (s12 or 12).")
+        String shard;
+        @Option(names = "--to", required = true, description = "The voter to lead it.")
+        String to;
+
+        @Override
+        public Integer call() {
+            var done = admin.call(a -> a.transferShardLeader(TransferShardLeaderRequest.newBuilder()
+                    .setShard(shardId(shard)).setTo(to).build()), spec.commandLine().getErr());
+            if (done == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(done.getShard()), spec.commandLine().getOut());
+            return 0;
+        }
+    }
+}

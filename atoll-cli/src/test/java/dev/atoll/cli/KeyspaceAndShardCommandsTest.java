@@ -1,0 +1,111 @@
+package dev.atoll.cli;
+
+import dev.atoll.server.AtollServer;
+import dev.atoll.server.ServerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code atoll keyspace ...} and {@code atoll shard ...} against a one-node server in this JVM. */
+class KeyspaceAndShardCommandsTest {
+    @TempDir
+    Path dir;
+    private AtollServer server;
+    private String endpoint;
+
+    /** What one command printed and returned. */
+    record Run(int exitCode, String out, String err) {
+    }
+
+    @BeforeEach
+    void startServer() throws Exception {
+        int client = freePort();
+        int peer = freePort();
+        server = new AtollServer(ServerConfig.fromArgs(new String[] {"--name", "n1", "--data-dir",
+                dir.resolve("n1").toString(), "--listen-client", "127.0.0.1:" + client,
+                "--listen-peer", "127.0.0.1:" + peer, "--initial-cluster", "n1=127.0.0.1:" + peer}));
+        server.start();
+        endpoint = "127.0.0.1:" + client;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!server.memberTable().seeded() || server.memberTable().current().stream().noneMatch(m -> m.started())) {
+            assertThat(System.nanoTime()).as("a seeded member table within 30 s").isLessThan(deadline);
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.close();
+    }
+
+    /** A port below the kernel's ephemeral range (as the server module's ServerProcess picks them). */
+    private static int freePort() throws IOException {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(10_000, 32_000);
+            try (var s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // another one
+            }
+        }
+        throw new IOException("no free port");
+    }
+
+    private Run atoll(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        var cli = new CommandLine(new Atoll()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        String[] withEndpoint = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+                java.util.stream.Stream.of("--endpoints", endpoint)).toArray(String[]::new);
+        int code = cli.execute(withEndpoint);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void keyspacesAreCreatedListedDescribedAndDropped() {
+        Run created = atoll("keyspace", "create", "users", "--sharding", "hash", "--shards", "4",
+                "--replication-factor", "1");
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        assertThat(created.out()).contains("users", "hash(16384 slots)");
+
+        assertThat(atoll("keyspace", "list").out()).contains("users");
+        Run described = atoll("keyspace", "describe", "users");
+        assertThat(described.out()).contains("s1", "s4", "n1*");
+        assertThat(atoll("shard", "list", "--keyspace", "users").out().lines()).hasSize(5);
+
+        Run again = atoll("keyspace", "create", "users", "--replication-factor", "1");
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).startsWith("atoll: KEYSPACE_EXISTS:");
+
+        Run dropped = atoll("keyspace", "drop", "users");
+        assertThat(dropped.out()).contains("dropped users (4 shards)");
+        assertThat(atoll("keyspace", "describe", "users").err()).startsWith("atoll: KEYSPACE_NOT_FOUND:");
+    }
+
+    @Test
+    void shardCommandsRefuseWhatCannotBeDoneWithTheCode() {
+        atoll("keyspace", "create", "users", "--replication-factor", "1");
+
+        Run move = atoll("shard", "move", "s1", "--from", "n1", "--to", "n9");
+        assertThat(move.exitCode()).isEqualTo(1);
+        assertThat(move.err()).startsWith("atoll: NODE_NOT_FOUND:");
+        assertThat(atoll("shard", "transfer-leader", "s1", "--to", "n9").err()).startsWith("atoll: REJECTED:");
+        assertThat(atoll("shard", "transfer-leader", "bogus", "--to", "n1").err()).startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("keyspace", "create", "Bad!", "--replication-factor", "1").err())
+                .startsWith("atoll: INVALID_KEYSPACE:");
+    }
+}

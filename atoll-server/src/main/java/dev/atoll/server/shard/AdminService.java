@@ -1,0 +1,328 @@
+package dev.atoll.server.shard;
+
+import dev.atoll.core.NodeId;
+import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.admin.CreateKeyspaceRequest;
+import dev.atoll.proto.admin.CreateKeyspaceResponse;
+import dev.atoll.proto.admin.DescribeKeyspaceRequest;
+import dev.atoll.proto.admin.DescribeKeyspaceResponse;
+import dev.atoll.proto.admin.DropKeyspaceRequest;
+import dev.atoll.proto.admin.DropKeyspaceResponse;
+import dev.atoll.proto.admin.KeyspaceInfo;
+import dev.atoll.proto.admin.ListKeyspacesRequest;
+import dev.atoll.proto.admin.ListKeyspacesResponse;
+import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.ListShardsResponse;
+import dev.atoll.proto.admin.MoveShardRequest;
+import dev.atoll.proto.admin.MoveShardResponse;
+import dev.atoll.proto.admin.ShardInfo;
+import dev.atoll.proto.admin.TransferShardLeaderRequest;
+import dev.atoll.proto.admin.TransferShardLeaderResponse;
+import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.shardmap.ShardMapCommand;
+import dev.atoll.server.cluster.Member;
+import dev.atoll.server.runtime.MetaStateMachine;
+import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.shard.ChangeResult;
+import dev.atoll.shard.KeyspaceSpec;
+import dev.atoll.shard.Placement;
+import dev.atoll.shard.ShardChange;
+import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardId;
+import dev.atoll.shard.Sharding;
+import dev.atoll.shard.placement.ClusterState;
+import dev.atoll.shard.placement.Node;
+import dev.atoll.shard.placement.Rebalancer;
+import dev.atoll.shard.placement.RebalancerConfig;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The admin API ({@code atoll/admin.proto}) on every node: keyspaces and shards. Reads answer
+ * from this node's shard map after a read barrier on the meta group (so they are linearizable);
+ * changes are proposed to the meta group, whose apply decides, so a refusal (a name taken, a
+ * stale epoch) changes nothing and is answered with its {@link ShardError} code. A new
+ * keyspace's replicas are placed by the {@link Rebalancer}, spread by replicas per node over the
+ * started voting members. Handlers never block: continuations run on {@code executor}, waits
+ * for the map poll on {@code scheduler}.
+ */
+public final class AdminService extends AdminGrpc.AdminImplBase {
+    /** Default cap on how long a request waits for its change to show (shards led, a move done). */
+    public static final long WAIT_MILLIS_MAX = 60_000;
+    private static final long POLL_MILLIS = 50;
+    private static final long NODE_CAPACITY_BYTES = 1L << 40;
+
+    private final NodeRuntime runtime;
+    private final long metaGroup;
+    private final MetaStateMachine meta;
+    private final Executor executor;
+    private final ScheduledExecutorService scheduler;
+    private final long requestTimeoutMillis;
+    private final Rebalancer rebalancer = new Rebalancer(RebalancerConfig.defaults());
+
+    public AdminService(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Executor executor,
+                        ScheduledExecutorService scheduler, long requestTimeoutMillis) {
+        this.runtime = runtime;
+        this.metaGroup = metaGroup;
+        this.meta = meta;
+        this.executor = executor;
+        this.scheduler = scheduler;
+        this.requestTimeoutMillis = requestTimeoutMillis;
+    }
+
+    // ------------------------------------------------------------------ keyspaces
+
+    @Override
+    public void createKeyspace(CreateKeyspaceRequest request, StreamObserver<CreateKeyspaceResponse> out) {
+        KeyspaceSpec spec;
+        try {
+            spec = specOf(request);
+        } catch (StatusRuntimeException refused) {
+            out.onError(refused);
+            return;
+        }
+        answer(fresh().thenCompose(x -> {
+            ShardState state = meta.shards();
+            if (state.map().keyspace(spec.name()).isPresent()) {
+                throw ShardError.KEYSPACE_EXISTS.toStatus("keyspace " + spec.name() + " exists");
+            }
+            var placed = rebalancer.placeKeyspace(spec, ClusterState.of(nodes(), state.map(), Map.of()));
+            ShardChange.CreateKeyspace change = switch (placed) {
+                case Rebalancer.NewKeyspace.Placed p -> p.change();
+                case Rebalancer.NewKeyspace.Unplaceable u -> throw ShardError.UNPLACEABLE.toStatus(u.reason());
+            };
+            return propose(ShardState.command(change));
+        }).thenCompose(answer -> {
+            refuseUnlessApplied(answer, spec.name());
+            // answer once every new shard has a leader, so the keyspace takes writes at once
+            return await(s -> s.map().shards(spec.name()).stream().allMatch(d -> d.leaderHint() != null),
+                    WAIT_MILLIS_MAX).handle((s, timedOut) -> meta.shards());
+        }).thenApply(s -> CreateKeyspaceResponse.newBuilder().setKeyspace(info(s, spec.name()))
+                .addAllShards(s.map().shards(spec.name()).stream().map(d -> shardInfo(s, d)).toList()).build()), out);
+    }
+
+    @Override
+    public void listKeyspaces(ListKeyspacesRequest request, StreamObserver<ListKeyspacesResponse> out) {
+        answer(fresh().thenApply(x -> {
+            ShardState s = meta.shards();
+            var b = ListKeyspacesResponse.newBuilder().setMapVersion(s.map().version());
+            s.map().keyspaces().keySet().forEach(name -> b.addKeyspaces(info(s, name)));
+            return b.build();
+        }), out);
+    }
+
+    @Override
+    public void describeKeyspace(DescribeKeyspaceRequest request, StreamObserver<DescribeKeyspaceResponse> out) {
+        answer(fresh().thenApply(x -> {
+            ShardState s = meta.shards();
+            if (s.map().keyspace(request.getName()).isEmpty()) {
+                throw ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + request.getName());
+            }
+            return DescribeKeyspaceResponse.newBuilder().setKeyspace(info(s, request.getName()))
+                    .addAllShards(s.map().shards(request.getName()).stream().map(d -> shardInfo(s, d)).toList())
+                    .build();
+        }), out);
+    }
+
+    @Override
+    public void dropKeyspace(DropKeyspaceRequest request, StreamObserver<DropKeyspaceResponse> out) {
+        answer(propose(ShardState.dropKeyspace(request.getName())).thenApply(answer -> {
+            if (answer instanceof ChangeResult.UnknownKeyspace) {
+                throw ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + request.getName());
+            }
+            refuseUnlessApplied(answer, request.getName());
+            return DropKeyspaceResponse.newBuilder()
+                    .setShardsDropped(((ChangeResult.Applied) answer).removed().size()).build();
+        }), out);
+    }
+
+    // ------------------------------------------------------------------ shards
+
+    @Override
+    public void listShards(ListShardsRequest request, StreamObserver<ListShardsResponse> out) {
+        answer(fresh().thenApply(x -> {
+            ShardState s = meta.shards();
+            if (!request.getKeyspace().isEmpty() && s.map().keyspace(request.getKeyspace()).isEmpty()) {
+                throw ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + request.getKeyspace());
+            }
+            var b = ListShardsResponse.newBuilder().setMapVersion(s.map().version());
+            for (ShardDescriptor d : s.map().shards()) {
+                if (request.getKeyspace().isEmpty() || d.keyspace().equals(request.getKeyspace())) {
+                    b.addShards(shardInfo(s, d));
+                }
+            }
+            return b.build();
+        }), out);
+    }
+
+    @Override
+    public void moveShard(MoveShardRequest request, StreamObserver<MoveShardResponse> out) {
+        ShardId id = request.getShard() > 0 ? ShardId.of(request.getShard()) : null;
+        answer(fresh().thenCompose(x -> {
+            ShardDescriptor shard = shard(id);
+            NodeId from = node(request.getFrom(), "from");
+            NodeId to = node(request.getTo(), "to");
+            if (!nodes().stream().map(Node::id).toList().contains(to)) {
+                throw ShardError.NODE_NOT_FOUND.toStatus(to + " is not a started voting member");
+            }
+            if (!shard.voters().contains(from)) {
+                throw ShardError.MOVE_REFUSED.toStatus(shard.id() + " has no voter on " + from);
+            }
+            if (shard.hasReplicaOn(to)) {
+                throw ShardError.MOVE_REFUSED.toStatus(shard.id() + " already has a replica on " + to);
+            }
+            return propose(ShardState.startMove(shard, from, to));
+        }).thenCompose(answer -> {
+            refuseUnlessApplied(answer, String.valueOf(id));
+            if (!request.getWait()) {
+                return CompletableFuture.completedFuture(false);
+            }
+            Predicate<ShardState> done = s -> s.map().shard(id).map(d -> d.voters().contains(
+                    NodeId.of(request.getTo())) && !d.hasReplicaOn(NodeId.of(request.getFrom()))).orElse(true);
+            return await(done, WAIT_MILLIS_MAX).handle((s, timedOut) -> timedOut == null);
+        }).thenApply(done -> MoveShardResponse.newBuilder().setDone(done)
+                .setShard(shardInfo(meta.shards(), shard(id))).build()), out);
+    }
+
+    @Override
+    public void transferShardLeader(TransferShardLeaderRequest request,
+                                    StreamObserver<TransferShardLeaderResponse> out) {
+        ShardId id = request.getShard() > 0 ? ShardId.of(request.getShard()) : null;
+        answer(fresh().thenCompose(x -> {
+            ShardDescriptor shard = shard(id);
+            NodeId to = node(request.getTo(), "to");
+            if (!shard.voters().contains(to)) {
+                throw ShardError.REJECTED.toStatus(to + " is not a voter of " + shard.id());
+            }
+            return propose(ShardState.command(new ShardChange.TransferLeader(shard.id(), shard.epoch(), to)));
+        }).thenCompose(answer -> {
+            refuseUnlessApplied(answer, String.valueOf(id));
+            NodeId to = NodeId.of(request.getTo());
+            return await(s -> s.transfer(id).isEmpty() && s.map().shard(id).map(d -> to.equals(d.leaderHint()))
+                    .orElse(true), requestTimeoutMillis * 2);
+        }).thenApply(s -> TransferShardLeaderResponse.newBuilder().setShard(shardInfo(s, shard(id))).build()), out);
+    }
+
+    // ------------------------------------------------------------------ parts
+
+    /** The spec a request asks for; INVALID_KEYSPACE naming what is wrong. */
+    static KeyspaceSpec specOf(CreateKeyspaceRequest r) {
+        if (r.getName().equals("default")) {
+            throw ShardError.INVALID_KEYSPACE.toStatus("default is the etcd keyspace; choose another name");
+        }
+        try {
+            int shards = r.getInitialShardCount() == 0 ? 1 : r.getInitialShardCount();
+            Sharding sharding = switch (r.getSharding()) {
+                case "range", "" -> new Sharding.Range();
+                case "hash" -> new Sharding.Hash(r.getHashSlotCount() == 0 ? Sharding.Hash.SLOT_COUNT_DEFAULT
+                        : r.getHashSlotCount());
+                case "directory" -> new Sharding.Directory();
+                case "geo" -> {
+                    String delimiter = r.getGeoDelimiter().isEmpty() ? "/" : r.getGeoDelimiter();
+                    if (delimiter.length() != 1 || delimiter.charAt(0) > 0x7F) {
+                        throw ShardError.INVALID_KEYSPACE.toStatus("a geo delimiter is one ASCII character");
+                    }
+                    yield new Sharding.Geo((byte) delimiter.charAt(0), r.getGeoRegionsList(), r.getGeoHomeRegion());
+                }
+                default -> throw ShardError.INVALID_KEYSPACE.toStatus("sharding is range, hash, directory or geo, not "
+                        + r.getSharding());
+            };
+            return new KeyspaceSpec(r.getName(), sharding, r.getReplicationFactor(), shards,
+                    new Placement(r.getRegionsList(), r.getReplicaPerRegion()));
+        } catch (IllegalArgumentException bad) {
+            throw ShardError.INVALID_KEYSPACE.toStatus(bad.getMessage());
+        }
+    }
+
+    /** The nodes that may hold replicas: started voting members, all in one region for now. */
+    private List<Node> nodes() {
+        return meta.members().current().stream().filter(m -> m.started() && m.isVoter())
+                .map(Member::node).distinct()
+                .map(n -> new Node(n, "default", n.value(), NODE_CAPACITY_BYTES, Node.State.UP)).toList();
+    }
+
+    private ShardDescriptor shard(ShardId id) {
+        if (id == null) {
+            throw ShardError.INVALID_REQUEST.toStatus("a shard id is positive");
+        }
+        return meta.shards().map().shard(id)
+                .orElseThrow(() -> ShardError.SHARD_NOT_FOUND.toStatus("no shard " + id));
+    }
+
+    private static NodeId node(String name, String what) {
+        if (name.isEmpty()) {
+            throw ShardError.INVALID_REQUEST.toStatus("name the " + what + " node");
+        }
+        return NodeId.of(name);
+    }
+
+    private static void refuseUnlessApplied(Object answer, String subject) {
+        switch (answer) {
+            case ChangeResult.Applied a -> { }
+            case ChangeResult.StaleEpoch s -> throw ShardError.STALE_EPOCH.toStatus(
+                    "the shard changed meanwhile, now " + s.current());
+            case ChangeResult.UnknownShard u -> throw ShardError.SHARD_NOT_FOUND.toStatus("no shard " + u.shard());
+            case ChangeResult.UnknownKeyspace u -> throw ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace "
+                    + u.keyspace());
+            case ChangeResult.Rejected r -> throw (r.reason().endsWith(" exists")
+                    ? ShardError.KEYSPACE_EXISTS : ShardError.REJECTED).toStatus(r.reason());
+            case ShardState.MoveRefused m -> throw ShardError.MOVE_REFUSED.toStatus(m.reason());
+            case ShardState.Malformed m -> throw ShardError.INVALID_REQUEST.toStatus(m.detail());
+            case null, default -> throw ShardError.REJECTED.toStatus("unexpected answer for " + subject + ": " + answer);
+        }
+    }
+
+    static KeyspaceInfo info(ShardState s, String name) {
+        KeyspaceSpec spec = s.map().keyspace(name).orElseThrow(
+                () -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + name));
+        return KeyspaceInfo.newBuilder().setSpec(ShardCodec.encode(spec)).setKeyspaceId(s.keyspaceId(name).orElse(0L))
+                .setShardCount(s.map().shards(name).size()).build();
+    }
+
+    static ShardInfo shardInfo(ShardState s, ShardDescriptor d) {
+        var b = ShardInfo.newBuilder().setShard(ShardCodec.encode(d)).setSpan(d.span().toString());
+        s.move(d.id()).ifPresent(m -> b.setMovingFrom(m.from().value()).setMovingTo(m.to().value()));
+        return b.build();
+    }
+
+    /** A read barrier on the meta group: this node's map is then at least as new as any committed change. */
+    private CompletableFuture<Long> fresh() {
+        return runtime.readBarrier(metaGroup).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private CompletableFuture<Object> propose(ShardMapCommand command) {
+        return runtime.propose(metaGroup, MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(command)
+                .build())).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Completes with the state once {@code condition} holds, or fails with TIMEOUT after {@code millis}. */
+    private CompletableFuture<ShardState> await(Predicate<ShardState> condition, long millis) {
+        var result = new CompletableFuture<ShardState>();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        Runnable[] poll = new Runnable[1];
+        poll[0] = () -> {
+            ShardState s = meta.shards();
+            if (condition.test(s)) {
+                result.complete(s);
+            } else if (System.nanoTime() - deadline > 0) {
+                result.completeExceptionally(ShardError.TIMEOUT.toStatus("not done within " + millis + " ms"));
+            } else {
+                scheduler.schedule(poll[0], POLL_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        };
+        scheduler.execute(poll[0]);
+        return result;
+    }
+
+    private <R> void answer(CompletableFuture<R> result, StreamObserver<R> out) {
+        Answers.answer(result, out, executor);
+    }
+}

@@ -1,0 +1,93 @@
+package dev.atoll.server.shard;
+
+import dev.atoll.proto.shardmap.ShardRecord;
+import dev.atoll.shard.ShardDescriptor;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+
+/**
+ * The stable error codes of the admin and shard KV APIs. A refusal is a gRPC status whose
+ * description starts with {@code "atoll: <CODE>: "}, with the code also in the trailer
+ * {@link #CODE_TRAILER}; "shard moved" carries the shard now holding the key in
+ * {@link #SHARD_TRAILER}. Clients match on the code, never on the words after it.
+ */
+public enum ShardError {
+    INVALID_KEYSPACE(Status.Code.INVALID_ARGUMENT),
+    INVALID_REQUEST(Status.Code.INVALID_ARGUMENT),
+    KEYSPACE_NOT_FOUND(Status.Code.NOT_FOUND),
+    KEYSPACE_EXISTS(Status.Code.ALREADY_EXISTS),
+    SHARD_NOT_FOUND(Status.Code.NOT_FOUND),
+    NODE_NOT_FOUND(Status.Code.NOT_FOUND),
+    UNPLACEABLE(Status.Code.FAILED_PRECONDITION),
+    MOVE_REFUSED(Status.Code.FAILED_PRECONDITION),
+    REJECTED(Status.Code.FAILED_PRECONDITION),
+    STALE_EPOCH(Status.Code.ABORTED),
+    SHARD_MOVED(Status.Code.FAILED_PRECONDITION),
+    NOT_HOSTED(Status.Code.UNAVAILABLE),
+    NO_LEADER(Status.Code.UNAVAILABLE),
+    OUTCOME_UNKNOWN(Status.Code.UNAVAILABLE),
+    OVERLOADED(Status.Code.RESOURCE_EXHAUSTED),
+    TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
+    STOPPING(Status.Code.UNAVAILABLE);
+
+    public static final Metadata.Key<String> CODE_TRAILER = Metadata.Key.of("atoll-error",
+            Metadata.ASCII_STRING_MARSHALLER);
+    public static final Metadata.Key<byte[]> SHARD_TRAILER = Metadata.Key.of("atoll-shard-bin",
+            Metadata.BINARY_BYTE_MARSHALLER);
+
+    private final Status.Code grpcCode;
+
+    ShardError(Status.Code grpcCode) {
+        this.grpcCode = grpcCode;
+    }
+
+    public Status.Code grpcCode() {
+        return grpcCode;
+    }
+
+    /** The status answering this error, {@code detail} saying what in words. */
+    public StatusRuntimeException toStatus(String detail) {
+        var trailers = new Metadata();
+        trailers.put(CODE_TRAILER, name());
+        return Status.fromCode(grpcCode).withDescription("atoll: " + name() + ": " + detail)
+                .asRuntimeException(trailers);
+    }
+
+    /** "Shard moved": the key is in {@code owner} now. */
+    public static StatusRuntimeException shardMoved(ShardDescriptor owner) {
+        var trailers = new Metadata();
+        trailers.put(CODE_TRAILER, SHARD_MOVED.name());
+        trailers.put(SHARD_TRAILER, ShardCodec.encode(owner).toByteArray());
+        return Status.fromCode(SHARD_MOVED.grpcCode).withDescription("atoll: SHARD_MOVED: the key is in " + owner.id()
+                + " at " + owner.epoch()).asRuntimeException(trailers);
+    }
+
+    /** The code of a status this API answered, if it is one of ours. */
+    public static java.util.Optional<ShardError> of(Throwable t) {
+        Metadata trailers = Status.trailersFromThrowable(t);
+        String code = trailers == null ? null : trailers.get(CODE_TRAILER);
+        if (code == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(valueOf(code));
+        } catch (IllegalArgumentException unknown) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** The shard a "shard moved" answer names. */
+    public static java.util.Optional<ShardDescriptor> movedTo(Throwable t) {
+        Metadata trailers = Status.trailersFromThrowable(t);
+        byte[] bytes = trailers == null ? null : trailers.get(SHARD_TRAILER);
+        if (bytes == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(ShardCodec.decode(ShardRecord.parseFrom(bytes)));
+        } catch (com.google.protobuf.InvalidProtocolBufferException | ShardCodec.MalformedShardRecord bad) {
+            return java.util.Optional.empty();
+        }
+    }
+}

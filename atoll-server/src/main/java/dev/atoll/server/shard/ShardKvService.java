@@ -1,0 +1,456 @@
+package dev.atoll.server.shard;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.protobuf.ByteString;
+import dev.atoll.core.NodeId;
+import dev.atoll.proto.shardkv.DeleteRequest;
+import dev.atoll.proto.shardkv.DeleteResponse;
+import dev.atoll.proto.shardkv.GetRequest;
+import dev.atoll.proto.shardkv.GetResponse;
+import dev.atoll.proto.shardkv.KeyValue;
+import dev.atoll.proto.shardkv.PutRequest;
+import dev.atoll.proto.shardkv.PutResponse;
+import dev.atoll.proto.shardkv.RangeRequest;
+import dev.atoll.proto.shardkv.RangeResponse;
+import dev.atoll.proto.shardkv.RouteToken;
+import dev.atoll.proto.shardkv.ShardKVGrpc;
+import dev.atoll.proto.shardkv.ShardRangeRequest;
+import dev.atoll.server.runtime.MetaStateMachine;
+import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.server.runtime.NotLeaderException;
+import dev.atoll.server.runtime.ProposalFailedException;
+import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.RouteCheck;
+import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardId;
+import dev.atoll.shard.ShardMap;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * The KV API of keyspaces other than {@code default}, on every node. A request names its
+ * keyspace; the node routes the key with its copy of the shard map and serves the request if
+ * it hosts the shard (a write or a linearizable read through the shard's Raft group, which
+ * relays it to the leader; a serializable read from the local replica), else forwards it once
+ * to the node the map names as the shard's leader, then to the other replicas if that node
+ * cannot serve it. A forwarded request is never forwarded again. A request carrying a shard id
+ * and epoch the key is no longer in is answered "shard moved" with the current descriptor.
+ * A range is served shard by shard: range keyspaces in key order, stopping once the limit is
+ * reached; hash and directory keyspaces from every shard at once, merged in key order.
+ *
+ * <p>Handlers never block: continuations run on {@code executor}.
+ */
+public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
+    private static final Logger log = LoggerFactory.getLogger(ShardKvService.class);
+    public static final int KEY_BYTES_MAX = 4096;
+    public static final int RANGE_LIMIT_MAX = 10_000;
+
+    static final Metadata.Key<String> FORWARDED_BY = Metadata.Key.of("atoll-shard-forwarded-by",
+            Metadata.ASCII_STRING_MARSHALLER);
+    private static final Context.Key<String> FORWARDED_CONTEXT = Context.key("atoll-shard-forwarded-by");
+
+    private final NodeRuntime runtime;
+    private final MetaStateMachine meta;
+    private final ShardHost host;
+    private final Function<NodeId, Channel> channels;
+    private final Executor executor;
+    private final long requestTimeoutMillis;
+    private final long valueBytesMax;
+    private final AtomicLong nextRequestId;
+
+    public ShardKvService(NodeRuntime runtime, MetaStateMachine meta, ShardHost host,
+                          Function<NodeId, Channel> channels, Executor executor, long requestTimeoutMillis,
+                          long valueBytesMax) {
+        this.runtime = runtime;
+        this.meta = meta;
+        this.host = host;
+        this.channels = channels;
+        this.executor = executor;
+        this.requestTimeoutMillis = requestTimeoutMillis;
+        this.valueBytesMax = valueBytesMax;
+        this.nextRequestId = new AtomicLong((runtime.self().value().hashCode() & 0xFFFFFL) << 40);
+    }
+
+    /** The interceptor this service is bound with, so that forwarded requests are recognised. */
+    public static ServerInterceptor forwardingMarker() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                               ServerCallHandler<Q, A> next) {
+                String by = headers.get(FORWARDED_BY);
+                if (by == null) {
+                    return next.startCall(call, headers);
+                }
+                return Contexts.interceptCall(Context.current().withValue(FORWARDED_CONTEXT, by), call, headers, next);
+            }
+        };
+    }
+
+    private static boolean forwarded() {
+        return FORWARDED_CONTEXT.get() != null;
+    }
+
+    // ------------------------------------------------------------------ the API
+
+    @Override
+    public void put(PutRequest request, StreamObserver<PutResponse> out) {
+        boolean forwarded = forwarded();
+        ShardDescriptor shard;
+        try {
+            checkKey(request.getKey());
+            if (request.getValue().size() > valueBytesMax) {
+                throw ShardError.INVALID_REQUEST.toStatus("a value is at most " + valueBytesMax + " bytes");
+            }
+            shard = route(request.getKeyspace(), request.getKey(), request.hasRoute() ? request.getRoute() : null);
+        } catch (StatusRuntimeException refused) {
+            out.onError(refused);
+            return;
+        }
+        byte[] command = ShardStateMachine.put(nextRequestId.incrementAndGet(), request.getKey().toByteArray(),
+                request.getValue().toByteArray());
+        answer(onShard(shard, forwarded, replica -> propose(replica, command).thenApply(result -> switch (result) {
+            case ShardStateMachine.Written w -> PutResponse.newBuilder().setServedBy(token(shard))
+                    .setIndex(w.index()).build();
+            default -> throw refusal(result, request.getKeyspace(), request.getKey());
+        }), (stub, x) -> stub.put(request)), out);
+    }
+
+    @Override
+    public void delete(DeleteRequest request, StreamObserver<DeleteResponse> out) {
+        boolean forwarded = forwarded();
+        ShardDescriptor shard;
+        try {
+            checkKey(request.getKey());
+            shard = route(request.getKeyspace(), request.getKey(), request.hasRoute() ? request.getRoute() : null);
+        } catch (StatusRuntimeException refused) {
+            out.onError(refused);
+            return;
+        }
+        byte[] command = ShardStateMachine.delete(nextRequestId.incrementAndGet(), request.getKey().toByteArray());
+        answer(onShard(shard, forwarded, replica -> propose(replica, command).thenApply(result -> switch (result) {
+            case ShardStateMachine.Deleted d -> DeleteResponse.newBuilder().setServedBy(token(shard))
+                    .setDeleted(d.existed()).build();
+            default -> throw refusal(result, request.getKeyspace(), request.getKey());
+        }), (stub, x) -> stub.delete(request)), out);
+    }
+
+    @Override
+    public void get(GetRequest request, StreamObserver<GetResponse> out) {
+        boolean forwarded = forwarded();
+        ShardDescriptor shard;
+        try {
+            checkKey(request.getKey());
+            shard = route(request.getKeyspace(), request.getKey(), request.hasRoute() ? request.getRoute() : null);
+        } catch (StatusRuntimeException refused) {
+            out.onError(refused);
+            return;
+        }
+        answer(onShard(shard, forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
+            Optional<byte[]> value = replica.stateMachine().get(request.getKey().toByteArray());
+            var b = GetResponse.newBuilder().setServedBy(token(shard)).setFound(value.isPresent());
+            value.ifPresent(v -> b.setValue(ByteString.copyFrom(v)));
+            return b.build();
+        }), (stub, x) -> stub.get(request)), out);
+    }
+
+    @Override
+    public void shardRange(ShardRangeRequest request, StreamObserver<RangeResponse> out) {
+        answer(shardRange(request, forwarded()), out);
+    }
+
+    @Override
+    public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
+        ShardMap map = meta.shards().map();
+        if (map.keyspace(request.getKeyspace()).isEmpty()) {
+            out.onError(ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + request.getKeyspace()));
+            return;
+        }
+        if (request.getStart().size() > KEY_BYTES_MAX || request.getEnd().size() > KEY_BYTES_MAX) {
+            out.onError(ShardError.INVALID_REQUEST.toStatus("range bounds are at most " + KEY_BYTES_MAX + " bytes"));
+            return;
+        }
+        int limit = request.getLimit() == 0 ? RANGE_LIMIT_MAX : Math.min(request.getLimit(), RANGE_LIMIT_MAX);
+        Key start = Key.of(request.getStart().toByteArray());
+        Key end = request.getEnd().isEmpty() ? Key.END : Key.of(request.getEnd().toByteArray());
+        if (start.compareTo(end) >= 0) {
+            out.onNext(RangeResponse.getDefaultInstance());
+            out.onCompleted();
+            return;
+        }
+        var range = new KeyRange(start, end);
+        List<ShardDescriptor> shards = map.shards(request.getKeyspace());
+        CompletableFuture<List<KeyValue>> pairs;
+        if (shards.stream().allMatch(s -> s.span() instanceof KeyRange)) {
+            // range and geo keyspaces: shard by shard in key order, each asked only for what is still missing
+            var inOrder = shards.stream().filter(s -> s.keyRange().overlaps(range))
+                    .sorted(Comparator.comparing(s -> s.keyRange().start())).toList();
+            pairs = inKeyOrder(inOrder, 0, request, range, limit + 1, new ArrayList<>());
+        } else {
+            // hash and directory keyspaces: a key range touches every shard
+            List<CompletableFuture<RangeResponse>> parts = shards.stream()
+                    .map(s -> shardRange(part(request, s, range, limit + 1), false)).toList();
+            pairs = CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(x -> {
+                var all = new ArrayList<KeyValue>();
+                parts.forEach(p -> all.addAll(p.join().getPairsList()));
+                all.sort((a, b) -> Arrays.compareUnsigned(a.getKey().toByteArray(), b.getKey().toByteArray()));
+                return all;
+            });
+        }
+        answer(pairs.thenApply(all -> RangeResponse.newBuilder().addAllPairs(all.subList(0, Math.min(limit,
+                all.size()))).setMore(all.size() > limit).build()), out);
+    }
+
+    private CompletableFuture<List<KeyValue>> inKeyOrder(List<ShardDescriptor> shards, int i, RangeRequest request,
+                                                         KeyRange range, int wanted, List<KeyValue> acc) {
+        if (i == shards.size() || acc.size() >= wanted) {
+            return CompletableFuture.completedFuture(acc);
+        }
+        return shardRange(part(request, shards.get(i), range, wanted - acc.size()), false).thenComposeAsync(r -> {
+            acc.addAll(r.getPairsList());
+            return inKeyOrder(shards, i + 1, request, range, wanted, acc);
+        }, executor);
+    }
+
+    /** The part of a range one shard serves: the range cut to the shard's own keys (range shards). */
+    private static ShardRangeRequest part(RangeRequest request, ShardDescriptor shard, KeyRange range, int limit) {
+        Key start = range.start();
+        Key end = range.end();
+        if (shard.span() instanceof KeyRange r) {
+            start = start.compareTo(r.start()) >= 0 ? start : r.start();
+            end = end.compareTo(r.end()) <= 0 ? end : r.end();
+        }
+        return ShardRangeRequest.newBuilder().setKeyspace(request.getKeyspace()).setRoute(token(shard))
+                .setStart(ByteString.copyFrom(start.toBytes()))
+                .setEnd(end.isEnd() ? ByteString.EMPTY : ByteString.copyFrom(end.toBytes()))
+                .setLimit(limit).setSerializable(request.getSerializable()).build();
+    }
+
+    private CompletableFuture<RangeResponse> shardRange(ShardRangeRequest request, boolean forwarded) {
+        ShardMap map = meta.shards().map();
+        Optional<ShardDescriptor> shard = request.hasRoute() && request.getRoute().getShard() > 0
+                ? map.shard(ShardId.of(request.getRoute().getShard())) : Optional.empty();
+        if (shard.isEmpty() || !shard.get().keyspace().equals(request.getKeyspace())) {
+            return CompletableFuture.failedFuture(ShardError.SHARD_NOT_FOUND.toStatus("no shard "
+                    + request.getRoute().getShard() + " in " + request.getKeyspace()));
+        }
+        if (shard.get().epoch().rangeVersion() != request.getRoute().getEpoch().getRangeVersion()) {
+            return CompletableFuture.failedFuture(ShardError.shardMoved(shard.get()));
+        }
+        byte[] end = request.getEnd().isEmpty() ? null : request.getEnd().toByteArray();
+        int limit = request.getLimit() == 0 ? RANGE_LIMIT_MAX : Math.min(request.getLimit(), RANGE_LIMIT_MAX + 1);
+        return onShard(shard.get(), forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
+            var b = RangeResponse.newBuilder();
+            List<ShardStore.KeyValue> found = replica.stateMachine().scan(request.getStart().toByteArray(), end, limit);
+            for (ShardStore.KeyValue kv : found) {
+                b.addPairs(KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key()))
+                        .setValue(ByteString.copyFrom(kv.value())));
+            }
+            return b.setMore(found.size() == limit).build();
+        }), (stub, x) -> stub.shardRange(request));
+    }
+
+    // ------------------------------------------------------------------ routing
+
+    private static void checkKey(ByteString key) {
+        if (key.isEmpty()) {
+            throw ShardError.INVALID_REQUEST.toStatus("a key is not empty");
+        }
+        if (key.size() > KEY_BYTES_MAX) {
+            throw ShardError.INVALID_REQUEST.toStatus("a key is at most " + KEY_BYTES_MAX + " bytes");
+        }
+    }
+
+    /** The shard holding {@code key} by this node's map; "shard moved" if the client's route is stale. */
+    private ShardDescriptor route(String keyspace, ByteString key, RouteToken token) {
+        ShardMap map = meta.shards().map();
+        Key k = Key.of(key.toByteArray());
+        Optional<ShardDescriptor> owner = map.lookup(keyspace, k);
+        if (owner.isEmpty()) {
+            throw ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + keyspace);
+        }
+        if (token != null && token.getShard() > 0) {
+            RouteCheck check = map.checkRoute(keyspace, k, ShardId.of(token.getShard()),
+                    ShardCodec.decode(token.getEpoch()));
+            if (check instanceof RouteCheck.ShardMoved moved) {
+                throw ShardError.shardMoved(moved.owner());
+            }
+        }
+        return owner.get();
+    }
+
+    private static RouteToken token(ShardDescriptor shard) {
+        return RouteToken.newBuilder().setShard(shard.id().value()).setEpoch(ShardCodec.encode(shard.epoch())).build();
+    }
+
+    private StatusRuntimeException refusal(Object result, String keyspace, ByteString key) {
+        return switch (result) {
+            case ShardStateMachine.NotOwned n -> meta.shards().map().lookup(keyspace, Key.of(key.toByteArray()))
+                    .map(ShardError::shardMoved)
+                    .orElseGet(() -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + keyspace));
+            case ShardStateMachine.Malformed m -> ShardError.INVALID_REQUEST.toStatus(m.detail());
+            default -> Status.INTERNAL.withDescription("atoll: unexpected apply result " + result)
+                    .asRuntimeException();
+        };
+    }
+
+    /**
+     * Runs {@code local} if this node hosts the shard, else (or when the local replica knows no
+     * leader) forwards with {@code remote} to the shard's other replicas, leader first.
+     */
+    private <R> CompletableFuture<R> onShard(ShardDescriptor shard, boolean forwarded,
+                                             Function<ShardHost.Hosted, CompletableFuture<R>> local,
+                                             BiFunction<ShardKVGrpc.ShardKVFutureStub, Void, ListenableFuture<R>> remote) {
+        Optional<ShardHost.Hosted> replica = host.replica(shard.id());
+        if (replica.isPresent()) {
+            CompletableFuture<R> here;
+            try {
+                here = local.apply(replica.get());
+            } catch (RuntimeException e) {
+                here = CompletableFuture.failedFuture(e);
+            }
+            if (forwarded) {
+                return here;
+            }
+            return here.exceptionallyCompose(error -> unwrap(error) instanceof NotLeaderException
+                    ? forward(candidates(shard), 0, remote, error) : CompletableFuture.failedFuture(error));
+        }
+        if (forwarded) {
+            return CompletableFuture.failedFuture(ShardError.NOT_HOSTED.toStatus(shard.id() + " has no replica on "
+                    + runtime.self()));
+        }
+        return forward(candidates(shard), 0, remote, ShardError.NO_LEADER.toStatus(shard.id() + " has no replica"));
+    }
+
+    /** Every other node with a replica: the leader the map names first, voters before learners. */
+    private List<NodeId> candidates(ShardDescriptor shard) {
+        var nodes = new ArrayList<NodeId>();
+        shard.leader().ifPresent(nodes::add);
+        shard.voters().stream().filter(n -> !nodes.contains(n)).forEach(nodes::add);
+        shard.learners().forEach(nodes::add);
+        nodes.remove(runtime.self());
+        return nodes;
+    }
+
+    private <R> CompletableFuture<R> forward(List<NodeId> nodes, int i,
+                                             BiFunction<ShardKVGrpc.ShardKVFutureStub, Void, ListenableFuture<R>> remote,
+                                             Throwable last) {
+        if (i >= nodes.size()) {
+            return CompletableFuture.failedFuture(last);
+        }
+        Channel channel = channels.apply(nodes.get(i));
+        if (channel == null) {
+            return forward(nodes, i + 1, remote, last);
+        }
+        var marker = new Metadata();
+        marker.put(FORWARDED_BY, runtime.self().value());
+        var stub = ShardKVGrpc.newFutureStub(ClientInterceptors.intercept(channel,
+                        MetadataUtils.newAttachHeadersInterceptor(marker)))
+                .withDeadlineAfter(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+        var result = new CompletableFuture<R>();
+        Context.ROOT.run(() -> {
+            ListenableFuture<R> call = remote.apply(stub, null);
+            call.addListener(() -> {
+                try {
+                    result.complete(call.get());
+                } catch (ExecutionException e) {
+                    result.completeExceptionally(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    result.completeExceptionally(e);
+                }
+            }, Runnable::run);
+        });
+        // another replica may serve what this one could not (not hosted there, unreachable, no leader yet)
+        return result.exceptionallyCompose(error -> retryElsewhere(error)
+                ? forward(nodes, i + 1, remote, error) : CompletableFuture.failedFuture(error));
+    }
+
+    private static boolean retryElsewhere(Throwable error) {
+        Optional<ShardError> code = ShardError.of(error);
+        if (code.isPresent()) {
+            return code.get() == ShardError.NOT_HOSTED || code.get() == ShardError.NO_LEADER;
+        }
+        return Status.fromThrowable(error).getCode() == Status.Code.UNAVAILABLE;
+    }
+
+    // ------------------------------------------------------------------ the shard's group
+
+    private CompletableFuture<Object> propose(ShardHost.Hosted replica, byte[] command) {
+        return runtime.propose(replica.groupId(), command).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private CompletableFuture<Long> barrier(ShardHost.Hosted replica, boolean serializable) {
+        return serializable ? CompletableFuture.completedFuture(0L)
+                : runtime.readBarrier(replica.groupId()).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private <R> void answer(CompletableFuture<R> result, StreamObserver<R> out) {
+        Answers.answer(result, out, executor);
+    }
+
+    /** The answer for a failure of a proposal, read or hop. */
+    static StatusRuntimeException statusOf(Throwable error) {
+        Throwable cause = unwrap(error);
+        return switch (cause) {
+            case StatusRuntimeException s -> s;
+            case TimeoutException t -> ShardError.TIMEOUT.toStatus("no answer within the request timeout");
+            case RejectedExecutionException r -> ShardError.OVERLOADED.toStatus("too many requests");
+            case NotLeaderException n -> ShardError.NO_LEADER.toStatus("the shard has no leader now");
+            case ProposalFailedException p -> {
+                String why = p.getMessage();
+                if (why.contains("overloaded")) {
+                    yield ShardError.OVERLOADED.toStatus(why);
+                }
+                if (why.contains("stopping")) {
+                    yield ShardError.STOPPING.toStatus(why);
+                }
+                yield p.definite() ? ShardError.NO_LEADER.toStatus(why) : ShardError.OUTCOME_UNKNOWN.toStatus(why);
+            }
+            case ShardStateMachine.ReplicaGone gone -> ShardError.NOT_HOSTED.toStatus(gone.getMessage());
+            // the group left this node between routing and proposing
+            case IllegalArgumentException gone when String.valueOf(gone.getMessage()).startsWith("no group") ->
+                    ShardError.NOT_HOSTED.toStatus(gone.getMessage());
+            default -> {
+                log.error("shard_request_failed error={}", cause.toString(), cause);
+                yield Status.INTERNAL.withDescription("atoll: internal error: " + cause).asRuntimeException();
+            }
+        };
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable t = error;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+}

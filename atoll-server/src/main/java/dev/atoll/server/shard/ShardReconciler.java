@@ -1,0 +1,225 @@
+package dev.atoll.server.shard;
+
+import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.Role;
+import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.shardmap.ShardMapCommand;
+import dev.atoll.server.runtime.MetaStateMachine;
+import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.shard.ShardChange;
+import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+
+/**
+ * The shard leaders' side of the shard map, on every node, for the shards it leads, a few
+ * times a second. Like the member table's reconciler it only moves forward, and every step is
+ * either idempotent or checked against the shard's epoch by the meta group, so a crash at any
+ * point is repaired by the next leader's next round:
+ * <ol>
+ *   <li>carries the map's replicas into the group's Raft membership ({@link ReplicaPlan}), after
+ *       a read barrier on the meta group so that it never acts on a map older than a change
+ *       already made;</li>
+ *   <li>advances a replica move: once the learner on the target has caught up it proposes its
+ *       promotion to the meta group, once it votes the removal of the source (after handing
+ *       leadership over if the source is this node);</li>
+ *   <li>carries out a leader transfer the map asks for;</li>
+ *   <li>reports the shards it leads that the map names another leader for, batched into one
+ *       meta command per round, at most one per {@link #REPORT_PERIOD_MILLIS}.</li>
+ * </ol>
+ */
+public final class ShardReconciler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ShardReconciler.class);
+    /** A learner this close to the leader's commit index is caught up. */
+    public static final long CAUGHT_UP_LAG_ENTRIES_MAX = 64;
+    public static final long REPORT_PERIOD_MILLIS = 500;
+    public static final int REPORTS_PER_COMMAND_MAX = 512;
+    /** Least time between two tries of one leader transfer. */
+    public static final long TRANSFER_RETRY_MILLIS = 2_000;
+    private static final long BARRIER_MILLIS = 1_000;
+
+    private final NodeRuntime runtime;
+    private final long metaGroup;
+    private final MetaStateMachine meta;
+    private final ShardHost host;
+    private final Predicate<NodeId> connected;
+    private final ScheduledExecutorService scheduler;
+    private final long periodMillis;
+    private final LongSupplier clockMillis;
+    /** The last proposal per group (membership) or per shard (meta), until it completes. */
+    private final Map<Long, CompletableFuture<Object>> groupChanges = new HashMap<>();
+    private final Map<ShardId, CompletableFuture<Object>> metaChanges = new HashMap<>();
+    private final Map<ShardId, Long> transferTriedAtMillis = new HashMap<>();
+    private CompletableFuture<Object> report = CompletableFuture.completedFuture(null);
+    private long reportedAtMillis = Long.MIN_VALUE / 2;
+    private ScheduledFuture<?> periodic;
+
+    public ShardReconciler(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, ShardHost host,
+                           Predicate<NodeId> connected, ScheduledExecutorService scheduler, long periodMillis,
+                           LongSupplier clockMillis) {
+        this.runtime = runtime;
+        this.metaGroup = metaGroup;
+        this.meta = meta;
+        this.host = host;
+        this.connected = connected;
+        this.scheduler = scheduler;
+        this.periodMillis = periodMillis;
+        this.clockMillis = clockMillis;
+    }
+
+    public void start() {
+        periodic = scheduler.scheduleWithFixedDelay(this::roundSafely, periodMillis, periodMillis,
+                TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        if (periodic != null) {
+            periodic.cancel(false);
+        }
+    }
+
+    private void roundSafely() {
+        try {
+            round();
+        } catch (RuntimeException e) {
+            log.warn("shard_reconcile_round_failed node={} error={}", runtime.self(), e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void round() throws InterruptedException {
+        NodeId self = runtime.self();
+        long now = clockMillis.getAsLong();
+        groupChanges.values().removeIf(CompletableFuture::isDone);
+        metaChanges.values().removeIf(CompletableFuture::isDone);
+        boolean fresh = false;
+        var observed = new ArrayList<ShardChange.LeaderObserved>();
+        for (ShardDescriptor shard : meta.shards().map().shards()) {
+            Optional<ShardHost.Hosted> replica = host.replica(shard.id());
+            if (replica.isEmpty()) {
+                continue;
+            }
+            long group = replica.get().groupId();
+            LogStatus status = runtime.status(group);
+            if (status == null || status.role() != Role.LEADER) {
+                continue;
+            }
+            Optional<ReplicaPlan.Step> step = ReplicaPlan.next(shard, status.membership(), self);
+            if (step.isPresent() && !groupChanges.containsKey(group)) {
+                if (!fresh && !metaBarrier()) {
+                    return;
+                }
+                fresh = true;
+                ShardDescriptor current = meta.shards().map().shard(shard.id()).orElse(null);
+                step = current == null ? Optional.empty() : ReplicaPlan.next(current, status.membership(), self);
+                step.ifPresent(s -> takeStep(shard.id(), group, s));
+            }
+            advanceMove(shard, group, status);
+            NodeId transferTo = meta.shards().transfer(shard.id()).orElse(null);
+            if (transferTo != null && !transferTo.equals(self) && status.membership().isVoter(transferTo)
+                    && connected.test(transferTo) && now - transferTriedAtMillis.getOrDefault(shard.id(),
+                    Long.MIN_VALUE / 2) >= TRANSFER_RETRY_MILLIS) {
+                transferTriedAtMillis.put(shard.id(), now);
+                log.info("shard_leader_transfer node={} shard={} to={}", self, shard.id(), transferTo);
+                runtime.transferLeadership(group, transferTo);
+            }
+            // a transfer to this node ends once it is observed here, even if the map already names it
+            boolean transferredHere = self.equals(transferTo);
+            if ((!self.equals(shard.leaderHint()) || transferredHere) && shard.voters().contains(self)) {
+                observed.add(new ShardChange.LeaderObserved(shard.id(), self));
+            }
+        }
+        transferTriedAtMillis.keySet().retainAll(meta.shards().transfers().keySet());
+        if (!observed.isEmpty() && report.isDone() && now - reportedAtMillis >= REPORT_PERIOD_MILLIS) {
+            reportedAtMillis = now;
+            report = proposeMeta(ShardState.batch(observed.subList(0, Math.min(observed.size(),
+                    REPORTS_PER_COMMAND_MAX))));
+        }
+    }
+
+    private void takeStep(ShardId shard, long group, ReplicaPlan.Step step) {
+        switch (step) {
+            case ReplicaPlan.Change c -> {
+                log.info("shard_membership_step node={} shard={} change={} node_changed={}", runtime.self(), shard,
+                        c.change().type(), c.change().node());
+                groupChanges.put(group, runtime.proposeMembership(group, c.change()));
+            }
+            case ReplicaPlan.HandOver h -> {
+                if (connected.test(h.to())) {
+                    log.info("shard_leader_hand_over node={} shard={} to={} reason=removed", runtime.self(), shard,
+                            h.to());
+                    runtime.transferLeadership(group, h.to());
+                }
+            }
+        }
+    }
+
+    /** The next step of a replica move this node leads: promote the caught-up learner, then remove the source. */
+    private void advanceMove(ShardDescriptor shard, long group, LogStatus status) throws InterruptedException {
+        Optional<ShardState.Move> move = meta.shards().move(shard.id());
+        if (move.isEmpty() || metaChanges.containsKey(shard.id())) {
+            return;
+        }
+        NodeId from = move.get().from();
+        NodeId to = move.get().to();
+        NodeId self = runtime.self();
+        boolean learnerInMap = shard.learners().contains(to);
+        if (learnerInMap && status.membership().learners().contains(to)) {
+            Map<NodeId, Long> matches;
+            try {
+                matches = runtime.query(group, r -> r.matchIndexes()).get(BARRIER_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException notNow) {
+                return;
+            }
+            long match = matches.getOrDefault(to, 0L);
+            // caught up: it has taken the leader's snapshot and entries after it, and lags little
+            if (match > 0 && match + CAUGHT_UP_LAG_ENTRIES_MAX >= status.commitIndex()) {
+                log.info("shard_move_promote node={} shard={} learner={}", self, shard.id(), to);
+                metaChanges.put(shard.id(), proposeMeta(ShardState.command(
+                        new ShardChange.PromoteLearner(shard.id(), shard.epoch(), to))));
+            }
+        } else if (shard.voters().contains(to) && status.membership().isVoter(to) && shard.hasReplicaOn(from)) {
+            if (from.equals(self)) {
+                if (connected.test(to)) {
+                    runtime.transferLeadership(group, to); // the source leaves last, led by another
+                }
+                return;
+            }
+            log.info("shard_move_remove_source node={} shard={} source={}", self, shard.id(), from);
+            metaChanges.put(shard.id(), proposeMeta(ShardState.command(
+                    new ShardChange.RemoveReplica(shard.id(), shard.epoch(), from))));
+        }
+    }
+
+    private boolean metaBarrier() throws InterruptedException {
+        try {
+            runtime.readBarrier(metaGroup).get(BARRIER_MILLIS, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException | TimeoutException notNow) {
+            return false;
+        }
+    }
+
+    private CompletableFuture<Object> proposeMeta(ShardMapCommand command) {
+        return runtime.propose(metaGroup, MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(command)
+                .build())).orTimeout(5, TimeUnit.SECONDS);
+    }
+}

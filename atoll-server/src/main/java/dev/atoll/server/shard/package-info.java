@@ -1,0 +1,42 @@
+/**
+ * Keyspaces other than {@code default}: the shard map in the meta group, one Raft group per
+ * shard replica on each node, and the admin and KV APIs.
+ *
+ * <h2>The map</h2>
+ * The meta group's {@link dev.atoll.server.runtime.MetaStateMachine} holds a {@link
+ * dev.atoll.server.shard.ShardState}: atoll-shard's {@code ShardMap}, each keyspace's storage id,
+ * and two kinds of intent, replica moves and leader transfers. Every change is a protobuf meta
+ * command ({@link dev.atoll.server.shard.ShardCodec}); its apply answers the proposer with the
+ * map's {@code ChangeResult}, and a refusal changes nothing.
+ *
+ * <h2>Hosting</h2>
+ * {@link dev.atoll.server.shard.ShardHost} runs a group (id: shard id + 1) for every shard with a
+ * replica on the node, created and removed while the node runs. A shard at its first conf
+ * version is founded by its voters; a replica added later starts empty and receives the leader's
+ * snapshot. All replicas of a node keep their data in one RocksDB ({@link
+ * dev.atoll.server.shard.ShardStore}): a range keyspace's shards share its prefix, so a split
+ * or merge on one node will move no data. A removed replica's group is compacted at its applied
+ * index before its data is deleted, so hosting it again continues from its own durable state.
+ *
+ * <h2>Changes, step by step</h2>
+ * A replica move ({@code MoveShard}) is one meta command that adds a learner on the target and
+ * records the move. The shard's leader ({@link dev.atoll.server.shard.ShardReconciler}) adds the
+ * learner to its group ({@link dev.atoll.server.shard.ReplicaPlan}); the leader's snapshot
+ * catches it up; once its match index is close to the commit index the leader proposes its
+ * promotion to the map, then makes it a voter in the group, then proposes the source's removal
+ * (handing leadership over first if it leads), then removes it from the group; the source node
+ * drops its replica once out of the group (or after a grace period). Each map step names the
+ * shard's epoch and each group step is derived from the map after a meta read barrier and only
+ * moves forward, so a crash at any point is completed by the next leader. A leader transfer is
+ * an intent the leader carries out; leaders report themselves to the map in batches.
+ *
+ * <h2>Requests</h2>
+ * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or
+ * forwards once; a stale client route is answered "shard moved" with the owner's descriptor.
+ * The per-shard apply logic is {@link dev.atoll.server.shard.ShardStateMachine} over the narrow
+ * {@link dev.atoll.server.shard.ShardData}: the pure replica state machine of
+ * {@code dev.atoll.shard.replica} can replace it behind the runtime's {@code StateMachine}
+ * interface, producing {@code ShardStore.Write}s (and, for splits, new {@code ShardData} views
+ * over the same prefix). Refusals carry a stable {@link dev.atoll.server.shard.ShardError} code.
+ */
+package dev.atoll.server.shard;
