@@ -12,7 +12,7 @@ import java.util.Set;
  * duplication, rare long delays, and partitions as a set of cut directed links, which covers
  * symmetric, one-way and bridge partitions.
  */
-final class SimNetwork {
+public final class SimNetwork {
     private final RandomSource random;
     private FaultProfile profile;
     private final Set<Link> cut = new HashSet<>();
@@ -20,13 +20,13 @@ final class SimNetwork {
     record Link(NodeId from, NodeId to) {
     }
 
-    SimNetwork(RandomSource random, FaultProfile profile) {
+    public SimNetwork(RandomSource random, FaultProfile profile) {
         this.random = random;
         this.profile = profile;
     }
 
     /** Delays, in microseconds, of each copy of a message sent now; empty when it is lost. */
-    long[] deliveries(NodeId from, NodeId to) {
+    public long[] deliveries(NodeId from, NodeId to) {
         if (cut.contains(new Link(from, to)) || random.chance(profile.lossRate())) {
             return new long[0];
         }
@@ -39,11 +39,11 @@ final class SimNetwork {
     }
 
     /** Whether a message that arrives now may be delivered (a partition also stops messages in flight). */
-    boolean connected(NodeId from, NodeId to) {
+    public boolean connected(NodeId from, NodeId to) {
         return !cut.contains(new Link(from, to));
     }
 
-    long delay() {
+    public long delay() {
         long d = profile.delayMinMicros() + random.nextLong(profile.delayMaxMicros() - profile.delayMinMicros() + 1);
         if (random.chance(profile.longDelayRate())) {
             d += random.nextLong(50_000);
@@ -51,17 +51,17 @@ final class SimNetwork {
         return d;
     }
 
-    void cutOneWay(NodeId from, NodeId to) {
+    public void cutOneWay(NodeId from, NodeId to) {
         cut.add(new Link(from, to));
     }
 
-    void cutBothWays(NodeId a, NodeId b) {
+    public void cutBothWays(NodeId a, NodeId b) {
         cutOneWay(a, b);
         cutOneWay(b, a);
     }
 
     /** Splits the cluster: no link crosses between {@code side} and the rest. */
-    void partition(List<NodeId> all, Set<NodeId> side) {
+    public void partition(List<NodeId> all, Set<NodeId> side) {
         for (NodeId a : all) {
             for (NodeId b : all) {
                 if (side.contains(a) != side.contains(b)) {
@@ -71,21 +71,21 @@ final class SimNetwork {
         }
     }
 
-    void heal() {
+    public void heal() {
         cut.clear();
     }
 
-    boolean healthy() {
+    public boolean healthy() {
         return cut.isEmpty();
     }
 
     /** Liveness phase: no more loss, duplication or long delays. */
-    void calm() {
+    public void calm() {
         profile = FaultProfile.none();
         heal();
     }
 
-    int cutLinkCount() {
+    public int cutLinkCount() {
         return cut.size();
     }
 }
