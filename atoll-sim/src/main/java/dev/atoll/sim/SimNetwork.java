@@ -71,6 +71,62 @@ public final class SimNetwork {
         }
     }
 
+    /**
+     * Cuts the network at random in one of four shapes, the shapes a nemesis uses: a random split,
+     * {@code leader} (or any node) isolated, one-way cuts around one node (it can send but not
+     * receive, or the reverse), or a bridge (two halves only one node connects). Draws from
+     * {@code random}; returns what it did, for the transcript.
+     */
+    public String partitionAtRandom(RandomSource random, List<NodeId> all, NodeId leader) {
+        heal();
+        switch (random.chance(0.4) ? 1 : random.nextInt(4)) {
+            case 0 -> {
+                var side = new java.util.HashSet<NodeId>();
+                for (NodeId id : all) {
+                    if (random.chance(0.5)) {
+                        side.add(id);
+                    }
+                }
+                partition(all, side);
+                return "partition " + new java.util.TreeSet<>(side) + " | rest";
+            }
+            case 1 -> {
+                NodeId victim = leader != null ? leader : all.get(random.nextInt(all.size()));
+                partition(all, Set.of(victim));
+                return "isolate " + victim;
+            }
+            case 2 -> {
+                NodeId a = all.get(random.nextInt(all.size()));
+                for (NodeId b : all) {
+                    if (!b.equals(a)) {
+                        if (random.chance(0.5)) {
+                            cutOneWay(a, b);
+                        } else {
+                            cutOneWay(b, a);
+                        }
+                    }
+                }
+                return "one-way cuts around " + a;
+            }
+            default -> {
+                NodeId bridge = all.get(random.nextInt(all.size()));
+                var left = new java.util.ArrayList<NodeId>();
+                var right = new java.util.ArrayList<NodeId>();
+                for (NodeId id : all) {
+                    if (!id.equals(bridge)) {
+                        (random.chance(0.5) ? left : right).add(id);
+                    }
+                }
+                for (NodeId l : left) {
+                    for (NodeId r : right) {
+                        cutBothWays(l, r);
+                    }
+                }
+                return "bridge " + left + " <" + bridge + "> " + right;
+            }
+        }
+    }
+
     public void heal() {
         cut.clear();
     }

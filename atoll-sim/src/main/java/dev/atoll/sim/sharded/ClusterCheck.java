@@ -98,18 +98,30 @@ final class ClusterCheck {
             if (first == null) {
                 first = g;
             } else {
-                check(sameRows(first, g), "the replicas of %s on %s and %s hold the same rows", s.id(), first.host.id, x);
+                String difference = difference(first, g);
+                check(difference == null, "the replicas of %s on %s and %s hold the same rows: %s", s.id(),
+                        first.host.id, x, difference);
             }
         }
     }
 
-    private static boolean sameRows(GroupReplica a, GroupReplica b) {
-        var ra = a.store.rows();
-        var rb = b.store.rows();
-        if (!ra.keySet().equals(rb.keySet())) {
-            return false;
+    /** The first key two replicas disagree on, with both values; null if they hold the same rows. */
+    private String difference(GroupReplica a, GroupReplica b) {
+        var keys = new java.util.TreeSet<>(a.store.rows().keySet());
+        keys.addAll(b.store.rows().keySet());
+        for (Key k : keys) {
+            byte[] va = a.store.get(k);
+            byte[] vb = b.store.get(k);
+            if (!Arrays.equals(va, vb)) {
+                return sim.keyNames.get(k) + " is " + text(va) + " on " + a.host.id + ", " + text(vb) + " on "
+                        + b.host.id + " (" + a.raft.status() + " / " + b.raft.status() + ")";
+            }
         }
-        return ra.entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(), rb.get(e.getKey())));
+        return null;
+    }
+
+    private static String text(byte[] value) {
+        return value == null ? "absent" : new String(value, StandardCharsets.UTF_8);
     }
 
     private void checkKey(ShardMap map, String keyspace, Key k) {

@@ -160,6 +160,14 @@ final class PlacementDriver {
             return;
         }
         for (NodeId x : s.learners()) {
+            if (sim.hosts.get(x).tombstones.contains(s.id().value())) {
+                // the target destroyed a replica of this shard after the move was planned (one a
+                // late split had made there): a destroyed replica never comes back, so the move is abandoned
+                sim.proposeMeta(new ShardChange.RemoveReplica(s.id(), s.epoch(), x));
+                return;
+            }
+        }
+        for (NodeId x : s.learners()) {
             if (!m.isMember(x)) {
                 sim.proposeMembership(leader, new MembershipChange(MembershipChange.Type.ADD_LEARNER, x));
                 return;

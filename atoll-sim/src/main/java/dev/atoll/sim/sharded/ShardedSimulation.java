@@ -18,6 +18,7 @@ import dev.atoll.core.protocol.ProposeResult;
 import dev.atoll.core.protocol.Ready;
 import dev.atoll.core.protocol.Role;
 import dev.atoll.core.protocol.Snapshot;
+import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.Placement;
@@ -25,6 +26,8 @@ import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.Sharding;
 import dev.atoll.shard.replica.ReplicaMutation;
+import dev.atoll.shard.replica.ShardBounds;
+import dev.atoll.shard.replica.ShardCommand;
 import dev.atoll.shard.replica.ShardCodec;
 import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardResult;
@@ -42,7 +45,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -190,7 +192,7 @@ public final class ShardedSimulation {
             for (int i = 0; i < spec.initialShardCount(); i++) {
                 voters.add(pickNodes(REPLICATION_FACTOR));
             }
-            map = ((dev.atoll.shard.ChangeResult.Applied) map.apply(new ShardChange.CreateKeyspace(spec, voters))).map();
+            map = ((ChangeResult.Applied) map.apply(new ShardChange.CreateKeyspace(spec, voters))).map();
         }
         return map;
     }
@@ -236,7 +238,7 @@ public final class ShardedSimulation {
         }
         for (var shard : initialMap.shards()) {
             var spec = initialMap.keyspace(shard.keyspace()).orElseThrow();
-            ShardSnapshot initial = ShardReplica.initial(dev.atoll.shard.replica.ShardBounds.of(shard, spec.sharding()));
+            ShardSnapshot initial = ShardReplica.initial(ShardBounds.of(shard, spec.sharding()));
             var boot = new Snapshot(ShardReplica.INITIAL_INDEX, 1, Membership.ofVoters(new TreeSet<>(shard.voters())),
                     ShardCodec.encode(initial));
             for (NodeId id : shard.voters()) {
@@ -576,7 +578,9 @@ public final class ShardedSimulation {
     private void onSplit(GroupReplica parent, ShardResult.Split split) {
         Host h = parent.host;
         long child = split.child().bounds().shard().value();
-        if (h.tombstones.contains(child)) {
+        if (h.tombstones.contains(child) || !parent.appliedMembership.isMember(h.id)) {
+            // destroyed here before, or this host joined the parent after the split (a learner
+            // replaying the log): the new shard has no replica on it
             return;
         }
         var boot = new Snapshot(ShardReplica.INITIAL_INDEX, 1, parent.appliedMembership,
@@ -684,7 +688,7 @@ public final class ShardedSimulation {
     }
 
     /** Proposes an admin command to a shard group's leader, fire and forget: the driver retries until it shows. */
-    void proposeShard(GroupReplica leader, dev.atoll.shard.replica.ShardCommand command) {
+    void proposeShard(GroupReplica leader, ShardCommand command) {
         ProposeResult r = leader.raft.propose(ShardCodec.encode(command));
         trace("propose " + command + " to " + leader.host.id + " -> " + r);
         drive(leader);
@@ -767,22 +771,8 @@ public final class ShardedSimulation {
             network.heal();
             return;
         }
-        network.heal();
-        var all = new ArrayList<>(universe);
-        if (random.chance(0.5)) {
-            NodeId victim = all.get(random.nextInt(all.size()));
-            network.partition(all, Set.of(victim));
-            trace("isolate " + victim);
-        } else {
-            var side = new HashSet<NodeId>();
-            for (NodeId id : all) {
-                if (random.chance(0.5)) {
-                    side.add(id);
-                }
-            }
-            network.partition(all, side);
-            trace("partition " + new TreeSet<>(side) + " | rest");
-        }
+        GroupReplica metaLeader = leaderOf(GroupReplica.META);
+        trace(network.partitionAtRandom(random, new ArrayList<>(universe), metaLeader == null ? null : metaLeader.host.id));
     }
 
     private void crashFault() {
@@ -896,7 +886,8 @@ public final class ShardedSimulation {
             }
             for (NodeId member : ls.membership().sortedMembers()) {
                 GroupReplica g = hosts.get(member).group(group);
-                if (g == null || !g.initialised() || g.raft.status().appliedIndex() != ls.commitIndex()) {
+                // the driver's applied index: the core counts a snapshot applied before its Ready is durable
+                if (g == null || !g.initialised() || g.appliedIndex != ls.commitIndex() || g.inflight != null) {
                     return false;
                 }
             }

@@ -26,9 +26,9 @@ class ShardedCampaignTest {
 
     @Test
     void fiveNodesUnderEveryFault() {
-        var summary = campaign(5, FaultProfile.Set.ALL, 1, 60);
+        var summary = campaign(5, FaultProfile.Set.ALL, 1, 150);
         assertThat(summary.failures()).as(describe(summary)).isEmpty();
-        assertThat(summary.operationCount()).isGreaterThan(60 * 100L);
+        assertThat(summary.operationCount()).isGreaterThan(150 * 100L);
     }
 
     @Test
