@@ -72,12 +72,16 @@ public final class SimNetwork {
     }
 
     /**
-     * Cuts the network at random in one of four shapes, the shapes a nemesis uses: a random split,
-     * {@code leader} (or any node) isolated, one-way cuts around one node (it can send but not
-     * receive, or the reverse), or a bridge (two halves only one node connects). Draws from
-     * {@code random}; returns what it did, for the transcript.
+     * A nemesis's network fault: half the time a cut network heals; otherwise it is cut afresh in
+     * one of four shapes: a random split, {@code leader} (or any node) isolated, one-way cuts
+     * around one node (it can send but not receive, or the reverse), or a bridge (two halves only
+     * one node connects). Draws from {@code random}; returns what it did, for the transcript.
      */
-    public String partitionAtRandom(RandomSource random, List<NodeId> all, NodeId leader) {
+    public String healOrPartition(RandomSource random, List<NodeId> all, NodeId leader) {
+        if (!healthy() && random.chance(0.5)) {
+            heal();
+            return "heal";
+        }
         heal();
         switch (random.chance(0.4) ? 1 : random.nextInt(4)) {
             case 0 -> {

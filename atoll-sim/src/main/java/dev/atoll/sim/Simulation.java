@@ -702,12 +702,7 @@ public final class Simulation<M> {
     }
 
     private void partitionFault() {
-        if (!network.healthy() && random.chance(0.5)) {
-            trace("heal");
-            network.heal();
-            return;
-        }
-        trace(network.partitionAtRandom(random, new ArrayList<>(universe), currentLeader()));
+        trace(network.healOrPartition(random, new ArrayList<>(universe), currentLeader()));
     }
 
     private void crashFault() {

@@ -13,6 +13,7 @@ import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.SplitPoint;
 import dev.atoll.shard.replica.ShardBounds;
 import dev.atoll.shard.replica.ShardCommand;
+import dev.atoll.shard.replica.ShardReplica;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -373,7 +374,13 @@ final class PlacementDriver {
                 partners.add(o);
             }
         }
-        return partners.isEmpty() ? null : partners.get(sim.random.nextInt(partners.size()));
+        if (partners.isEmpty()) {
+            return null;
+        }
+        ShardDescriptor partner = partners.get(sim.random.nextInt(partners.size()));
+        // the source's rows travel in the CommitMerge entry: merge only what fits, with room to grow
+        GroupReplica source = sim.leaderOf(partner.id().value());
+        return source.replica.snapshot().dataBytes() <= ShardReplica.MERGE_BYTES_MAX / 8 ? partner : null;
     }
 
     // ---------------------------------------------------------------- convergence

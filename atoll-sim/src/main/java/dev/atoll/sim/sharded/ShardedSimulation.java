@@ -766,13 +766,8 @@ public final class ShardedSimulation {
     }
 
     private void partitionFault() {
-        if (!network.healthy() && random.chance(0.5)) {
-            trace("heal");
-            network.heal();
-            return;
-        }
         GroupReplica metaLeader = leaderOf(GroupReplica.META);
-        trace(network.partitionAtRandom(random, new ArrayList<>(universe), metaLeader == null ? null : metaLeader.host.id));
+        trace(network.healOrPartition(random, new ArrayList<>(universe), metaLeader == null ? null : metaLeader.host.id));
     }
 
     private void crashFault() {

@@ -26,9 +26,9 @@ class ShardedCampaignTest {
 
     @Test
     void fiveNodesUnderEveryFault() {
-        var summary = campaign(5, FaultProfile.Set.ALL, 1, 150);
+        var summary = campaign(5, FaultProfile.Set.ALL, 1, 100);
         assertThat(summary.failures()).as(describe(summary)).isEmpty();
-        assertThat(summary.operationCount()).isGreaterThan(150 * 100L);
+        assertThat(summary.operationCount()).isGreaterThan(100 * 100L);
     }
 
     @Test
