@@ -19,7 +19,9 @@
  *       edits, slot moves) by copying the keys to the target shard and deleting them from the
  *       source;</li>
  *   <li>runs a split or merge through the affected groups' logs as well, so each group's
- *       state machine cuts or joins its data at the same point in its log as the map.</li>
+ *       state machine cuts or joins its data at the same point in its log as the map; that state
+ *       machine is {@link dev.atoll.shard.replica.ShardReplica} (see its package for the split
+ *       and merge protocols).</li>
  * </ol>
  */
 package dev.atoll.shard;

@@ -30,8 +30,19 @@ public final class Campaign {
         }
     }
 
+    /** Runs one seed to its end: the simulation of one protocol, or of a sharded cluster. */
+    @FunctionalInterface
+    public interface SeedRunner {
+        SimResult run(long seed);
+    }
+
     public static Summary run(ProtocolFactory<?> factory, SimOptions options, long firstSeed, int seedCount,
                               int threads, Consumer<SimResult> onFailure) {
+        return run(seed -> runOne(factory, options, seed), firstSeed, seedCount, threads, onFailure);
+    }
+
+    public static Summary run(SeedRunner runner, long firstSeed, int seedCount, int threads,
+                              Consumer<SimResult> onFailure) {
         long started = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "sim");
@@ -42,7 +53,7 @@ public final class Campaign {
             var futures = new ArrayList<Future<SimResult>>(seedCount);
             for (int i = 0; i < seedCount; i++) {
                 long seed = firstSeed + i;
-                futures.add(pool.submit(() -> runOne(factory, options, seed)));
+                futures.add(pool.submit(() -> runner.run(seed)));
             }
             var failures = new ArrayList<SimResult>();
             long ops = 0;
@@ -73,10 +84,14 @@ public final class Campaign {
      */
     public static SimResult firstViolation(ProtocolFactory<?> factory, SimOptions options, long firstSeed,
                                            int seedCountMax, int threads) {
+        return firstViolation(seed -> runOne(factory, options, seed), firstSeed, seedCountMax, threads);
+    }
+
+    public static SimResult firstViolation(SeedRunner runner, long firstSeed, int seedCountMax, int threads) {
         int batch = Math.max(1, threads) * 8;
         for (int done = 0; done < seedCountMax; done += batch) {
             int count = Math.min(batch, seedCountMax - done);
-            var summary = run(factory, options, firstSeed + done, count, threads, r -> { });
+            var summary = run(runner, firstSeed + done, count, threads, r -> { });
             if (!summary.failures().isEmpty()) {
                 return summary.failures().get(0);
             }

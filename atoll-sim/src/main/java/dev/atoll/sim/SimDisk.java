@@ -16,7 +16,7 @@ import java.util.List;
  * batch torn (some of its entries written, the rest lost, the torn record dropped by its CRC).
  * Within one batch the order is snapshot, entries, hard state, as a WAL writes them.
  */
-final class SimDisk {
+public final class SimDisk {
     /** One batch of writes: what one Ready asked to persist. */
     record Batch(long seq, Snapshot snapshot, List<Entry> entries, HardState hardState) {
     }
@@ -28,21 +28,21 @@ final class SimDisk {
     private long nextBatchSeq = 1;
     private long fsyncCount;
 
-    SimDisk(PersistentState initial) {
+    public SimDisk(PersistentState initial) {
         this.hardState = initial.hardState();
         this.snapshot = initial.snapshot();
         this.entries.addAll(initial.entries());
     }
 
     /** Queues a write; returns its sequence number for {@link #syncThrough(long)}. */
-    long write(Snapshot snap, List<Entry> newEntries, HardState hs) {
+    public long write(Snapshot snap, List<Entry> newEntries, HardState hs) {
         var b = new Batch(nextBatchSeq++, snap, List.copyOf(newEntries), hs);
         unsynced.addLast(b);
         return b.seq();
     }
 
     /** fsync completed: every batch up to {@code seq} is durable. */
-    void syncThrough(long seq) {
+    public void syncThrough(long seq) {
         fsyncCount++;
         while (!unsynced.isEmpty() && unsynced.peekFirst().seq() <= seq) {
             applyDurably(unsynced.pollFirst(), Integer.MAX_VALUE);
@@ -50,7 +50,7 @@ final class SimDisk {
     }
 
     /** The application saved a snapshot of its state machine and compacted the log (synced at once). */
-    void saveSnapshot(Snapshot snap) {
+    public void saveSnapshot(Snapshot snap) {
         if (snap.index() <= snapshot.index()) {
             return;
         }
@@ -61,7 +61,7 @@ final class SimDisk {
      * Power loss: unsynced writes are lost, except a random prefix that had reached the platter;
      * the last surviving batch may be torn.
      */
-    void crash(RandomSource random, boolean tornWrites) {
+    public void crash(RandomSource random, boolean tornWrites) {
         if (tornWrites && !unsynced.isEmpty()) {
             int keep = random.nextInt(unsynced.size() + 1);
             for (int i = 0; i < keep; i++) {
@@ -77,15 +77,15 @@ final class SimDisk {
         unsynced.clear();
     }
 
-    PersistentState load() {
+    public PersistentState load() {
         return new PersistentState(hardState, snapshot, entries);
     }
 
-    boolean hasUnsynced() {
+    public boolean hasUnsynced() {
         return !unsynced.isEmpty();
     }
 
-    long fsyncCount() {
+    public long fsyncCount() {
         return fsyncCount;
     }
 

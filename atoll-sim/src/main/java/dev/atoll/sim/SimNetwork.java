@@ -12,7 +12,7 @@ import java.util.Set;
  * duplication, rare long delays, and partitions as a set of cut directed links, which covers
  * symmetric, one-way and bridge partitions.
  */
-final class SimNetwork {
+public final class SimNetwork {
     private final RandomSource random;
     private FaultProfile profile;
     private final Set<Link> cut = new HashSet<>();
@@ -20,13 +20,13 @@ final class SimNetwork {
     record Link(NodeId from, NodeId to) {
     }
 
-    SimNetwork(RandomSource random, FaultProfile profile) {
+    public SimNetwork(RandomSource random, FaultProfile profile) {
         this.random = random;
         this.profile = profile;
     }
 
     /** Delays, in microseconds, of each copy of a message sent now; empty when it is lost. */
-    long[] deliveries(NodeId from, NodeId to) {
+    public long[] deliveries(NodeId from, NodeId to) {
         if (cut.contains(new Link(from, to)) || random.chance(profile.lossRate())) {
             return new long[0];
         }
@@ -39,11 +39,11 @@ final class SimNetwork {
     }
 
     /** Whether a message that arrives now may be delivered (a partition also stops messages in flight). */
-    boolean connected(NodeId from, NodeId to) {
+    public boolean connected(NodeId from, NodeId to) {
         return !cut.contains(new Link(from, to));
     }
 
-    long delay() {
+    public long delay() {
         long d = profile.delayMinMicros() + random.nextLong(profile.delayMaxMicros() - profile.delayMinMicros() + 1);
         if (random.chance(profile.longDelayRate())) {
             d += random.nextLong(50_000);
@@ -51,17 +51,17 @@ final class SimNetwork {
         return d;
     }
 
-    void cutOneWay(NodeId from, NodeId to) {
+    public void cutOneWay(NodeId from, NodeId to) {
         cut.add(new Link(from, to));
     }
 
-    void cutBothWays(NodeId a, NodeId b) {
+    public void cutBothWays(NodeId a, NodeId b) {
         cutOneWay(a, b);
         cutOneWay(b, a);
     }
 
     /** Splits the cluster: no link crosses between {@code side} and the rest. */
-    void partition(List<NodeId> all, Set<NodeId> side) {
+    public void partition(List<NodeId> all, Set<NodeId> side) {
         for (NodeId a : all) {
             for (NodeId b : all) {
                 if (side.contains(a) != side.contains(b)) {
@@ -71,21 +71,81 @@ final class SimNetwork {
         }
     }
 
-    void heal() {
+    /**
+     * A nemesis's network fault: half the time a cut network heals; otherwise it is cut afresh in
+     * one of four shapes: a random split, {@code leader} (or any node) isolated, one-way cuts
+     * around one node (it can send but not receive, or the reverse), or a bridge (two halves only
+     * one node connects). Draws from {@code random}; returns what it did, for the transcript.
+     */
+    public String healOrPartition(RandomSource random, List<NodeId> all, NodeId leader) {
+        if (!healthy() && random.chance(0.5)) {
+            heal();
+            return "heal";
+        }
+        heal();
+        switch (random.chance(0.4) ? 1 : random.nextInt(4)) {
+            case 0 -> {
+                var side = new java.util.HashSet<NodeId>();
+                for (NodeId id : all) {
+                    if (random.chance(0.5)) {
+                        side.add(id);
+                    }
+                }
+                partition(all, side);
+                return "partition " + new java.util.TreeSet<>(side) + " | rest";
+            }
+            case 1 -> {
+                NodeId victim = leader != null ? leader : all.get(random.nextInt(all.size()));
+                partition(all, Set.of(victim));
+                return "isolate " + victim;
+            }
+            case 2 -> {
+                NodeId a = all.get(random.nextInt(all.size()));
+                for (NodeId b : all) {
+                    if (!b.equals(a)) {
+                        if (random.chance(0.5)) {
+                            cutOneWay(a, b);
+                        } else {
+                            cutOneWay(b, a);
+                        }
+                    }
+                }
+                return "one-way cuts around " + a;
+            }
+            default -> {
+                NodeId bridge = all.get(random.nextInt(all.size()));
+                var left = new java.util.ArrayList<NodeId>();
+                var right = new java.util.ArrayList<NodeId>();
+                for (NodeId id : all) {
+                    if (!id.equals(bridge)) {
+                        (random.chance(0.5) ? left : right).add(id);
+                    }
+                }
+                for (NodeId l : left) {
+                    for (NodeId r : right) {
+                        cutBothWays(l, r);
+                    }
+                }
+                return "bridge " + left + " <" + bridge + "> " + right;
+            }
+        }
+    }
+
+    public void heal() {
         cut.clear();
     }
 
-    boolean healthy() {
+    public boolean healthy() {
         return cut.isEmpty();
     }
 
     /** Liveness phase: no more loss, duplication or long delays. */
-    void calm() {
+    public void calm() {
         profile = FaultProfile.none();
         heal();
     }
 
-    int cutLinkCount() {
+    public int cutLinkCount() {
         return cut.size();
     }
 }

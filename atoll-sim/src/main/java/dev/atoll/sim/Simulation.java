@@ -24,13 +24,11 @@ import dev.atoll.sim.check.Op;
 import dev.atoll.sim.kv.KvCommand;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -704,60 +702,7 @@ public final class Simulation<M> {
     }
 
     private void partitionFault() {
-        if (!network.healthy() && random.chance(0.5)) {
-            trace("heal");
-            network.heal();
-            return;
-        }
-        network.heal();
-        var all = new ArrayList<>(universe);
-        switch (random.chance(0.4) ? 1 : random.nextInt(4)) {
-            case 0 -> { // random split
-                var side = new HashSet<NodeId>();
-                for (NodeId id : all) {
-                    if (random.chance(0.5)) {
-                        side.add(id);
-                    }
-                }
-                network.partition(all, side);
-                trace("partition " + new TreeSet<>(side) + " | rest");
-            }
-            case 1 -> { // isolate the leader
-                NodeId leader = currentLeader();
-                NodeId victim = leader != null ? leader : all.get(random.nextInt(all.size()));
-                network.partition(all, Set.of(victim));
-                trace("isolate " + victim);
-            }
-            case 2 -> { // one-way: a node can send but not receive, or the reverse
-                NodeId a = all.get(random.nextInt(all.size()));
-                for (NodeId b : all) {
-                    if (!b.equals(a)) {
-                        if (random.chance(0.5)) {
-                            network.cutOneWay(a, b);
-                        } else {
-                            network.cutOneWay(b, a);
-                        }
-                    }
-                }
-                trace("one-way cuts around " + a);
-            }
-            default -> { // bridge: two halves that only one node connects
-                NodeId bridge = all.get(random.nextInt(all.size()));
-                var left = new ArrayList<NodeId>();
-                var right = new ArrayList<NodeId>();
-                for (NodeId id : all) {
-                    if (!id.equals(bridge)) {
-                        (random.chance(0.5) ? left : right).add(id);
-                    }
-                }
-                for (NodeId l : left) {
-                    for (NodeId r : right) {
-                        network.cutBothWays(l, r);
-                    }
-                }
-                trace("bridge " + left + " <" + bridge + "> " + right);
-            }
-        }
+        trace(network.healOrPartition(random, new ArrayList<>(universe), currentLeader()));
     }
 
     private void crashFault() {

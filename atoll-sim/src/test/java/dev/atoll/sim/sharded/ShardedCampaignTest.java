@@ -1,0 +1,65 @@
+package dev.atoll.sim.sharded;
+
+import dev.atoll.sim.Campaign;
+import dev.atoll.sim.FaultProfile;
+import dev.atoll.sim.SimOptions;
+import dev.atoll.sim.SimResult;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The CI campaign of the sharded simulator (longer ones run from {@code ./atoll sim sharded}):
+ * every seed must keep every group's Raft invariants, converge after healing, leave each key in
+ * exactly the shard the map names with its last acknowledged value, and produce a linearizable
+ * history, while the placement driver splits, merges and moves shards under faults.
+ */
+class ShardedCampaignTest {
+    private static int threads() {
+        return Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
+    private static Campaign.Summary campaign(int nodes, FaultProfile.Set faults, long firstSeed, int seeds) {
+        var options = SimOptions.of(nodes, faults);
+        return Campaign.run(seed -> new ShardedSimulation(seed, options).run(), firstSeed, seeds, threads(), r -> { });
+    }
+
+    @Test
+    void fiveNodesUnderEveryFault() {
+        var summary = campaign(5, FaultProfile.Set.ALL, 1, 100);
+        assertThat(summary.failures()).as(describe(summary)).isEmpty();
+        assertThat(summary.operationCount()).isGreaterThan(100 * 100L);
+    }
+
+    @Test
+    void threeNodesUnderNetworkFaults() {
+        var summary = campaign(3, FaultProfile.Set.NET, 30_000, 15);
+        assertThat(summary.failures()).as(describe(summary)).isEmpty();
+    }
+
+    @Test
+    void withoutFaultsEveryKindOfOperationCompletes() {
+        int splits = 0;
+        int merges = 0;
+        int moves = 0;
+        for (long seed = 1; seed <= 5; seed++) {
+            var sim = new ShardedSimulation(seed, SimOptions.of(5, FaultProfile.Set.NONE));
+            SimResult r = sim.run();
+            assertThat(r.ok()).as("%s\n%s", r.violation(), r.summary()).isTrue();
+            splits += sim.placement.splitsDone;
+            merges += sim.placement.mergesDone;
+            moves += sim.placement.movesDone;
+        }
+        assertThat(splits).isGreaterThan(5);
+        assertThat(merges).isGreaterThan(2);
+        assertThat(moves).isGreaterThan(5);
+    }
+
+    private static String describe(Campaign.Summary s) {
+        var sb = new StringBuilder(s.line());
+        for (SimResult r : s.failures()) {
+            sb.append('\n').append(r.seed()).append(": ").append(r.violation()).append("\n  ").append(r.summary());
+        }
+        return sb.toString();
+    }
+}
