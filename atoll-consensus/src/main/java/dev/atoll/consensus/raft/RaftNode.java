@@ -196,9 +196,20 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 || !id.equals(envelope.to()) || id.equals(envelope.from())) {
             return;
         }
-        wake();
+        if (!isIgnoredVoteFromOutsider(envelope.from(), envelope.message())) {
+            wake();
+        }
         stepMessage(envelope.from(), envelope.message());
         checkInvariants();
+    }
+
+    /**
+     * A vote request from outside the membership, which a sticky replica ignores (thesis §4.2.3):
+     * it need not wake a quiesced group. A removed server that never learnt of its removal keeps
+     * campaigning, and would otherwise keep the group from ever staying quiesced.
+     */
+    private boolean isIgnoredVoteFromOutsider(NodeId from, RaftMessage m) {
+        return m instanceof RequestVote && !log.membership().isMember(from) && isSticky();
     }
 
     /**
@@ -978,9 +989,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
      * The leader says the group is idle at {@code q.commitIndex()}, its last index, which this
      * node has acknowledged. With that index committed here, stop the election timer until an
      * input wakes us (a message, a proposal, a read, or the driver reporting the leader
-     * unreachable); otherwise (a late Quiesce, or a snapshot half received) answer, which wakes
-     * the leader, and stay awake. Obeyed whatever this node's own quiesceIdleTicks: quiescing is
-     * the leader's decision.
+     * unreachable); otherwise (a late Quiesce) answer, which wakes the leader, and stay awake.
+     * Obeyed whatever this node's own quiesceIdleTicks: quiescing is the leader's decision.
      */
     private void onQuiesce(NodeId from, Quiesce q) {
         if (!followLeaderOfTerm(from)) {
@@ -988,7 +998,9 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         }
         // The leader sends it only once we matched its whole log; clamp against forgery as for heartbeats.
         commitTo(Math.min(q.commitIndex(), log.lastIndex()));
-        if (commitIndex == q.commitIndex() && ((Follower) role).incomingSnapshot == null) {
+        if (commitIndex == q.commitIndex()) {
+            // We hold the leader's whole log: a snapshot still half received is of no use.
+            ((Follower) role).incomingSnapshot = null;
             quiesced = true;
         } else {
             send(from, new HeartbeatResponse(term, 0));

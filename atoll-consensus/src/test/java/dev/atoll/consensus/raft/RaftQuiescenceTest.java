@@ -119,6 +119,18 @@ class RaftQuiescenceTest {
     }
 
     @Test
+    void aVoteRequestFromARemovedServerDoesNotWakeTheGroupButOneFromAMemberDoes() {
+        var c = quiescedGroup(QUIESCING);
+        long term = c.term("n2");
+        var preVote = new RaftMessage.RequestVote(term + 1, 99, term, true, false);
+        c.node("n2").step(new Envelope<>(id("n9"), id("n2"), preVote));
+        c.processReady(id("n2"));
+        assertThat(c.node("n2").isQuiesced()).isTrue();
+        c.node("n2").step(new Envelope<>(id("n3"), id("n2"), preVote));
+        assertThat(c.node("n2").isQuiesced()).isFalse();
+    }
+
+    @Test
     void theMutationThatIgnoresTheReportLeavesTheGroupLeaderless() {
         var c = quiescedGroup(QUIESCING.withMutations(Set.of(RaftMutation.QUIESCED_FOLLOWER_IGNORES_UNREACHABLE)));
         c.crash("n1");
