@@ -107,8 +107,10 @@ public final class AtollServer implements AutoCloseable {
         NodeId self = config.nodeId();
         EtcdOptions etcdOptions = EtcdOptions.defaults();
         // a whole request must fit one Raft entry, and one AppendEntries (with headroom)
+        // quiescence: an idle group costs no heartbeats and no ticks (issue 5, IdleGroupsMeasurement)
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
-                RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
+                RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024)
+                .withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
         InetSocketAddress advertisedPeer = config.initialCluster().get(self);
         PublishMember publishing = PublishMember.newBuilder().setName(config.name())
                 .addPeerUrls(url(advertisedPeer)).addClientUrls(url(config.listenClient())).build();
@@ -284,6 +286,11 @@ public final class AtollServer implements AutoCloseable {
             @Override
             public void flush() {
                 transport.flush();
+            }
+
+            @Override
+            public boolean reachable(NodeId peer) {
+                return connected(peer);
             }
         });
         peerServer = listen(peer, "peer", config.listenPeer());

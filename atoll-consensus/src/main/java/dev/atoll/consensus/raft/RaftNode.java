@@ -637,22 +637,22 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     }
 
     /**
-     * Any input but a tick ends quiescence: timers run again from zero (a leader starts a new
-     * CheckQuorum round, so it steps down if it lost its quorum while quiesced), and a leader
-     * heartbeats again from the next interval.
+     * Any input but a tick ends quiescence. A follower's election timer starts again from zero;
+     * a leader heartbeats again from the next interval, and its CheckQuorum round goes on where
+     * it stopped (so a leader that lost its quorum while quiesced steps down within two election
+     * timeouts of waking; resetting the round would, under load, depose leaders whose answers
+     * are merely slow).
      */
     private void wake() {
         if (!quiesced) {
             return;
         }
         quiesced = false;
-        electionElapsedTicks = 0;
         if (role instanceof Leader l) {
             l.idleTicks = 0;
             l.heartbeatElapsedTicks = 0;
-            for (Progress pr : l.progress.values()) {
-                pr.recentActive = false;
-            }
+        } else {
+            electionElapsedTicks = 0;
         }
     }
 

@@ -157,7 +157,7 @@ class RaftQuiescenceTest {
         var c = quiescedGroup(QUIESCING);
         c.isolate("n1");
         c.node("n1").propose(Cluster.bytes("lost"));
-        c.tickOnly("n1", ELECTION_TICKS);
+        c.tickOnly("n1", 2 * ELECTION_TICKS);
         assertThat(c.node("n1").status().role()).isNotEqualTo(Role.LEADER);
     }
 

@@ -7,6 +7,8 @@ import dev.atoll.core.protocol.Envelope;
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Role;
+import dev.atoll.server.peer.LinkState;
+import dev.atoll.server.peer.PeerStatus;
 import dev.atoll.server.peer.PeerTransport;
 import dev.atoll.server.peer.PeerTransportOptions;
 import io.grpc.Server;
@@ -39,7 +41,7 @@ import java.util.stream.Stream;
  * elect all, process CPU per second of idle (the median of three windows), peer messages per
  * second, heap per group (per replica and per node), and how many groups are quiesced.
  * Not a test and never a gate: run with
- * {@code -Datoll.measure=true [-Datoll.measure.groups=1,100,1000,5000]}.
+ * {@code -Datoll.measure=true [-Datoll.measure.groups=1,100,1000,5000] [-Datoll.measure.quiesce=false]}.
  * The data directories go to /dev/shm when it exists ({@code -Datoll.measure.dir} to choose):
  * N groups need N founding fsyncs per node before the first tick, which is not what is measured.
  */
@@ -53,10 +55,13 @@ class IdleGroupsMeasurement {
     void idleGroupsOnThreeNodes() throws Exception {
         int[] counts = Arrays.stream(System.getProperty("atoll.measure.groups", "1,100,1000,5000").split(","))
                 .map(String::trim).mapToInt(Integer::parseInt).toArray();
-        RaftConfig config = RaftConfig.defaults();
-        System.out.printf("measure idle-groups: cpus=%d tickMillis=%d heartbeatIntervalTicks=%d%n",
+        // as AtollServer configures its groups: quiescence on, unless asked otherwise
+        int quiesceIdleTicks = Boolean.parseBoolean(System.getProperty("atoll.measure.quiesce", "true"))
+                ? RaftConfig.QUIESCE_IDLE_TICKS : 0;
+        RaftConfig config = RaftConfig.defaults().withQuiesceIdleTicks(quiesceIdleTicks);
+        System.out.printf("measure idle-groups: cpus=%d tickMillis=%d heartbeatIntervalTicks=%d quiesceIdleTicks=%d%n",
                 Runtime.getRuntime().availableProcessors(), NodeRuntime.Options.defaults().tickMillis(),
-                config.heartbeatIntervalTicks());
+                config.heartbeatIntervalTicks(), config.quiesceIdleTicks());
         for (int groups : counts) {
             measure(groups, config);
         }
@@ -103,16 +108,15 @@ class IdleGroupsMeasurement {
             int quiesced = 0;
             for (MeasuredNode n : nodes) {
                 leaderChanges += (long) n.registry.get("atoll_raft_leader_changes_total").counter().count();
-                var gauge = n.registry.find("atoll_raft_groups_quiesced").gauge();
-                quiesced += gauge == null ? 0 : (int) gauge.value();
+                quiesced += n.runtime.quiescedGroups();
             }
             double heapPerReplica = (heapAfter - heapBefore) / (double) (groupCount * IDS.size());
             System.out.printf("measure idle-groups groups=%d elect_all_s=%.2f idle_cpu_cores=%.3f (runs %s) "
                             + "loop_threads_cpu_cores=%.3f messages_per_s=%.0f heap_per_replica_bytes=%.0f "
-                            + "heap_per_node_mb=%.1f quiesced_replicas=%d/%d leader_changes=%d%n",
+                            + "heap_per_node_mb=%.1f quiesced_replicas=%d/%d leader_changes=%d loadavg=%s%n",
                     groupCount, electSeconds, median(cpuPerSecond), format(cpuPerSecond), median(loopCpuPerSecond),
                     median(messagesPerSecond), heapPerReplica, (heapAfter - heapBefore) / 3.0 / (1 << 20),
-                    quiesced, groupCount * IDS.size(), leaderChanges);
+                    quiesced, groupCount * IDS.size(), leaderChanges, loadAverage());
         } finally {
             nodes.forEach(MeasuredNode::close);
             deleteTree(root);
@@ -192,6 +196,11 @@ class IdleGroupsMeasurement {
         return memory.getHeapMemoryUsage().getUsed();
     }
 
+    /** The machine's 1-minute load average: other processes' work skews the election time. */
+    private static String loadAverage() {
+        return String.format("%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+
     private static double median(List<Double> values) {
         var sorted = new ArrayList<>(values);
         sorted.sort(Comparator.naturalOrder());
@@ -263,6 +272,11 @@ class IdleGroupsMeasurement {
                 @Override
                 public void flush() {
                     transport.flush();
+                }
+
+                @Override
+                public boolean reachable(NodeId peer) {
+                    return transport.status(peer).map(PeerStatus::state).orElse(LinkState.CLOSED) == LinkState.CONNECTED;
                 }
             });
         }
