@@ -239,12 +239,17 @@ class NodeRuntimeClusterTest {
         assertThat(machines.get(lagging).contents()).isEqualTo(machines.get(leader).contents());
     }
 
-    @Test
-    void anIdleGroupQuiescesOnEveryNodeAndWakesForAWrite() throws Exception {
+    /** Three nodes whose group quiesces when idle, after one write: quiesced on every node. */
+    private void startAndQuiesce() throws Exception {
         config = RaftConfig.defaults().withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
         ids.forEach(this::start);
         put("a", "1");
         await(() -> nodes.values().stream().allMatch(n -> n.quiescedGroups() == 1));
+    }
+
+    @Test
+    void anIdleGroupQuiescesOnEveryNodeAndWakesForAWrite() throws Exception {
+        startAndQuiesce();
         put("b", "2");
         await(() -> machines.values().stream().allMatch(m -> "2".equals(m.contents().get("b"))));
         await(() -> nodes.values().stream().allMatch(n -> n.quiescedGroups() == 1));
@@ -252,10 +257,7 @@ class NodeRuntimeClusterTest {
 
     @Test
     void quiescedFollowersElectANewLeaderOnceTheLeadersNodeIsUnreachable() throws Exception {
-        config = RaftConfig.defaults().withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
-        ids.forEach(this::start);
-        put("a", "1");
-        await(() -> nodes.values().stream().allMatch(n -> n.quiescedGroups() == 1));
+        startAndQuiesce();
         NodeId leader = awaitLeader();
         stop(leader);
         // no write wakes the group: the followers notice through the peer link alone
