@@ -126,6 +126,11 @@ public final class AtollServer implements AutoCloseable {
         // a whole request must fit one Raft entry, and one AppendEntries (with headroom)
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
                 RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
+        // Shard groups quiesce: an idle one costs no heartbeats and no ticks (bench/IDLE-GROUPS.md).
+        // The meta and default groups do not: a quiesced follower notices a leader that is
+        // partitioned away (not crashed) only when the peer link's keepalive gives up, which
+        // would turn etcd's sub-second failover into tens of seconds for two groups' worth of savings.
+        RaftConfig shardRaft = raft.withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
         InetSocketAddress advertisedPeer = config.initialCluster().get(self);
         PublishMember publishing = PublishMember.newBuilder().setName(config.name())
                 .addPeerUrls(url(advertisedPeer)).addClientUrls(url(config.listenClient())).build();
@@ -238,7 +243,7 @@ public final class AtollServer implements AutoCloseable {
                 r -> Thread.ofPlatform().name("atoll-shards-" + self).daemon().unstarted(r));
         shardReconcileScheduler = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("atoll-shard-leaders-" + self).daemon().unstarted(r));
-        shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, raft, SHARD_SNAPSHOT_EVERY_ENTRIES,
+        shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, shardRaft, SHARD_SNAPSHOT_EVERY_ENTRIES,
                 shardScheduler, SHARD_HOSTING_PERIOD_MILLIS, System::currentTimeMillis);
         meta.onShardStateChanged(shardHost::kick);
         shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
@@ -321,6 +326,11 @@ public final class AtollServer implements AutoCloseable {
             @Override
             public void flush() {
                 transport.flush();
+            }
+
+            @Override
+            public boolean reachable(NodeId peer) {
+                return connected(peer);
             }
         });
         peerServer = listen(peer, "peer", config.listenPeer());

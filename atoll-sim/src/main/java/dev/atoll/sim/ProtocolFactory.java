@@ -25,7 +25,8 @@ public interface ProtocolFactory<M> {
     /**
      * Per-run protocol settings the simulator draws from the seed. {@code forwarding}: replicas
      * that are not the leader relay writes and linearizable reads to it (ProposeResult.Forwarded)
-     * instead of refusing them.
+     * instead of refusing them. {@code quiesceIdleTicks}: ticks an idle group waits before it
+     * quiesces (no heartbeats, no timers), 0 for never; protocols without quiescence ignore it.
      */
     record RunSettings(
             int electionTimeoutTicks,
@@ -34,6 +35,14 @@ public interface ProtocolFactory<M> {
             int appendEntriesMax,
             int inflightAppendsMax,
             boolean forwarding,
-            String mutation) {
+            String mutation,
+            int quiesceIdleTicks) {
+
+        /** Settings of a run without quiescence. */
+        public RunSettings(int electionTimeoutTicks, boolean leaseReads, int clockDriftTicksMax, int appendEntriesMax,
+                           int inflightAppendsMax, boolean forwarding, String mutation) {
+            this(electionTimeoutTicks, leaseReads, clockDriftTicksMax, appendEntriesMax, inflightAppendsMax, forwarding,
+                    mutation, 0);
+        }
     }
 }

@@ -41,11 +41,19 @@ final class SimNode<M> {
     int incarnation;
     int missedTicks;
     final List<Runnable> pausedInbox = new ArrayList<>();
+    /**
+     * The driver's failure detector: since when (simulated micros) each peer's link has looked
+     * down, as the runtime's peer transport would see it (the peer's process is gone, or the
+     * link from this node to it is cut).
+     */
+    final Map<NodeId, Long> unreachableSince = new HashMap<>();
 
     Ready<M> inflight;
     long inflightBatch;
     long compactedIndex;
     long ledTerm;
+    /** Whether the replica was quiesced when last observed (for the transcript). */
+    boolean quiesced;
 
     final TreeMap<Long, WriteWaiter> writeWaiters = new TreeMap<>();
     final Map<Long, ReadWaiter> readWaiters = new HashMap<>();
@@ -69,6 +77,8 @@ final class SimNode<M> {
         forwardWaiters.clear();
         readsReady.clear();
         pausedInbox.clear();
+        unreachableSince.clear();
+        quiesced = false;
         missedTicks = 0;
         paused = false;
     }

@@ -45,6 +45,13 @@ import java.util.TreeSet;
  * is driven as the node runtime drives it: the write's waiter moves from its proposal id to the
  * (index, term) of the outcome, the read waits for its ReadState (or fails on a refusal). A
  * Ready's early messages leave before its fsync, and a nemesis kills leaders in between.
+ *
+ * <p>In some runs the group quiesces when idle (RunSettings.quiesceIdleTicks): the driver then
+ * skips a quiesced replica's ticks and, like the runtime's link state, tells a quiesced follower
+ * when its leader's node has looked unreachable for a while. Clients of those runs fall silent
+ * together now and then, a nemesis kills or cuts off the leader of the quiesced group, and after
+ * convergence a quiet failover phase kills the leader of the quiesced, idle group and requires
+ * the others to elect a new one with no client traffic to wake them.
  */
 public final class Simulation<M> {
     private static final long TICK_MICROS = 10_000;
@@ -52,6 +59,7 @@ public final class Simulation<M> {
     private static final long LIVENESS_MICROS_MAX = 20_000_000;
     private static final long EVENTS_MAX = 20_000_000;
     private static final long LINEARIZABILITY_STEPS_MAX = 2_000_000;
+    private static final long QUIET_FAILOVER_MICROS_MAX = 10_000_000;
 
     private final long seed;
     private final SimOptions options;
@@ -78,6 +86,22 @@ public final class Simulation<M> {
     /** Whether this run sends a Ready's early messages before its fsync, as the runtime will. */
     private final boolean sendsBeforePersist;
     private final StringBuilder transcript;
+    /** Ticks an idle group waits before quiescing in this run; 0 when it never does. */
+    private final int quiesceIdleTicks;
+    /** How long a peer's link must look down before the driver reports the peer unreachable. */
+    private final long failureDetectMicros;
+    /** Clients start nothing before this time (a quiet period, in runs that quiesce). */
+    private long clientsQuietUntil;
+    /** The nemesis kills or cuts off the next leader to quiesce (armed by some quiet periods). */
+    private boolean quiescedLeaderFaultArmed;
+
+    /** After convergence, in runs that quiesce: the leader of the idle, quiesced group dies. */
+    private enum QuietFailover { OFF, AWAIT_QUIESCENCE, AWAIT_NEW_LEADER }
+
+    private QuietFailover quietFailover = QuietFailover.OFF;
+    private NodeId quietFailoverVictim;
+    private long quietFailoverTerm;
+    private String livenessAwaited = "convergence";
 
     private long now;
     private long sequence;
@@ -131,9 +155,14 @@ public final class Simulation<M> {
         // (old-term entries travelling apart from the new leader's NOOP) that big ones hide
         int[] batchChoices = {1, 2, 16};
         int[] windowChoices = {1, 4, 16};
+        // Quiescence draws from a stream of its own: a run without it replays exactly as before
+        // quiescence existed, and keeps finding what it found.
+        var quiesceRandom = new SeededRandom(seed ^ 0x51E5CE11CEL);
+        this.quiesceIdleTicks = quiesceRandom.chance(0.4) ? (quiesceRandom.chance(0.5) ? 2 : 5) : 0;
+        this.failureDetectMicros = quiesceRandom.nextLong(5 * TICK_MICROS);
         this.settings = new ProtocolFactory.RunSettings(ELECTION_TIMEOUT_TICKS, leaseReads, driftTicksMax,
                 batchChoices[random.nextInt(batchChoices.length)], windowChoices[random.nextInt(windowChoices.length)],
-                random.chance(0.8), protocolMutation);
+                random.chance(0.8), protocolMutation, quiesceIdleTicks);
         this.clientTimeoutMicros = random.chance(0.5) ? 250_000 : 1_000_000;
         this.clientThinkMicrosMax = random.chance(0.5) ? 2_000 : 20_000;
         this.keyCount = 1 + random.nextInt(4);
@@ -177,6 +206,9 @@ public final class Simulation<M> {
         if (profile.anyFault()) {
             scheduleNextFault();
         }
+        if (quiesceIdleTicks > 0) {
+            schedule(200_000 + random.nextLong(400_000), this::quietPeriod, "quiet");
+        }
         schedule(options.safetyMicros(), this::beginLiveness, "heal");
         loop();
         int operationCount = history.size();
@@ -203,11 +235,12 @@ public final class Simulation<M> {
 
     private String describe() {
         return String.format("seed=%d nodes=%d clients=%d keys=%d snapshotEvery=%d reads=%s batch=%d window=%d "
-                        + "forwarding=%s clientsSeekLeader=%s sendBeforePersist=%s fsyncUs=%d.. clientTimeoutMs=%d profile=%s",
+                        + "forwarding=%s clientsSeekLeader=%s sendBeforePersist=%s fsyncUs=%d.. clientTimeoutMs=%d "
+                        + "quiesceIdleTicks=%d failureDetectUs=%d profile=%s",
                 seed, options.nodeCount(), clients.size(), keyCount, snapshotEveryEntries,
                 settings.leaseReads() ? "lease" : "read-index", settings.appendEntriesMax(),
                 settings.inflightAppendsMax(), settings.forwarding(), clientsSeekLeader, sendsBeforePersist, fsyncMicrosMin,
-                clientTimeoutMicros / 1000,
+                clientTimeoutMicros / 1000, quiesceIdleTicks, failureDetectMicros,
                 profile);
     }
 
@@ -230,11 +263,13 @@ public final class Simulation<M> {
                 violation = new SimResult.Violation("crash", e + " at " + e.getStackTrace()[0], now);
             }
             if (livenessPhase && violation == null) {
-                checkConverged();
+                if (quietFailover == QuietFailover.OFF) {
+                    checkConverged();
+                } else {
+                    checkQuietFailover();
+                }
                 if (now > livenessDeadline && !finished) {
-                    violation = new SimResult.Violation("liveness",
-                            "no convergence " + (LIVENESS_MICROS_MAX / 1000) + " ms after healing: "
-                                    + clusterState(), now);
+                    violation = new SimResult.Violation("liveness", "no " + livenessAwaited + ": " + clusterState(), now);
                 }
             }
         }
@@ -263,6 +298,14 @@ public final class Simulation<M> {
         }
         invariants.afterEvent(n.replica);
         LogStatus s = n.replica.status();
+        if (n.quiesced != n.replica.isQuiesced()) {
+            n.quiesced = !n.quiesced;
+            trace((n.quiesced ? "quiesced " : "woke ") + n.id + (s.role() == Role.LEADER ? " (leader)" : ""));
+            if (n.quiesced && s.role() == Role.LEADER && quiescedLeaderFaultArmed && !livenessPhase) {
+                quiescedLeaderFaultArmed = false;
+                schedule(random.nextLong(3 * TICK_MICROS), this::quiescedLeaderFault, "fault");
+            }
+        }
         if (s.role() == Role.LEADER && n.ledTerm != s.term()) {
             n.ledTerm = s.term();
             trace("leader " + n.id + " term " + s.term() + " " + s.membership());
@@ -301,9 +344,37 @@ public final class Simulation<M> {
             n.missedTicks++;
             return;
         }
-        n.replica.tick();
+        if (quiesceIdleTicks > 0) {
+            detectUnreachableLeader(n);
+        }
+        // as the runtime does: a quiesced replica runs no timer, so its tick is skipped
+        if (!n.replica.isQuiesced()) {
+            n.replica.tick();
+        }
         drive(n);
         observe(n);
+    }
+
+    /**
+     * The runtime's link-state signal: a quiesced follower is told its leader is unreachable once
+     * the link to it has looked down (the leader's process gone, or the link from this node to it
+     * cut) for failureDetectMicros. A paused leader keeps its connections, so it looks reachable.
+     */
+    private void detectUnreachableLeader(SimNode<M> n) {
+        NodeId leader = n.replica.isQuiesced() ? n.replica.status().leader() : null;
+        if (leader == null || leader.equals(n.id)) {
+            n.unreachableSince.clear();
+            return;
+        }
+        if (!nodes.get(leader).crashed && network.connected(n.id, leader)) {
+            n.unreachableSince.remove(leader);
+            return;
+        }
+        long since = n.unreachableSince.computeIfAbsent(leader, k -> now);
+        if (now - since >= failureDetectMicros) {
+            trace("unreachable " + leader + " reported to " + n.id);
+            n.replica.reportUnreachable(leader);
+        }
     }
 
     private void crash(SimNode<M> n) {
@@ -318,8 +389,8 @@ public final class Simulation<M> {
     }
 
     private void restart(SimNode<M> n) {
-        if (!n.crashed) {
-            return;
+        if (!n.crashed || n.id.equals(quietFailoverVictim)) {
+            return; // running, or killed for good by the quiet failover phase
         }
         trace("restart " + n.id);
         start(n);
@@ -541,6 +612,10 @@ public final class Simulation<M> {
             c.stopped = true;
             return;
         }
+        if (now < clientsQuietUntil) {
+            schedule(clientsQuietUntil - now + random.nextLong(clientThinkMicrosMax), () -> clientWake(c), "wake");
+            return;
+        }
         String key = "k" + random.nextInt(keyCount);
         int choice = random.nextInt(10);
         Op op;
@@ -666,6 +741,84 @@ public final class Simulation<M> {
         trace("timeout c" + c.id + " op" + opId);
         c.target = universe.get(random.nextInt(universe.size()));
         schedule(random.nextLong(clientThinkMicrosMax), () -> clientWake(c), "wake");
+    }
+
+    // ---------------------------------------------------------------- quiescence
+
+    /**
+     * Every client falls silent for 15 to 40 ticks, so the group goes idle and quiesces; after
+     * half of them the nemesis kills or cuts off the next leader that quiesces.
+     */
+    private void quietPeriod() {
+        if (livenessPhase) {
+            return;
+        }
+        long quietMicros = (15 + random.nextInt(26)) * TICK_MICROS;
+        clientsQuietUntil = now + quietMicros;
+        trace("quiet for " + quietMicros / 1000 + " ms");
+        if ((profile.crashes() || profile.partitions()) && random.chance(0.5)) {
+            quiescedLeaderFaultArmed = true;
+        }
+        schedule(quietMicros + 200_000 + random.nextLong(600_000), this::quietPeriod, "quiet");
+    }
+
+    /** Kills the leader of the quiesced group, or cuts it off from every other node. */
+    private void quiescedLeaderFault() {
+        NodeId leaderId = currentLeader();
+        if (livenessPhase || leaderId == null || !nodes.get(leaderId).replica.isQuiesced()) {
+            return;
+        }
+        SimNode<M> leader = nodes.get(leaderId);
+        if (profile.crashes() && (!profile.partitions() || random.chance(0.5))) {
+            trace("kill quiesced leader " + leaderId);
+            crash(leader);
+            schedule(20_000 + random.nextLong(600_000), () -> restart(leader), "restart");
+        } else {
+            network.heal();
+            network.partition(new ArrayList<>(universe), Set.of(leaderId));
+            trace("isolate quiesced leader " + leaderId);
+        }
+    }
+
+    /**
+     * The quiet failover phase: once the idle group has quiesced everywhere, its leader dies for
+     * good; with no client to wake them, the others must notice through the driver's
+     * unreachable signal and elect a new leader, which commits and is applied by every live member.
+     */
+    private void checkQuietFailover() {
+        NodeId leaderId = currentLeader();
+        if (leaderId == null) {
+            return;
+        }
+        LogStatus leader = nodes.get(leaderId).replica.status();
+        if (quietFailover == QuietFailover.AWAIT_QUIESCENCE) {
+            for (NodeId member : leader.membership().sortedMembers()) {
+                SimNode<M> n = nodes.get(member);
+                if (n.crashed || !n.replica.isQuiesced()) {
+                    return;
+                }
+            }
+            trace("quiesced everywhere; the leader " + leaderId + " dies");
+            quietFailoverVictim = leaderId;
+            quietFailoverTerm = leader.term();
+            crash(nodes.get(leaderId));
+            quietFailover = QuietFailover.AWAIT_NEW_LEADER;
+            livenessAwaited = "new leader " + (QUIET_FAILOVER_MICROS_MAX / 1000)
+                    + " ms after the leader of the quiesced group died";
+            livenessDeadline = now + QUIET_FAILOVER_MICROS_MAX;
+            return;
+        }
+        if (leader.term() <= quietFailoverTerm || leader.commitIndex() != leader.lastIndex()) {
+            return;
+        }
+        for (NodeId member : leader.membership().sortedMembers()) {
+            SimNode<M> n = nodes.get(member);
+            if (!n.crashed && n.replica.status().appliedIndex() != leader.commitIndex()) {
+                return;
+            }
+        }
+        trace("new leader " + leaderId + " after the quiesced leader died, at index " + leader.commitIndex());
+        finished = true;
     }
 
     // ---------------------------------------------------------------- faults
@@ -846,6 +999,8 @@ public final class Simulation<M> {
         trace("liveness phase: heal, restart, resume");
         livenessPhase = true;
         livenessDeadline = now + LIVENESS_MICROS_MAX;
+        livenessAwaited = "convergence " + (LIVENESS_MICROS_MAX / 1000) + " ms after healing";
+        clientsQuietUntil = 0;
         network.calm();
         for (SimNode<M> n : nodes.values()) {
             if (n.crashed) {
@@ -877,7 +1032,13 @@ public final class Simulation<M> {
             }
         }
         trace("converged at index " + leader.commitIndex());
-        finished = true;
+        if (quiesceIdleTicks > 0 && leader.membership().voters().size() >= 3) {
+            quietFailover = QuietFailover.AWAIT_QUIESCENCE;
+            livenessAwaited = "quiescence of the idle group within " + (QUIET_FAILOVER_MICROS_MAX / 1000) + " ms";
+            livenessDeadline = now + QUIET_FAILOVER_MICROS_MAX;
+        } else {
+            finished = true;
+        }
     }
 
     private String clusterState() {

@@ -30,6 +30,11 @@ import static dev.atoll.core.Check.checkArgument;
  * @param followerReads            a follower that knows its leader asks it for a read index
  *                                 (ReadIndexRequest) and serves the read locally once applied,
  *                                 instead of answering NotLeader (thesis §6.4, "reads from followers")
+ * @param quiesceIdleTicks         ticks a leader's group must stay idle (nothing in flight, every
+ *                                 member holding the whole log, committed) before the leader
+ *                                 quiesces it: it tells its followers and stops heartbeating, and
+ *                                 no replica of the group runs a timer until an input wakes it
+ *                                 (CockroachDB's quiescence); 0 never quiesces
  * @param mutations                deliberate bugs for the simulator; empty in production
  */
 public record RaftConfig(
@@ -47,6 +52,7 @@ public record RaftConfig(
         int uncommittedEntriesMax,
         boolean proposalForwarding,
         boolean followerReads,
+        int quiesceIdleTicks,
         Set<RaftMutation> mutations) {
 
     public static final int ELECTION_TIMEOUT_TICKS = 10;
@@ -58,6 +64,8 @@ public record RaftConfig(
     public static final int LEASE_CLOCK_DRIFT_TICKS_MAX = 2;
     public static final int READS_PENDING_MAX = 4096;
     public static final int UNCOMMITTED_ENTRIES_MAX = 16384;
+    /** A suggested {@link #quiesceIdleTicks}: one minimum election timeout; off in {@link #defaults()}. */
+    public static final int QUIESCE_IDLE_TICKS = ELECTION_TIMEOUT_TICKS;
 
     public RaftConfig {
         checkArgument(electionTimeoutTicks >= 2, "electionTimeoutTicks must be >= 2: %d", electionTimeoutTicks);
@@ -74,14 +82,26 @@ public record RaftConfig(
         checkArgument(readMode != ReadMode.LEASE || checkQuorum, "LEASE reads require checkQuorum");
         checkArgument(readsPendingMax >= 1, "readsPendingMax must be >= 1: %d", readsPendingMax);
         checkArgument(uncommittedEntriesMax >= 1, "uncommittedEntriesMax must be >= 1: %d", uncommittedEntriesMax);
+        checkArgument(quiesceIdleTicks >= 0, "quiesceIdleTicks must be >= 0: %d", quiesceIdleTicks);
         mutations = mutations == null || mutations.isEmpty()
                 ? Set.of() : Set.copyOf(EnumSet.copyOf(mutations));
+    }
+
+    /** The configuration without quiescence (the record as it was before quiescence existed). */
+    public RaftConfig(int electionTimeoutTicks, int heartbeatIntervalTicks, int inflightAppendsMax,
+                      int appendEntriesMax, int appendBytesMax, int snapshotChunkBytesMax, ReadMode readMode,
+                      int leaseClockDriftTicksMax, boolean checkQuorum, boolean preVote, int readsPendingMax,
+                      int uncommittedEntriesMax, boolean proposalForwarding, boolean followerReads,
+                      Set<RaftMutation> mutations) {
+        this(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax, appendBytesMax,
+                snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
+                uncommittedEntriesMax, proposalForwarding, followerReads, 0, mutations);
     }
 
     public static RaftConfig defaults() {
         return new RaftConfig(ELECTION_TIMEOUT_TICKS, HEARTBEAT_INTERVAL_TICKS, INFLIGHT_APPENDS_MAX,
                 APPEND_ENTRIES_MAX, APPEND_BYTES_MAX, SNAPSHOT_CHUNK_BYTES_MAX, ReadMode.READ_INDEX,
-                LEASE_CLOCK_DRIFT_TICKS_MAX, true, true, READS_PENDING_MAX, UNCOMMITTED_ENTRIES_MAX, true, true, Set.of());
+                LEASE_CLOCK_DRIFT_TICKS_MAX, true, true, READS_PENDING_MAX, UNCOMMITTED_ENTRIES_MAX, true, true, 0, Set.of());
     }
 
     public boolean has(RaftMutation mutation) {
@@ -91,61 +111,72 @@ public record RaftConfig(
     public RaftConfig withElectionTimeoutTicks(int ticks) {
         return new RaftConfig(ticks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax, appendBytesMax,
                 snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withHeartbeatIntervalTicks(int ticks) {
         return new RaftConfig(electionTimeoutTicks, ticks, inflightAppendsMax, appendEntriesMax, appendBytesMax,
                 snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withFlowControl(int inflightAppendsMax, int appendEntriesMax, int appendBytesMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withSnapshotChunkBytesMax(int bytes) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, bytes, readMode, leaseClockDriftTicksMax, checkQuorum, preVote, readsPendingMax,
-                uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withReadMode(ReadMode mode, int leaseClockDriftTicksMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, mode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withCheckQuorum(boolean enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, enabled, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withPreVote(boolean enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, enabled,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withLimits(int readsPendingMax, int uncommittedEntriesMax) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
     }
 
     public RaftConfig withMutations(Set<RaftMutation> enabled) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, enabled);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, enabled);
     }
 
     /** Switches follower proposal forwarding and follower ReadIndex reads on or off. */
     public RaftConfig withForwarding(boolean proposalForwarding, boolean followerReads) {
         return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
                 appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
-                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, mutations);
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, quiesceIdleTicks, mutations);
+    }
+
+    /** Quiesces an idle group after {@code ticks} idle ticks (see {@link #quiesceIdleTicks}); 0 switches it off. */
+    public RaftConfig withQuiesceIdleTicks(int ticks) {
+        return new RaftConfig(electionTimeoutTicks, heartbeatIntervalTicks, inflightAppendsMax, appendEntriesMax,
+                appendBytesMax, snapshotChunkBytesMax, readMode, leaseClockDriftTicksMax, checkQuorum, preVote,
+                readsPendingMax, uncommittedEntriesMax, proposalForwarding, followerReads, ticks, mutations);
+    }
+
+    public boolean quiesces() {
+        return quiesceIdleTicks > 0;
     }
 }

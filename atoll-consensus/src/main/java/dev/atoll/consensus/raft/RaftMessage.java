@@ -63,6 +63,16 @@ public sealed interface RaftMessage {
     }
 
     /**
+     * Leader to every member when its group is idle (CockroachDB's quiescence): each of them has
+     * acknowledged the leader's whole log, which is committed up to {@code commitIndex}, its last
+     * index; the leader stops heartbeating. A follower that has then committed exactly
+     * {@code commitIndex} stops its election timer until some input wakes it; one that has not
+     * answers with a HeartbeatResponse, which wakes the leader.
+     */
+    record Quiesce(long term, long commitIndex) implements RaftMessage {
+    }
+
+    /**
      * Leader to follower: bytes [{@code offset}, offset + chunk.length) of the snapshot at
      * ({@code snapshotIndex}, {@code snapshotTerm}) with {@code membership}, {@code snapshotBytes}
      * long in total; {@code done} on the last chunk (§7, thesis §5.3).

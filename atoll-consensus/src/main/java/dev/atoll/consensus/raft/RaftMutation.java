@@ -46,5 +46,19 @@ public enum RaftMutation {
      * heartbeat round and without first committing an entry of its term (§6.4 steps 1 and 3): a
      * follower of a deposed leader serves stale reads.
      */
-    FOLLOWER_READ_WITHOUT_QUORUM
+    FOLLOWER_READ_WITHOUT_QUORUM,
+
+    /**
+     * A quiesced follower ignores the driver's report that its leader is unreachable: when the
+     * leader of an idle group dies, no replica runs an election timer, so the group stays
+     * leaderless until some client happens to write to it.
+     */
+    QUIESCED_FOLLOWER_IGNORES_UNREACHABLE,
+
+    /**
+     * A quiescing leader keeps its lease. Its clock stops while quiesced, so after waking it
+     * still counts the lease from a round sent long ago in real time, while its followers,
+     * woken by the driver, may have elected a new leader that took writes: a stale lease read.
+     */
+    QUIESCED_LEADER_KEEPS_LEASE
 }

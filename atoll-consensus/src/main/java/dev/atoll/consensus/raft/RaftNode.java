@@ -7,6 +7,7 @@ import dev.atoll.consensus.raft.RaftMessage.HeartbeatResponse;
 import dev.atoll.consensus.raft.RaftMessage.InstallSnapshot;
 import dev.atoll.consensus.raft.RaftMessage.Propose;
 import dev.atoll.consensus.raft.RaftMessage.ProposeOutcome;
+import dev.atoll.consensus.raft.RaftMessage.Quiesce;
 import dev.atoll.consensus.raft.RaftMessage.ReadIndexRequest;
 import dev.atoll.consensus.raft.RaftMessage.ReadIndexResponse;
 import dev.atoll.consensus.raft.RaftMessage.RequestVote;
@@ -58,7 +59,9 @@ import static dev.atoll.core.Check.checkArgument;
  * flow control, chunked snapshots, one-server-at-a-time membership changes, leadership
  * transfer and ReadIndex / lease reads; followers forward proposals and read-index requests to
  * their leader (as etcd-io/raft's MsgProp and MsgReadIndex), and a leader's appends may go out
- * before its own fsync (thesis §10.2.1). Driven in the Ready/advance style of
+ * before its own fsync (thesis §10.2.1). With {@link RaftConfig#quiesceIdleTicks()} an idle
+ * group quiesces (CockroachDB's quiescence): its leader stops heartbeating and no replica runs a
+ * timer until an input wakes it. Driven in the Ready/advance style of
  * {@link dev.atoll.core.protocol.Protocol}.
  *
  * <p>Driver contract beyond the SPI:
@@ -96,6 +99,11 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     private int randomizedElectionTimeoutTicks;
     /** Ticks since this node last heard from a live leader of its term (leader stickiness). */
     private long ticksSinceLeaderContact;
+    /**
+     * The group is idle and this replica runs no timer: a leader that quiesced it, or a follower
+     * its leader told so. Any input but a tick wakes it (see {@link #wake}).
+     */
+    private boolean quiesced;
 
     private HardState offeredHardState;
     private Snapshot snapshotToInstall;
@@ -168,6 +176,11 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     @Override
     public void tick() {
+        if (quiesced) {
+            // No timer runs in a quiesced group, so a driver may skip its ticks altogether; the
+            // clock stops with them (a quiescing leader forfeits its lease for that reason).
+            return;
+        }
         nowTicks++;
         if (role instanceof Leader l) {
             tickLeader(l);
@@ -183,12 +196,46 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 || !id.equals(envelope.to()) || id.equals(envelope.from())) {
             return;
         }
+        if (!isIgnoredVoteFromOutsider(envelope.from(), envelope.message())) {
+            wake();
+        }
         stepMessage(envelope.from(), envelope.message());
         checkInvariants();
     }
 
+    /**
+     * A vote request from outside the membership, which a sticky replica ignores (thesis §4.2.3):
+     * it need not wake a quiesced group. A removed server that never learnt of its removal keeps
+     * campaigning, and would otherwise keep the group from ever staying quiesced.
+     */
+    private boolean isIgnoredVoteFromOutsider(NodeId from, RaftMessage m) {
+        return m instanceof RequestVote && !log.membership().isMember(from) && isSticky();
+    }
+
+    /**
+     * The driver's failure detector says {@code peer} cannot be reached (its link is down). A
+     * quiesced follower whose leader that is wakes, so that its election timer runs again and a
+     * group whose leader died while idle elects another; nothing else changes (an active group's
+     * own timers cover a lost peer).
+     */
+    @Override
+    public void reportUnreachable(NodeId peer) {
+        if (quiesced && !(role instanceof Leader) && Objects.equals(peer, leader)
+                && !config.has(RaftMutation.QUIESCED_FOLLOWER_IGNORES_UNREACHABLE)) { // MUTATION branch
+            wake();
+        }
+        checkInvariants();
+    }
+
+    /** Whether the group is quiesced here: this replica runs no timer, so its driver may skip its ticks. */
+    @Override
+    public boolean isQuiesced() {
+        return quiesced;
+    }
+
     @Override
     public ProposeResult propose(byte[] command) {
+        wake();
         byte[] data = command == null ? new byte[0] : command;
         if (!(role instanceof Leader l)) {
             return forwardProposal(data);
@@ -222,6 +269,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     @Override
     public ProposeResult proposeMembership(MembershipChange change) {
+        wake();
         if (!(role instanceof Leader l)) {
             return new ProposeResult.NotLeader(leader);
         }
@@ -259,6 +307,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     @Override
     public ProposeResult requestRead(long readId) {
+        wake();
         if (!(role instanceof Leader l)) {
             if (!config.followerReads() || leader == null) {
                 return new ProposeResult.NotLeader(leader);
@@ -284,6 +333,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     @Override
     public ProposeResult transferLeadership(NodeId target) {
+        wake();
         if (!(role instanceof Leader l)) {
             return new ProposeResult.NotLeader(leader);
         }
@@ -321,6 +371,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
 
     /** Starts an election now, as if the election timeout had elapsed (PreVote still applies). */
     public void campaign() {
+        wake();
         if (!(role instanceof Leader)) {
             campaign(false);
         }
@@ -392,7 +443,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
      */
     private static boolean isSafeBeforePersist(RaftMessage m, long durableTerm) {
         boolean leaderSays = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
-                || m instanceof ProposeOutcome || m instanceof ReadIndexResponse;
+                || m instanceof Quiesce || m instanceof ProposeOutcome || m instanceof ReadIndexResponse;
         return leaderSays && m.term() == durableTerm;
     }
 
@@ -532,9 +583,77 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 pr.recentActive = false;
             }
         }
+        if (config.quiesces()) {
+            l.idleTicks = isIdle(l) ? l.idleTicks + 1 : 0;
+            if (l.idleTicks >= config.quiesceIdleTicks()) {
+                quiesce(l);
+                return;
+            }
+        }
         if (l.heartbeatElapsedTicks >= config.heartbeatIntervalTicks()) {
             l.heartbeatElapsedTicks = 0;
             broadcastHeartbeat(l);
+        }
+    }
+
+    /**
+     * Whether nothing is under way in the group: an entry of this term is committed, every
+     * entry is durable here and committed, every member (learners too) has acknowledged the
+     * whole log, and no read, transfer or snapshot is pending. Then heartbeats carry no news,
+     * and the group can quiesce. What the driver still has to persist, send or apply does not
+     * count: Readies flow on in a quiesced group, and under load a tick often finds one pending
+     * (two ticks in one batch of the runtime's loop), which must not keep a group from quiescing.
+     */
+    private boolean isIdle(Leader l) {
+        long lastIndex = log.lastIndex();
+        if (!l.committedInTerm || l.transferTarget != null || l.readOnly.size() > 0
+                || commitIndex != lastIndex || log.stableIndex() != lastIndex) {
+            return false;
+        }
+        for (Progress pr : l.progress.values()) {
+            if (pr.matchIndex != lastIndex || pr.state == Progress.State.SNAPSHOT) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * CockroachDB's quiescence: tell every member the group is idle and stop heartbeating.
+     * The lease goes (unless a mutation keeps it): this replica's clock stops while quiesced,
+     * so after waking it would count a lease from a round sent long ago in real time, while
+     * its followers, woken by their drivers when this node went unreachable, may have elected
+     * another leader. A read on a quiesced group wakes it and is confirmed by a heartbeat
+     * round (ReadIndex), which also starts a new lease.
+     */
+    private void quiesce(Leader l) {
+        quiesced = true;
+        l.idleTicks = 0;
+        if (!config.has(RaftMutation.QUIESCED_LEADER_KEEPS_LEASE)) { // MUTATION branch
+            l.readOnly.voidLease();
+        }
+        for (NodeId member : l.progress.keySet()) {
+            send(member, new Quiesce(term, commitIndex));
+        }
+    }
+
+    /**
+     * Any input but a tick ends quiescence. A follower's election timer starts again from zero;
+     * a leader heartbeats again from the next interval, and its CheckQuorum round goes on where
+     * it stopped (so a leader that lost its quorum while quiesced steps down within two election
+     * timeouts of waking; resetting the round would, under load, depose leaders whose answers
+     * are merely slow).
+     */
+    private void wake() {
+        if (!quiesced) {
+            return;
+        }
+        quiesced = false;
+        if (role instanceof Leader l) {
+            l.idleTicks = 0;
+            l.heartbeatElapsedTicks = 0;
+        } else {
+            electionElapsedTicks = 0;
         }
     }
 
@@ -709,7 +828,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 // §5.1: a higher term makes us a follower; PreVote messages carry a term no one
                 // has entered yet (§9.6) and so change nothing.
                 boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot
-                        || m instanceof TimeoutNow;
+                        || m instanceof TimeoutNow || m instanceof Quiesce;
                 int elapsedTicks = electionElapsedTicks;
                 int timeoutTicks = randomizedElectionTimeoutTicks;
                 becomeFollower(m.term(), fromLeader ? from : null);
@@ -721,7 +840,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 }
             }
         } else if (m.term() < term && !isTermless(m)) {
-            if ((config.checkQuorum() || config.preVote()) && (m instanceof AppendEntries || m instanceof Heartbeat)) {
+            if ((config.checkQuorum() || config.preVote())
+                    && (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof Quiesce)) {
                 // A stale leader would otherwise never learn of the new term: with PreVote and
                 // CheckQuorum nobody else will raise its term for it.
                 send(from, new HeartbeatResponse(term, 0));
@@ -740,6 +860,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             case RequestVote rv -> onRequestVote(from, rv);
             case VoteResponse vr -> onVoteResponse(from, vr);
             case Heartbeat h -> onHeartbeat(from, h);
+            case Quiesce q -> onQuiesce(from, q);
             case HeartbeatResponse hr -> {
                 if (role instanceof Leader l) {
                     onHeartbeatResponse(l, from, hr);
@@ -863,6 +984,28 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         // The leader sends min(its commit, our match), which we hold; clamp against forgery.
         commitTo(Math.min(h.commitIndex(), log.lastIndex()));
         send(from, new HeartbeatResponse(term, h.readContext()));
+    }
+
+    /**
+     * The leader says the group is idle at {@code q.commitIndex()}, its last index, which this
+     * node has acknowledged. With that index committed here, stop the election timer until an
+     * input wakes us (a message, a proposal, a read, or the driver reporting the leader
+     * unreachable); otherwise (a late Quiesce) answer, which wakes the leader, and stay awake.
+     * Obeyed whatever this node's own quiesceIdleTicks: quiescing is the leader's decision.
+     */
+    private void onQuiesce(NodeId from, Quiesce q) {
+        if (!followLeaderOfTerm(from)) {
+            return;
+        }
+        // The leader sends it only once we matched its whole log; clamp against forgery as for heartbeats.
+        commitTo(Math.min(q.commitIndex(), log.lastIndex()));
+        if (commitIndex == q.commitIndex()) {
+            // We hold the leader's whole log: a snapshot still half received is of no use.
+            ((Follower) role).incomingSnapshot = null;
+            quiesced = true;
+        } else {
+            send(from, new HeartbeatResponse(term, 0));
+        }
     }
 
     private void onRequestVote(NodeId from, RequestVote rv) {
@@ -1390,5 +1533,11 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         check(term >= log.lastTerm(), "term %d >= last log term %d", term, log.lastTerm());
         check(!(role instanceof Leader) || id.equals(leader), "a leader knows it leads");
         check(!(role instanceof Candidate) || id.equals(vote), "a candidate votes for itself");
+        if (quiesced) {
+            check(role instanceof Leader || (role instanceof Follower && leader != null),
+                    "a quiesced replica leads or follows a known leader: %s", role.getClass().getSimpleName());
+            check(!(role instanceof Leader l) || (l.transferTarget == null && l.readOnly.size() == 0),
+                    "a quiesced leader has no transfer or read pending");
+        }
     }
 }

@@ -38,6 +38,8 @@ sealed interface RaftRole {
         final TreeMap<NodeId, Progress> progress = new TreeMap<>();
         final ReadOnly readOnly = new ReadOnly();
         int heartbeatElapsedTicks;
+        /** Consecutive ticks the group has been idle, toward {@code quiesceIdleTicks}. */
+        int idleTicks;
         /** Target of a leadership transfer in progress, or null (thesis §3.10). */
         NodeId transferTarget;
         int transferElapsedTicks;

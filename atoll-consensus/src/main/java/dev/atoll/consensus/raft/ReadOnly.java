@@ -135,6 +135,16 @@ final class ReadOnly {
         return released;
     }
 
+    /**
+     * Forgets the lease and the send times of the rounds sent so far, so that no acknowledgement
+     * of them starts one: the leader is quiescing and its clock stops, while its followers' do
+     * not stop for good (a follower's stickiness is counted from the round it last acknowledged).
+     */
+    void voidLease() {
+        leaseStartTick = Long.MIN_VALUE;
+        roundSentTicks.clear();
+    }
+
     /** Tick at which the most recent quorum-acknowledged round was sent. */
     long leaseStartTick() {
         return leaseStartTick;

@@ -47,4 +47,21 @@ public interface ReplicatedLog<M> extends Protocol<M> {
 
     /** Read-only view of this replica's log, for invariant checks. */
     LogView log();
+
+    /**
+     * Whether this replica is quiesced: its group is idle and it runs no timer until some input
+     * (a message, a proposal, a read, {@link #reportUnreachable}) wakes it, so a driver may skip
+     * its ticks. Protocols that never quiesce say false.
+     */
+    default boolean isQuiesced() {
+        return false;
+    }
+
+    /**
+     * The driver's failure detector says {@code peer} cannot be reached (its node is down or
+     * its link broken). A quiesced replica whose leader that is wakes; protocols without
+     * quiescence may ignore it.
+     */
+    default void reportUnreachable(dev.atoll.core.NodeId peer) {
+    }
 }

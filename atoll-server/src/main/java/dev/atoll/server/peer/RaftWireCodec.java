@@ -82,6 +82,9 @@ public final class RaftWireCodec {
                     dev.atoll.proto.peer.HeartbeatResponse.newBuilder()
                             .setTerm(u64(m.term()))
                             .setReadContext(u64(m.readContext())));
+            case RaftMessage.Quiesce m -> b.setQuiesce(dev.atoll.proto.peer.Quiesce.newBuilder()
+                    .setTerm(u64(m.term()))
+                    .setCommitIndex(u64(m.commitIndex())));
             case RaftMessage.InstallSnapshot m -> b.setInstallSnapshot(dev.atoll.proto.peer.InstallSnapshot.newBuilder()
                     .setTerm(u64(m.term()))
                     .setSnapshotIndex(u64(m.snapshotIndex()))
@@ -228,6 +231,10 @@ public final class RaftWireCodec {
                 var m = wire.getHeartbeatResponse();
                 yield new RaftMessage.HeartbeatResponse(u64(m.getTerm(), "term"),
                         u64(m.getReadContext(), "read_context"));
+            }
+            case QUIESCE -> {
+                var m = wire.getQuiesce();
+                yield new RaftMessage.Quiesce(u64(m.getTerm(), "term"), u64(m.getCommitIndex(), "commit_index"));
             }
             case INSTALL_SNAPSHOT -> {
                 var m = wire.getInstallSnapshot();

@@ -42,6 +42,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -52,6 +53,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * collects the Ready of every group, writes them all to the node's one WAL with a single
  * fsync (group commit), flushes the network once, applies committed entries and serves
  * reads. Nothing else touches a core.
+ *
+ * <p>A round costs what happened, not how many groups there are: it visits only the groups an
+ * input touched (or that still have work), and a tick skips quiesced groups (an idle group whose
+ * leader stopped heartbeating, see {@code RaftConfig.quiesceIdleTicks}), so an idle group costs
+ * next to nothing. A quiesced follower whose leader's node the {@link PeerSender} reports
+ * unreachable is woken, so that it elects another leader.
  *
  * <p>Thread safety: {@link #propose}, {@link #readBarrier}, {@link #deliver} and the status
  * getters may be called from any thread; futures complete on the loop thread, so callers
@@ -92,6 +99,8 @@ public final class NodeRuntime implements AutoCloseable {
         final Map<Long, CompletableFuture<Long>> readWaiters = new TreeMap<>();
         final List<ReadState> readsReady = new ArrayList<>();
         long snapshotIndex;
+        /** In {@code touched}: an input reached the core since the last round, or work is left. */
+        boolean touched;
         Role role = Role.FOLLOWER;
         long term;
         NodeId leader;
@@ -121,13 +130,18 @@ public final class NodeRuntime implements AutoCloseable {
      * WAL holds and {@link #recovered} (read at startup) does not.
      */
     private final Map<Long, RaftNode> parked = new java.util.HashMap<>();
+    /** Groups the next round visits, each once: see {@link #touch}. */
+    private List<Group> touched = new ArrayList<>();
     private final BlockingQueue<Runnable> tasks;
     private final AtomicLong nextReadId = new AtomicLong(1);
     private final SeededRandom random;
     private PeerSender peers;
     private Thread loop;
     private volatile boolean running;
-    private volatile Map<Long, LogStatus> statusView = Map.of();
+    /** Published status of each group, updated by the round that touched it. */
+    private final Map<Long, LogStatus> statusView = new ConcurrentSkipListMap<>();
+    private final Map<Long, LogStatus> statusReadOnly = java.util.Collections.unmodifiableMap(statusView);
+    private volatile int quiescedGroupCount;
 
     private final Counter proposals;
     private final Counter commits;
@@ -169,6 +183,7 @@ public final class NodeRuntime implements AutoCloseable {
         appendsSent = Counter.builder("atoll_raft_appends_sent_total").register(metrics);
         snapshotChunksSent = Counter.builder("atoll_raft_snapshot_chunks_sent_total").register(metrics);
         metrics.gauge("atoll_runtime_tasks_queued", tasks, BlockingQueue::size);
+        metrics.gauge("atoll_raft_groups_quiesced", this, NodeRuntime::quiescedGroups);
     }
 
     /**
@@ -238,6 +253,7 @@ public final class NodeRuntime implements AutoCloseable {
         g.retiring = true;
         if (g.raft.hasReady()) {
             // what the core holds unpersisted must reach the WAL first: try again after this round
+            touch(g);
             if (!submit(() -> retire(groupId, mayReturn, result))) {
                 result.completeExceptionally(new ProposalFailedException("node stopping: group not removed", false));
             }
@@ -253,7 +269,7 @@ public final class NodeRuntime implements AutoCloseable {
         if (mayReturn) {
             parked.put(groupId, g.raft);
         }
-        refreshStatus();
+        statusView.remove(groupId);
         log.info("group_removed node={} group={} applied={}", self, groupId, applied);
         result.complete(null);
     }
@@ -267,8 +283,9 @@ public final class NodeRuntime implements AutoCloseable {
                 stateMachine.install(snap);
             }
             var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
-            groups.put(groupId, new Group(groupId, again, stateMachine, snapshots, snap.index(), snapshotEveryEntries));
-            refreshStatus();
+            Group g = new Group(groupId, again, stateMachine, snapshots, snap.index(), snapshotEveryEntries);
+            groups.put(groupId, g);
+            published(g);
             return;
         }
         var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
@@ -298,16 +315,23 @@ public final class NodeRuntime implements AutoCloseable {
             stateMachine.install(snap);
         }
         var raft = new RaftNode(self, config, persisted, random.fork());
-        groups.put(groupId, new Group(groupId, raft, stateMachine, snapshots, snap.index(), snapshotEveryEntries));
+        Group g = new Group(groupId, raft, stateMachine, snapshots, snap.index(), snapshotEveryEntries);
+        groups.put(groupId, g);
+        published(g);
+    }
+
+    /** A group added while running: its status is published and the next round visits it. */
+    private void published(Group g) {
         if (running) {
-            refreshStatus();
+            refreshStatus(List.of(g));
+            touch(g);
         }
     }
 
     public void start(PeerSender peerSender) {
         this.peers = peerSender;
         running = true;
-        refreshStatus();
+        refreshStatus(List.copyOf(groups.values()));
         loop = Thread.ofPlatform().name("raft-loop-" + self).start(this::runLoop);
         Thread.ofPlatform().name("raft-ticker-" + self).daemon().start(this::runTicker);
     }
@@ -324,6 +348,7 @@ public final class NodeRuntime implements AutoCloseable {
             Group g = groups.get(groupId);
             if (g != null && !g.retiring) {
                 g.raft.step(envelope);
+                touch(g);
             }
         });
     }
@@ -347,6 +372,7 @@ public final class NodeRuntime implements AutoCloseable {
                 return;
             }
             ProposeResult pr = g.raft.proposeMembership(change);
+            touch(g);
             register(g, pr, result);
         })) {
             result.completeExceptionally(new ProposalFailedException("node overloaded", true));
@@ -368,6 +394,7 @@ public final class NodeRuntime implements AutoCloseable {
                 return;
             }
             ProposeResult pr = g.raft.requestRead(readId);
+            touch(g);
             switch (pr) {
                 // Forwarded: a follower asked its leader for the read index; the ReadState (or a
                 // refusal) comes in a later Ready and the read is served here once applied
@@ -390,6 +417,7 @@ public final class NodeRuntime implements AutoCloseable {
             Group g = groups.get(groupId);
             if (g != null) {
                 g.raft.transferLeadership(target);
+                touch(g);
             }
         });
     }
@@ -414,9 +442,17 @@ public final class NodeRuntime implements AutoCloseable {
         return result;
     }
 
-    /** The last published status of each group (updated every round). */
+    /**
+     * The last published status of each group, by group id: a live read-only view, updated by
+     * every round that touched a group (each entry is consistent, the map as a whole need not be).
+     */
     public Map<Long, LogStatus> status() {
-        return statusView;
+        return statusReadOnly;
+    }
+
+    /** How many hosted groups were quiesced here at the last tick. */
+    public int quiescedGroups() {
+        return quiescedGroupCount;
     }
 
     public LogStatus status(long groupId) {
@@ -483,12 +519,38 @@ public final class NodeRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Ticks every group that is not quiesced. A quiesced follower whose leader's node cannot be
+     * reached is told so first (which wakes it): that is how an idle group notices its leader
+     * died, since none of its replicas runs a timer.
+     */
     private void tickAll() {
+        var reachable = new java.util.HashMap<NodeId, Boolean>();
+        int quiesced = 0;
         for (Group g : groups.values()) {
+            if (g.raft.isQuiesced() && g.leader != null && !g.leader.equals(self)
+                    && !reachable.computeIfAbsent(g.leader, peers::reachable)) {
+                g.raft.reportUnreachable(g.leader);
+                touch(g);
+            }
+            if (g.raft.isQuiesced()) {
+                quiesced++;
+                continue;
+            }
             g.raft.tick();
+            touch(g);
             // a forwarded proposal whose request or outcome was lost is answered by its caller's
             // timeout; forget it here so the map stays bounded
             g.forwardedWaiters.values().removeIf(CompletableFuture::isDone);
+        }
+        quiescedGroupCount = quiesced;
+    }
+
+    /** The next round visits {@code g}. */
+    private void touch(Group g) {
+        if (!g.touched) {
+            g.touched = true;
+            touched.add(g);
         }
     }
 
@@ -518,14 +580,24 @@ public final class NodeRuntime implements AutoCloseable {
         }
     }
 
-    /** One round: every group's Ready, one WAL write and fsync, one network flush, then apply. */
+    /**
+     * One round over the touched groups: their Readies, one WAL write and fsync, one network
+     * flush, then apply. A group with work left afterwards stays touched for the next round.
+     */
     private void round() throws IOException {
+        List<Group> visiting = touched;
+        touched = new ArrayList<>();
+        // a group may have been removed since it was touched
+        visiting.removeIf(g -> {
+            g.touched = false;
+            return groups.get(g.id) != g;
+        });
         var readies = new ArrayList<Ready<RaftMessage>>();
         var ready = new ArrayList<Group>();
         var writes = new ArrayList<GroupWrite>();
         int entryCount = 0;
         boolean sentEarly = false;
-        for (Group g : groups.values()) {
+        for (Group g : visiting) {
             if (!g.raft.hasReady()) {
                 continue;
             }
@@ -571,11 +643,16 @@ public final class NodeRuntime implements AutoCloseable {
         for (int i = 0; i < ready.size(); i++) {
             apply(ready.get(i), readies.get(i));
         }
-        for (Group g : groups.values()) {
+        for (Group g : visiting) {
             serveReads(g);
             maybeCompact(g);
         }
-        refreshStatus();
+        refreshStatus(visiting);
+        for (Group g : visiting) {
+            if (g.raft.hasReady()) {
+                touch(g);
+            }
+        }
     }
 
     private void send(Group g, Envelope<RaftMessage> m) {
@@ -721,11 +798,10 @@ public final class NodeRuntime implements AutoCloseable {
         }
     }
 
-    private void refreshStatus() {
-        var view = new TreeMap<Long, LogStatus>();
-        for (Group g : groups.values()) {
+    private void refreshStatus(List<Group> changed) {
+        for (Group g : changed) {
             LogStatus s = g.raft.status();
-            view.put(g.id, s);
+            statusView.put(g.id, s);
             if (s.role() != g.role || s.term() != g.term || !java.util.Objects.equals(s.leader(), g.leader)) {
                 if (g.role == Role.LEADER && s.role() != Role.LEADER) {
                     // reads the old leadership promised can no longer be confirmed
@@ -746,7 +822,6 @@ public final class NodeRuntime implements AutoCloseable {
                 g.leader = s.leader();
             }
         }
-        statusView = java.util.Collections.unmodifiableMap(view);
     }
 
     private void failReads(Group g, RuntimeException cause) {

@@ -44,6 +44,7 @@ class RaftWireCodecTest {
                 new RaftMessage.VoteResponse(9, false, false),
                 new RaftMessage.Heartbeat(9, 13, 42),
                 new RaftMessage.HeartbeatResponse(9, 42),
+                new RaftMessage.Quiesce(9, 13),
                 new RaftMessage.InstallSnapshot(9, 100, 8, membership, 5, 0, new byte[] {9, 8, 7, 6, 5}, true),
                 new RaftMessage.SnapshotResponse(9, 100, 5, true),
                 new RaftMessage.SnapshotResponse(9, 100, 0, false),
@@ -201,10 +202,10 @@ class RaftWireCodecTest {
 
     @Test
     void aBodyFromANewerProtocolIsMalformedNotACrash() throws Exception {
-        // Field 23 (tag 0xba 0x01: field 23, length-delimited) is kept for a future Raft message:
+        // Field 24 (tag 0xc2 0x01: field 24, length-delimited) is kept for a future Raft message:
         // this node parses it as an unknown field and sees no body.
         byte[] withUnknownBody = PeerMessage.newBuilder().setGroupId(1).setFromNode("n1").setToNode("n2").build()
-                .toByteString().concat(ByteString.copyFrom(new byte[] {(byte) 0xba, 0x01, 0})).toByteArray();
+                .toByteString().concat(ByteString.copyFrom(new byte[] {(byte) 0xc2, 0x01, 0})).toByteArray();
         assertMalformed(PeerMessage.parseFrom(withUnknownBody));
     }
 
@@ -249,7 +250,7 @@ class RaftWireCodecTest {
 
     private static RaftMessage randomMessage(SplittableRandom r) {
         long term = r.nextLong(0, Long.MAX_VALUE);
-        return switch (r.nextInt(13)) {
+        return switch (r.nextInt(14)) {
             case 0 -> {
                 var entries = new ArrayList<Entry>();
                 long index = r.nextLong(1, 1L << 40);
@@ -287,6 +288,7 @@ class RaftWireCodecTest {
             }
             case 10 -> new RaftMessage.ProposeOutcome(term, r.nextLong(), r.nextLong(1, Long.MAX_VALUE), randomResult(r));
             case 11 -> new RaftMessage.ReadIndexRequest(term, r.nextLong(), r.nextLong());
+            case 12 -> new RaftMessage.Quiesce(term, r.nextLong(0, Long.MAX_VALUE));
             default -> new RaftMessage.ReadIndexResponse(term, r.nextLong(), r.nextLong(), randomResult(r));
         };
     }

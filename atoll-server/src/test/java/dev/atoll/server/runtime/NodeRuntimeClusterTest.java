@@ -29,7 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Three runtimes in one JVM, wired by an in-memory network, each with its own WAL and
  * snapshot files on disk: elections, replication with group commit, restart from disk,
- * and a follower that fell behind a compaction catching up by snapshot.
+ * a follower that fell behind a compaction catching up by snapshot, and quiescence of an
+ * idle group (a stopped node is reported unreachable to its peers).
  */
 class NodeRuntimeClusterTest {
     private static final long GROUP = 1;
@@ -42,6 +43,7 @@ class NodeRuntimeClusterTest {
     private final Set<NodeId> down = ConcurrentHashMap.newKeySet();
     private final TreeSet<NodeId> ids = new TreeSet<>(List.of(NodeId.of("n1"), NodeId.of("n2"), NodeId.of("n3")));
     private NodeRuntime.Options options = NodeRuntime.Options.defaults().withTickMillis(10);
+    private RaftConfig config = RaftConfig.defaults();
 
     @AfterEach
     void stopAll() {
@@ -51,7 +53,7 @@ class NodeRuntimeClusterTest {
     private void start(NodeId id) {
         var sm = new MetaStateMachine();
         var rt = new NodeRuntime(id, dir.resolve(id.value()), options, new SimpleMeterRegistry());
-        rt.addGroup(GROUP, RaftConfig.defaults(), Membership.ofVoters(ids), sm);
+        rt.addGroup(GROUP, config, Membership.ofVoters(ids), sm);
         machines.put(id, sm);
         nodes.put(id, rt);
         down.remove(id);
@@ -66,6 +68,11 @@ class NodeRuntimeClusterTest {
 
             @Override
             public void flush() {
+            }
+
+            @Override
+            public boolean reachable(NodeId peer) {
+                return nodes.containsKey(peer) && !down.contains(peer);
             }
         });
     }
@@ -230,5 +237,33 @@ class NodeRuntimeClusterTest {
         start(lagging);
         await(() -> machines.get(lagging).contents().size() == 151);
         assertThat(machines.get(lagging).contents()).isEqualTo(machines.get(leader).contents());
+    }
+
+    /** Three nodes whose group quiesces when idle, after one write: quiesced on every node. */
+    private void startAndQuiesce() throws Exception {
+        config = RaftConfig.defaults().withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
+        ids.forEach(this::start);
+        put("a", "1");
+        await(() -> nodes.values().stream().allMatch(n -> n.quiescedGroups() == 1));
+    }
+
+    @Test
+    void anIdleGroupQuiescesOnEveryNodeAndWakesForAWrite() throws Exception {
+        startAndQuiesce();
+        put("b", "2");
+        await(() -> machines.values().stream().allMatch(m -> "2".equals(m.contents().get("b"))));
+        await(() -> nodes.values().stream().allMatch(n -> n.quiescedGroups() == 1));
+    }
+
+    @Test
+    void quiescedFollowersElectANewLeaderOnceTheLeadersNodeIsUnreachable() throws Exception {
+        startAndQuiesce();
+        NodeId leader = awaitLeader();
+        stop(leader);
+        // no write wakes the group: the followers notice through the peer link alone
+        await(() -> nodes.values().stream().anyMatch(n -> n.status(GROUP).role() == Role.LEADER));
+        put("b", "2");
+        await(() -> machines.entrySet().stream().filter(e -> !e.getKey().equals(leader))
+                .allMatch(e -> "2".equals(e.getValue().contents().get("b"))));
     }
 }

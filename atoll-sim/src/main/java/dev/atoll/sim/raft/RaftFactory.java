@@ -47,6 +47,7 @@ public final class RaftFactory implements ProtocolFactory<RaftMessage> {
                 .withSnapshotChunkBytesMax(SNAPSHOT_CHUNK_BYTES)
                 .withFlowControl(settings.inflightAppendsMax(), settings.appendEntriesMax(), 4096)
                 .withForwarding(settings.forwarding(), settings.forwarding())
+                .withQuiesceIdleTicks(settings.quiesceIdleTicks())
                 .withMutations(mutations);
         return new RaftNode(id, config, persisted, random);
     }
