@@ -28,6 +28,8 @@ final class Progress {
     boolean probeSent;
     /** Heard from since the last CheckQuorum round. */
     boolean recentActive;
+    /** The driver reported the peer unreachable and nothing has come from it since: the group is not idle. */
+    boolean reportedUnreachable;
     /** SNAPSHOT: index of the snapshot being sent and the offset the follower expects next. */
     long snapshotIndex;
     long snapshotOffset;

@@ -215,13 +215,22 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     /**
      * The driver's failure detector says {@code peer} cannot be reached (its link is down). A
      * quiesced follower whose leader that is wakes, so that its election timer runs again and a
-     * group whose leader died while idle elects another; nothing else changes (an active group's
-     * own timers cover a lost peer).
+     * group whose leader died while idle elects another. A quiesced leader one of whose voters
+     * that is wakes too, so that CheckQuorum runs again: a leader that lost its quorum while idle
+     * steps down instead of taking writes it can never commit. Nothing else changes (an active
+     * group's own timers cover a lost peer).
      */
     @Override
     public void reportUnreachable(NodeId peer) {
         if (quiesced && !(role instanceof Leader) && Objects.equals(peer, leader)
                 && !config.has(RaftMutation.QUIESCED_FOLLOWER_IGNORES_UNREACHABLE)) { // MUTATION branch
+            wake();
+        } else if (role instanceof Leader l && l.progress.get(peer) instanceof Progress pr && !peer.equals(id)
+                && log.membership().isVoter(peer)) {
+            // counted inactive and keeping the group awake until it answers again, so that a
+            // leader that lost its quorum while idle is deposed by CheckQuorum, not re-quiesced
+            pr.recentActive = false;
+            pr.reportedUnreachable = true;
             wake();
         }
         checkInvariants();
@@ -611,7 +620,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             return false;
         }
         for (Progress pr : l.progress.values()) {
-            if (pr.matchIndex != lastIndex || pr.state == Progress.State.SNAPSHOT) {
+            if (pr.matchIndex != lastIndex || pr.state == Progress.State.SNAPSHOT || pr.reportedUnreachable) {
                 return false;
             }
         }
@@ -1223,6 +1232,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             return;
         }
         pr.recentActive = true;
+        pr.reportedUnreachable = false;
         if (r.reject()) {
             long matchHint = r.conflictTerm() > 0
                     ? log.findConflictByTerm(r.conflictIndex(), r.conflictTerm()).index()
@@ -1274,6 +1284,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             return;
         }
         pr.recentActive = true;
+        pr.reportedUnreachable = false;
         pr.probeSent = false;
         if (hr.readContext() > 0) {
             l.readOnly.ack(from, hr.readContext());
@@ -1296,6 +1307,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
             return;
         }
         pr.recentActive = true;
+        pr.reportedUnreachable = false;
         if (sr.installed()) {
             pr.maybeUpdate(sr.snapshotIndex());
             if (pr.state == Progress.State.SNAPSHOT) {

@@ -114,8 +114,19 @@ class RaftQuiescenceTest {
     void aReportAboutAnotherPeerDoesNotWakeAFollower() {
         var c = quiescedGroup(QUIESCING);
         c.node("n2").reportUnreachable(id("n3"));
-        c.node("n1").reportUnreachable(id("n2"));
         assertThat(c.nodes.values()).allMatch(RaftNode::isQuiesced);
+    }
+
+    @Test
+    void aReportAboutAVoterWakesAQuiescedLeaderWhichThenStepsDownWithoutItsQuorum() {
+        var c = quiescedGroup(QUIESCING);
+        c.isolate("n1");
+        c.tickOnly("n1", 2 * ELECTION_TICKS);
+        assertThat(c.node("n1").status().role()).as("quiesced: no CheckQuorum runs").isEqualTo(Role.LEADER);
+        c.node("n1").reportUnreachable(id("n2"));
+        assertThat(c.node("n1").isQuiesced()).isFalse();
+        c.tickOnly("n1", 2 * ELECTION_TICKS);
+        assertThat(c.node("n1").status().role()).isNotEqualTo(Role.LEADER);
     }
 
     @Test

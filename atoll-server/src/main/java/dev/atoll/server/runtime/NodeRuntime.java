@@ -532,6 +532,15 @@ public final class NodeRuntime implements AutoCloseable {
                     && !reachable.computeIfAbsent(g.leader, peers::reachable)) {
                 g.raft.reportUnreachable(g.leader);
                 touch(g);
+            } else if (g.raft.isQuiesced() && self.equals(g.leader)) {
+                // a quiesced leader with a voter gone wakes, so that CheckQuorum can depose it
+                for (NodeId voter : g.raft.status().membership().voters()) {
+                    if (!voter.equals(self) && !reachable.computeIfAbsent(voter, peers::reachable)) {
+                        g.raft.reportUnreachable(voter);
+                        touch(g);
+                        break;
+                    }
+                }
             }
             if (g.raft.isQuiesced()) {
                 quiesced++;
