@@ -12,11 +12,12 @@
  * <h2>Hosting</h2>
  * {@link dev.atoll.server.shard.ShardHost} runs a group (id: shard id + 1) for every shard with a
  * replica on the node, created and removed while the node runs. A shard at its first conf
- * version is founded by its voters; a replica added later starts empty and receives the leader's
- * snapshot. All replicas of a node keep their data in one RocksDB ({@link
- * dev.atoll.server.shard.ShardStore}): a range keyspace's shards share its prefix, so a split
- * or merge on one node will move no data. A removed replica's group is compacted at its applied
- * index before its data is deleted, so hosting it again continues from its own durable state.
+ * version is founded by its voters, its log starting after the bootstrap snapshot at index 1
+ * (the shard's bounds); a replica added later starts empty and installs the leader's snapshot.
+ * All replicas of a node keep their data in one RocksDB ({@link
+ * dev.atoll.server.shard.ShardStore}), each under its own prefix (keyspace, shard). A removed
+ * replica's group is compacted at its applied index before its data is deleted, so hosting it
+ * again continues from its own durable state.
  *
  * <h2>Changes, step by step</h2>
  * A replica move ({@code MoveShard}) is one meta command that adds a learner on the target and
@@ -33,10 +34,11 @@
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or
  * forwards once; a stale client route is answered "shard moved" with the owner's descriptor.
- * The per-shard apply logic is {@link dev.atoll.server.shard.ShardStateMachine} over the narrow
- * {@link dev.atoll.server.shard.ShardData}: the pure replica state machine of
- * {@code dev.atoll.shard.replica} can replace it behind the runtime's {@code StateMachine}
- * interface, producing {@code ShardStore.Write}s (and, for splits, new {@code ShardData} views
- * over the same prefix). Refusals carry a stable {@link dev.atoll.server.shard.ShardError} code.
+ * The per-shard apply logic is the pure {@code dev.atoll.shard.replica.ShardReplica}, driven by
+ * {@link dev.atoll.server.shard.ShardStateMachine}: each entry's rows and the replica's state
+ * (bounds, applied index, merge state) are written in one batch, so a restart resumes from a
+ * state some prefix of the log produced. The replica checks each command's shard, epoch and key
+ * when it is applied; its refusals ({@code ShardMoved}, {@code StaleEpoch}) are answered "shard
+ * moved", and other refusals carry a stable {@link dev.atoll.server.shard.ShardError} code.
  */
 package dev.atoll.server.shard;
