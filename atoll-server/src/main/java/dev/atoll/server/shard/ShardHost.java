@@ -7,6 +7,7 @@ import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Snapshot;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardDescriptor;
@@ -166,15 +167,23 @@ public final class ShardHost implements AutoCloseable {
     }
 
     private void host(ShardDescriptor s, KeyspaceSpec spec, long keyspaceId) throws InterruptedException {
-        // a shard at its first conf version still has its founding voters: they found the group
-        // together, its log starting after the bootstrap snapshot; a replica added since joins
-        // empty and installs the leader's snapshot (the log's first entry follows index 1)
-        boolean founding = s.epoch().confVersion() == ShardEpoch.INITIAL.confVersion();
-        ShardSnapshot first = founding ? ShardReplica.initial(boundsOf(s, spec)) : null;
+        // A shard of a new keyspace is founded by its voters, its log starting after the bootstrap
+        // snapshot at index 1 (its bounds). A shard a split created starts on each node from the
+        // rows and state the parent's replica wrote there when it applied the split (the group
+        // is not hosted before: messages for it are dropped until then). A replica added later,
+        // or one whose parent skipped the split by installing a newer snapshot, joins empty and
+        // installs the leader's snapshot (the log's first entry follows index 1).
+        boolean hasState = store.replica(s.id(), keyspaceId).applied().replicaState().length > 0;
+        boolean founding = s.epoch().rangeVersion() == ShardEpoch.INITIAL.rangeVersion()
+                && s.epoch().confVersion() == ShardEpoch.INITIAL.confVersion();
+        if (!hasState && !founding && splitPendingHere(s)) {
+            return;
+        }
+        ShardSnapshot first = founding && !hasState ? ShardReplica.initial(boundsOf(s, spec)) : null;
         var stateMachine = new ShardStateMachine(store, s.id(), keyspaceId, first, split -> kick());
-        Snapshot bootstrap = founding
+        Snapshot bootstrap = stateMachine.appliedIndex() == ShardReplica.INITIAL_INDEX
                 ? new Snapshot(ShardReplica.INITIAL_INDEX, 1, Membership.ofVoters(new TreeSet<>(s.voters())),
-                ShardCodec.encode(first))
+                stateMachine.snapshotData())
                 : Snapshot.bootstrap(Membership.ofVoters(Set.of()));
         try {
             runtime.hostGroup(groupOf(s.id()), raft, bootstrap, stateMachine, snapshotEveryEntries).get();
@@ -183,8 +192,8 @@ public final class ShardHost implements AutoCloseable {
             return;
         }
         hosted.put(s.id(), new Hosted(s, groupOf(s.id()), stateMachine));
-        log.info("shard_hosted node={} shard={} keyspace={} group={} founding={} epoch={}", runtime.self(), s.id(),
-                s.keyspace(), groupOf(s.id()), founding, s.epoch());
+        log.info("shard_hosted node={} shard={} keyspace={} group={} founding={} from_store={} epoch={}",
+                runtime.self(), s.id(), s.keyspace(), groupOf(s.id()), founding, hasState, s.epoch());
     }
 
     private void unhost(Hosted h, boolean mayReturn) throws InterruptedException {
@@ -199,6 +208,30 @@ public final class ShardHost implements AutoCloseable {
         goneSinceMillis.remove(h.created().id());
         h.stateMachine().data().deleteAll();
         log.info("shard_unhosted node={} shard={} group={}", runtime.self(), h.created().id(), h.groupId());
+    }
+
+    /**
+     * Whether a replica hosted here will hand {@code s} its first rows: it is of the same
+     * keyspace, still holds (part of) {@code s}'s span and is at an older range version, so the
+     * split that created {@code s} is still ahead in its log.
+     */
+    private boolean splitPendingHere(ShardDescriptor s) {
+        for (Hosted h : hosted.values()) {
+            Optional<ShardBounds> b = h.stateMachine().bounds();
+            if (h.created().keyspace().equals(s.keyspace()) && b.isPresent()
+                    && b.get().epoch().rangeVersion() < s.epoch().rangeVersion() && overlaps(b.get().span(), s.span())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean overlaps(ShardSpan a, ShardSpan b) {
+        return switch (a) {
+            case KeyRange r -> b instanceof KeyRange o && r.overlaps(o);
+            case HashSlots h -> b instanceof HashSlots o && h.plus(o).slotCount() < h.slotCount() + o.slotCount();
+            case ShardSpan.Directed d -> false;
+        };
     }
 
     /**

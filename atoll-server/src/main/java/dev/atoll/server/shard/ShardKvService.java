@@ -8,6 +8,8 @@ import dev.atoll.proto.shardkv.DeleteResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.GetResponse;
 import dev.atoll.proto.shardkv.KeyValue;
+import dev.atoll.proto.shardkv.MedianKeyRequest;
+import dev.atoll.proto.shardkv.MedianKeyResponse;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.PutResponse;
 import dev.atoll.proto.shardkv.RangeRequest;
@@ -269,7 +271,10 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         if (shard.get().epoch().rangeVersion() != request.getRoute().getEpoch().getRangeVersion()) {
             return CompletableFuture.failedFuture(ShardError.shardMoved(shard.get()));
         }
-        byte[] end = request.getEnd().isEmpty() ? null : request.getEnd().toByteArray();
+        byte[] asked = request.getEnd().isEmpty() ? null : request.getEnd().toByteArray();
+        // a replica that has not applied a split yet still holds the keys after it: cut to the map's span
+        byte[] end = shard.get().span() instanceof KeyRange r && !r.end().isEnd()
+                && (asked == null || Key.of(asked).compareTo(r.end()) > 0) ? r.end().toBytes() : asked;
         int limit = request.getLimit() == 0 ? RANGE_LIMIT_MAX : Math.min(request.getLimit(), RANGE_LIMIT_MAX + 1);
         return onShard(shard.get(), forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
             var b = RangeResponse.newBuilder();
@@ -285,6 +290,37 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             }
             return b.setMore(found.size() == limit).build();
         }), (stub, x) -> stub.shardRange(request));
+    }
+
+    @Override
+    public void medianKey(MedianKeyRequest request, StreamObserver<MedianKeyResponse> out) {
+        Optional<ShardDescriptor> shard = request.hasRoute()
+                ? meta.shards().map().shard(ShardId.of(request.getRoute().getShard())) : Optional.empty();
+        if (shard.isEmpty() || !shard.get().keyspace().equals(request.getKeyspace())) {
+            out.onError(ShardError.SHARD_NOT_FOUND.toStatus("no shard " + request.getRoute().getShard() + " in "
+                    + request.getKeyspace()));
+            return;
+        }
+        answer(medianKey(shard.get(), forwarded()), out);
+    }
+
+    /** The median key of {@code shard}'s data, from a replica (this node's if it has one): a split key. */
+    public CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard) {
+        return medianKey(shard, false);
+    }
+
+    private CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard, boolean forwarded) {
+        var request = MedianKeyRequest.newBuilder().setKeyspace(shard.keyspace()).setRoute(token(shard)).build();
+        return onShard(shard, forwarded, replica -> CompletableFuture.supplyAsync(() -> {
+            var b = MedianKeyResponse.newBuilder();
+            try {
+                replica.stateMachine().medianKey().ifPresent(k -> b.setFound(true)
+                        .setKey(ByteString.copyFrom(k.toBytes())));
+            } catch (ShardStateMachine.NotServed moved) {
+                throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
+            }
+            return b.build();
+        }, executor), (stub, x) -> stub.medianKey(request));
     }
 
     // ------------------------------------------------------------------ routing

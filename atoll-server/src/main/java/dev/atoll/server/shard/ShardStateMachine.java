@@ -49,6 +49,8 @@ public final class ShardStateMachine implements StateMachine {
     public record Deleted(boolean existed, long index) implements Result {
     }
 
+    private static final int MEDIAN_PAGE_ROWS = 1024;
+
     private final ShardStore store;
     private final ShardStore.Replica data;
     private final long keyspaceId;
@@ -257,6 +259,36 @@ public final class ShardStateMachine implements StateMachine {
         List<ShardStore.KeyValue> found = data.scanRows(from, to, limit);
         checkUnchanged(before);
         return found;
+    }
+
+    /**
+     * The median key of the replica's rows (the row at half their count), a split key that
+     * leaves half the rows on each side; empty with fewer than two rows. Two passes over the
+     * committed rows: a write meanwhile moves the answer a little, never out of the span.
+     */
+    public Optional<Key> medianKey() {
+        long count = 0;
+        byte[] from = new byte[0];
+        for (List<ShardStore.KeyValue> page = scan(from, null, MEDIAN_PAGE_ROWS); !page.isEmpty();
+             page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
+            count += page.size();
+        }
+        if (count < 2) {
+            return Optional.empty();
+        }
+        long skip = count / 2;
+        for (List<ShardStore.KeyValue> page = scan(from, null, MEDIAN_PAGE_ROWS); !page.isEmpty();
+             page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
+            if (skip < page.size()) {
+                return Optional.of(Key.of(page.get((int) skip).key()));
+            }
+            skip -= page.size();
+        }
+        return Optional.empty(); // rows were deleted between the passes
+    }
+
+    private static byte[] next(List<ShardStore.KeyValue> page) {
+        return Key.of(page.getLast().key()).successor().toBytes();
     }
 
     /** The bounds a read of {@code key} may be served with: the replica has them and they hold the key. */

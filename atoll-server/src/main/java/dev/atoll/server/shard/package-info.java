@@ -31,6 +31,30 @@
  * moves forward, so a crash at any point is completed by the next leader. A leader transfer is
  * an intent the leader carries out; leaders report themselves to the map in batches.
  *
+ * <h2>Range splits</h2>
+ * {@code SplitShard} (admin API, {@code ./atoll shard split s3 [--at KEY]}; without a key, the
+ * median key of the shard's data from one of its replicas) has the meta group apply
+ * {@code ShardChange.Split}: the new shard's id, the next range version for both. The shard's
+ * leader then sees a split in the map its group has not applied and proposes the replica's
+ * {@code Split} at the replica's own epoch ({@link dev.atoll.server.shard.SplitPlan} derives it
+ * from the map alone, so any later leader proposes the same; a repeat meets another epoch and
+ * changes nothing). Each replica applying it writes, in one batch, its cut and the new shard's
+ * first rows and state under the new shard's prefix; the node then hosts the new group from
+ * that state, founded by the new shard's voters at index 1. Chosen for the three races:
+ * <ul>
+ *   <li>a replica that lags applies the split later, from its log: until then its node does not
+ *       host the new group ({@code ShardHost} waits while a hosted replica of the keyspace still
+ *       holds the new span at an older range version), and the new group's messages to it are
+ *       dropped, so its peers retry;</li>
+ *   <li>a restart between the split and the new group's creation finds the new shard's state in
+ *       the store (written with the parent's cut) and hosts the group from it;</li>
+ *   <li>a replica that installs a snapshot of the parent past the split never applies it: its
+ *       node hosts the new shard empty and the new group's leader sends it a snapshot. If the
+ *       parent applies the split after the new replica installed a snapshot, the split's rows
+ *       for it are stale and not written.</li>
+ * </ul>
+ * Clients with the old map get "shard moved" (the replica refuses their range version) and retry.
+ *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or
  * forwards once; a stale client route is answered "shard moved" with the owner's descriptor.

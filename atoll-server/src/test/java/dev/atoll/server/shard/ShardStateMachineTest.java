@@ -235,4 +235,36 @@ class ShardStateMachineTest {
         assertThat(store.replica(ShardId.of(7), 5).scanRows(b(""), null, 10)).isEmpty();
         assertThat(kept.get(b("k1"))).isPresent();
     }
+
+    @Test
+    void theMedianKeyHalvesTheRowsAndAShardOfOneRowHasNone() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        sm.apply(put(2, "a", "1"));
+        assertThat(sm.medianKey()).isEmpty();
+
+        sm.applyAll(List.of(put(3, "b", "2"), put(4, "c", "3"), put(5, "d", "4"), put(6, "e", "5")));
+
+        assertThat(sm.medianKey()).contains(Key.utf8("c"));
+    }
+
+    @Test
+    void aNewShardThatInstalledANewerSnapshotKeepsItWhenItsParentAppliesTheSplitLate() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine parent = replica(range(1, "", ""));
+        parent.applyAll(List.of(put(2, "apple", "old"), put(3, "zebra", "old")));
+        // the new shard's leader sent this node a snapshot of the new group first
+        var newer = new dev.atoll.shard.replica.ShardSnapshot(new ShardBounds(ShardId.of(2),
+                new KeyRange(Key.utf8("m"), Key.END), E.nextRange(), 0), 9, null,
+                List.of(new dev.atoll.shard.replica.KeyValue(Key.utf8("zebra"), b("new"))));
+        var child = new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add);
+        child.install(new Snapshot(9, 2, Membership.ofVoters(Set.of(N1)), ShardCodec.encode(newer)));
+
+        parent.apply(new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtKey(Key.utf8("m")), ShardId.of(2)))));
+
+        assertThat(keys(parent.scan(b(""), null, 10))).containsExactly("apple");
+        assertThat(child.get(b("zebra")).map(ShardStateMachineTest::s)).contains("new");
+        assertThat(new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add).appliedIndex()).isEqualTo(9);
+    }
 }
