@@ -16,7 +16,6 @@ import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.replica.ShardBounds;
-import dev.atoll.shard.replica.ShardCodec;
 import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardSnapshot;
 import org.slf4j.Logger;

@@ -8,21 +8,14 @@ import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.SplitShardResponse;
 import dev.atoll.proto.shardkv.GetRequest;
-import dev.atoll.proto.shardkv.KeyValue;
 import dev.atoll.proto.shardkv.PutRequest;
-import dev.atoll.proto.shardkv.RouteToken;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
-import dev.atoll.proto.shardkv.ShardRangeRequest;
 import dev.atoll.server.AtollServer;
-import dev.atoll.server.ServerConfig;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.server.shard.ShardError;
 import dev.atoll.shard.Key;
-import dev.atoll.shard.KeyRange;
-import dev.atoll.shard.ShardDescriptor;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -51,38 +43,25 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * between splits.
  */
 class ShardSplitInProcessTest {
-    private static final String[] PEER_NAMES = {"n1", "n2", "n3"};
-
     @TempDir
     Path dir;
 
-    private final List<AtollServer> servers = new ArrayList<>();
-    private final List<ManagedChannel> channels = new ArrayList<>();
-    private final List<ServerConfig> configs = new ArrayList<>();
+    private InProcessCluster cluster;
+    private List<AtollServer> servers;
+    private List<ManagedChannel> channels;
 
     @BeforeEach
     void startCluster() throws Exception {
-        int[] client = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        int[] peer = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        String cluster = "n1=127.0.0.1:" + peer[0] + ",n2=127.0.0.1:" + peer[1] + ",n3=127.0.0.1:" + peer[2];
-        for (int i = 0; i < 3; i++) {
-            configs.add(ServerConfig.fromArgs(new String[] {"--name", PEER_NAMES[i],
-                    "--data-dir", dir.resolve(PEER_NAMES[i]).toString(),
-                    "--listen-client", "127.0.0.1:" + client[i], "--listen-peer", "127.0.0.1:" + peer[i],
-                    "--initial-cluster", cluster}));
-            var server = new AtollServer(configs.get(i));
-            server.start();
-            servers.add(server);
-            channels.add(NettyChannelBuilder.forAddress("127.0.0.1", client[i]).usePlaintext().build());
-        }
-        ProcessCluster.await("a seeded member table on every node", Duration.ofSeconds(30),
-                () -> servers.stream().allMatch(s -> s.memberTable().seeded()));
+        cluster = InProcessCluster.start(dir);
+        servers = cluster.servers;
+        channels = cluster.channels;
     }
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
-        servers.forEach(AtollServer::close);
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     private AdminGrpc.AdminBlockingStub admin(int i) {
@@ -142,9 +121,15 @@ class ShardSplitInProcessTest {
             awaitAcknowledgedAfter(acknowledged, 50);
 
             // a node restarts between splits: its replicas resume from its store and log
-            servers.get(2).close();
-            servers.set(2, new AtollServer(configs.get(2)));
-            servers.get(2).start();
+            cluster.restart(2);
+            ProcessCluster.await("n3 answers again", Duration.ofSeconds(30), () -> {
+                try {
+                    return !admin(2).listShards(ListShardsRequest.newBuilder().setKeyspace("users").build())
+                            .getShardsList().isEmpty();
+                } catch (StatusRuntimeException notYet) {
+                    return false; // its client channel reconnects after a back-off
+                }
+            });
             awaitAcknowledgedAfter(acknowledged, 50);
 
             admin(1).splitShard(SplitShardRequest.newBuilder().setShard(s2.getCreated().getShard().getId()).build());
@@ -191,34 +176,12 @@ class ShardSplitInProcessTest {
         // no key in two shards: once every group applied its splits, each replica holds only its span
         ProcessCluster.await("every shard's replicas hold only their own keys", Duration.ofSeconds(60), () -> {
             for (int node = 0; node < 3; node++) {
-                if (!eachKeyInOneShard(node, acknowledged)) {
+                if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "users", acknowledged.keySet())) {
                     return false;
                 }
             }
             return true;
         });
-    }
-
-    /** Whether this node's replicas (asked shard by shard) hold every key once, each in the shard the map names. */
-    private boolean eachKeyInOneShard(int node, Map<String, String> expected) {
-        var owner = new HashMap<String, Long>();
-        try {
-            for (ShardInfo s : listShards()) {
-                ShardDescriptor d = ShardCodec.decode(s.getShard());
-                var part = kv(node).shardRange(ShardRangeRequest.newBuilder().setKeyspace("users").setSerializable(true)
-                        .setRoute(RouteToken.newBuilder().setShard(d.id().value()).setEpoch(ShardCodec.encode(d.epoch())))
-                        .setLimit(100_000).build());
-                for (KeyValue kv : part.getPairsList()) {
-                    String k = kv.getKey().toStringUtf8();
-                    assertThat(owner.put(k, d.id().value())).as("%s in one shard", k).isNull();
-                    assertThat(((KeyRange) d.span()).contains(Key.of(kv.getKey().toByteArray())))
-                            .as("%s belongs to %s", k, d).isTrue();
-                }
-            }
-        } catch (StatusRuntimeException notNow) {
-            return false;
-        }
-        return owner.keySet().containsAll(expected.keySet());
     }
 
     private List<ShardInfo> listShards() {

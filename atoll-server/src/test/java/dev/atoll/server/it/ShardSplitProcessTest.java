@@ -7,15 +7,10 @@ import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.shardkv.GetRequest;
-import dev.atoll.proto.shardkv.KeyValue;
 import dev.atoll.proto.shardkv.PutRequest;
-import dev.atoll.proto.shardkv.RouteToken;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
-import dev.atoll.proto.shardkv.ShardRangeRequest;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.shard.Key;
-import dev.atoll.shard.KeyRange;
-import dev.atoll.shard.ShardDescriptor;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -135,33 +129,9 @@ class ShardSplitProcessTest {
         // every node's own replicas (serializable reads are served locally) hold each key once
         for (ServerProcess node : nodes) {
             ProcessCluster.await(node.name + "'s replicas hold every key in exactly one shard",
-                    Duration.ofSeconds(60), () -> eachKeyInOneShard(cluster, node, admin, acked));
+                    Duration.ofSeconds(60), () -> SplitChecks.eachKeyInOneShard(admin,
+                            ShardKVGrpc.newBlockingStub(cluster.channel(node)), "users", acked.keySet()));
         }
-    }
-
-    private static boolean eachKeyInOneShard(ProcessCluster cluster, ServerProcess node,
-                                             AdminGrpc.AdminBlockingStub admin, Map<String, String> expected) {
-        var owner = new HashMap<String, Long>();
-        try {
-            List<ShardInfo> all = admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
-                    .newBuilder().setKeyspace("users").build()).getShardsList();
-            for (ShardInfo s : all) {
-                ShardDescriptor d = ShardCodec.decode(s.getShard());
-                var part = ShardKVGrpc.newBlockingStub(cluster.channel(node)).withDeadlineAfter(30, TimeUnit.SECONDS)
-                        .shardRange(ShardRangeRequest.newBuilder().setKeyspace("users").setSerializable(true)
-                                .setRoute(RouteToken.newBuilder().setShard(d.id().value())
-                                        .setEpoch(ShardCodec.encode(d.epoch()))).setLimit(100_000).build());
-                for (KeyValue kv : part.getPairsList()) {
-                    String k = kv.getKey().toStringUtf8();
-                    assertThat(owner.put(k, d.id().value())).as("%s in one shard", k).isNull();
-                    assertThat(((KeyRange) d.span()).contains(Key.of(kv.getKey().toByteArray())))
-                            .as("%s belongs to %s", k, d).isTrue();
-                }
-            }
-        } catch (StatusRuntimeException notNow) {
-            return false;
-        }
-        return owner.keySet().containsAll(expected.keySet());
     }
 
     /**
