@@ -1,5 +1,7 @@
 package dev.atoll.server.it;
 
+import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.AtollServer;
 import dev.atoll.server.ServerConfig;
 import io.grpc.ManagedChannel;
@@ -10,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Three AtollServers (n1..n3) in one JVM on 127.0.0.1, each with a client channel; started
@@ -42,6 +45,16 @@ final class InProcessCluster implements AutoCloseable {
         ProcessCluster.await("a seeded member table on every node", Duration.ofSeconds(30),
                 () -> c.servers.stream().allMatch(s -> s.memberTable().seeded()));
         return c;
+    }
+
+    /** An admin stub to server {@code i} with a 60 s deadline. */
+    AdminGrpc.AdminBlockingStub admin(int i) {
+        return AdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    /** A shard KV stub to server {@code i} with a 20 s deadline. */
+    ShardKVGrpc.ShardKVBlockingStub kv(int i) {
+        return ShardKVGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     /** Stops server {@code i} and starts it again from its data directory, on the same ports. */

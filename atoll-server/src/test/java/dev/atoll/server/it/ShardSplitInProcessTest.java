@@ -10,11 +10,9 @@ import dev.atoll.proto.admin.SplitShardResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
-import dev.atoll.server.AtollServer;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.server.shard.ShardError;
 import dev.atoll.shard.Key;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,14 +45,10 @@ class ShardSplitInProcessTest {
     Path dir;
 
     private InProcessCluster cluster;
-    private List<AtollServer> servers;
-    private List<ManagedChannel> channels;
 
     @BeforeEach
     void startCluster() throws Exception {
         cluster = InProcessCluster.start(dir);
-        servers = cluster.servers;
-        channels = cluster.channels;
     }
 
     @AfterEach
@@ -65,11 +59,11 @@ class ShardSplitInProcessTest {
     }
 
     private AdminGrpc.AdminBlockingStub admin(int i) {
-        return AdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(60, TimeUnit.SECONDS);
+        return cluster.admin(i);
     }
 
     private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return ShardKVGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(10, TimeUnit.SECONDS);
+        return cluster.kv(i);
     }
 
     private static ByteString b(String s) {

@@ -18,7 +18,6 @@ import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.proto.shardmap.EpochRecord;
 import dev.atoll.server.AtollServer;
 import dev.atoll.server.shard.ShardError;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,7 +29,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -42,13 +40,11 @@ class ShardedInProcessTest {
 
     private InProcessCluster cluster;
     private List<AtollServer> servers;
-    private List<ManagedChannel> channels;
 
     @BeforeEach
     void startCluster() throws Exception {
         cluster = InProcessCluster.start(dir);
         servers = cluster.servers;
-        channels = cluster.channels;
     }
 
     @AfterEach
@@ -59,11 +55,11 @@ class ShardedInProcessTest {
     }
 
     private AdminGrpc.AdminBlockingStub admin(int i) {
-        return AdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(60, TimeUnit.SECONDS);
+        return cluster.admin(i);
     }
 
     private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return ShardKVGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(20, TimeUnit.SECONDS);
+        return cluster.kv(i);
     }
 
     private static ByteString b(String s) {
