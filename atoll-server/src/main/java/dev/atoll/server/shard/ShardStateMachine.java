@@ -15,6 +15,7 @@ import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardResult;
 import dev.atoll.shard.replica.ShardSnapshot;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -106,40 +107,86 @@ public final class ShardStateMachine implements StateMachine {
 
     @Override
     public Object apply(Entry entry) {
-        if (entry.index() <= appliedIndex) {
-            return null; // replayed after a restart: applied before
+        return applyAll(List.of(entry)).getFirst();
+    }
+
+    /**
+     * Applies a round: puts and deletes (and entries that change no rows) accumulate in one
+     * batch, written with the replica's state as of the last of them; the batch is written
+     * first whenever an entry is about to read the store (a delete, a get, a scan, a split or
+     * merge), so reads see every earlier entry and each write holds whole entries only.
+     */
+    @Override
+    public List<Object> applyAll(List<Entry> entries) {
+        var results = new ArrayList<>(entries.size());
+        long term = 0;
+        boolean pending = false;
+        for (Entry entry : entries) {
+            if (entry.index() <= replicaIndex()) {
+                results.add(null); // replayed after a restart: applied before
+                continue;
+            }
+            check(replica != null, "%s applies entry %d only once it has its bounds", data.shardId(), entry.index());
+            ShardCommand command = null;
+            if (entry.kind() == Entry.Kind.COMMAND) {
+                try {
+                    command = ShardCodec.decodeCommand(entry.data());
+                } catch (MalformedShardData bad) {
+                    results.add(replica.apply(entry.index(), entry.data())); // refused: changes nothing
+                    term = entry.term();
+                    pending = true;
+                    continue;
+                }
+            }
+            boolean reads = command != null && !(command instanceof ShardCommand.Put);
+            if (reads && pending) {
+                data.commit(state(term)); // the replica's state is still that of the previous entry here
+                pending = false;
+            }
+            term = entry.term();
+            if (command == null) {
+                replica.skip(entry.index());
+                results.add(null);
+                pending = true;
+                continue;
+            }
+            results.add(applyCommand(entry, command));
+            pending = !reads;
+            if (reads) {
+                bounds = replica.bounds();
+                appliedIndex = entry.index();
+            }
         }
-        check(replica != null, "%s applies entry %d only once it has its bounds", data.shardId(), entry.index());
-        if (entry.kind() != Entry.Kind.COMMAND) {
-            replica.skip(entry.index());
-            data.commit(state(entry.term()));
-            appliedIndex = entry.index();
-            return null;
+        if (pending) {
+            data.commit(state(term));
         }
-        ShardCommand command;
-        try {
-            command = ShardCodec.decodeCommand(entry.data());
-        } catch (MalformedShardData bad) {
-            ShardResult refused = replica.apply(entry.index(), entry.data());
-            data.commit(state(entry.term()));
-            appliedIndex = entry.index();
-            return refused;
-        }
+        bounds = replica == null ? null : replica.bounds();
+        appliedIndex = replicaIndex();
+        return results;
+    }
+
+    private long replicaIndex() {
+        return replica == null ? appliedIndex : replica.appliedIndex();
+    }
+
+    /** Applies one command; any but a put is written at once (with whatever the batch held before it). */
+    private Object applyCommand(Entry entry, ShardCommand command) {
         // the store is read before the entry writes: the replica never reads after writing in one command
         boolean existed = command instanceof ShardCommand.Delete d && replica.route(d).isEmpty()
                 && data.get(d.key()) != null;
         ShardResult result = replica.apply(entry.index(), command);
-        if (result instanceof ShardResult.Split split) {
-            // readers see the narrower span before the moved rows leave the store
-            bounds = replica.bounds();
-            commitSplit(entry.term(), split.child());
-        } else {
-            data.commit(state(entry.term()));
-        }
-        bounds = replica.bounds();
-        appliedIndex = entry.index();
-        if (result instanceof ShardResult.Split split) {
-            onSplit.accept(split);
+        switch (result) {
+            case ShardResult.Split split -> {
+                // readers see the narrower span before the moved rows leave the store
+                bounds = replica.bounds();
+                commitSplit(entry.term(), split.child());
+                onSplit.accept(split);
+            }
+            default -> {
+                if (!(command instanceof ShardCommand.Put)) {
+                    data.commit(state(entry.term()));
+                }
+            }
         }
         return switch (result) {
             case ShardResult.Written w -> command instanceof ShardCommand.Delete

@@ -267,4 +267,22 @@ class ShardStateMachineTest {
         assertThat(child.get(b("zebra")).map(ShardStateMachineTest::s)).contains("new");
         assertThat(new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add).appliedIndex()).isEqualTo(9);
     }
+
+    @Test
+    void aRoundIsWrittenWholeAndAReadInItSeesTheEntriesBeforeIt() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        var get = new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(new ShardCommand.Get(ShardId.of(1), E,
+                Key.utf8("b"))));
+
+        List<Object> results = sm.applyAll(List.of(put(2, "a", "1"), put(3, "b", "2"), get, put(5, "c", "3"),
+                new Entry(6, 1, Entry.Kind.NOOP, new byte[0])));
+
+        assertThat(results.get(2)).isEqualTo(new ShardResult.Value(b("2")));
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine again = replica(range(1, "", ""));
+        assertThat(again.appliedIndex()).isEqualTo(6);
+        assertThat(keys(again.scan(b(""), null, 10))).containsExactly("a", "b", "c");
+    }
 }
