@@ -26,10 +26,11 @@ import static dev.atoll.core.Check.check;
 /**
  * The server's driver of one shard replica: applies the group's committed entries to the pure
  * {@link ShardReplica} (commands encoded by its {@link ShardCodec}) over the replica's prefix of
- * the node's {@link ShardStore}, writing each entry's rows and the replica's new state (bounds,
- * applied index, merge state) in one atomic batch. A restart resumes from that state and the
- * runtime replays the log past it, so after a crash the store equals what a prefix of the log
- * says. Snapshots are the replica's ({@link ShardCodec#encode(ShardSnapshot)}).
+ * the node's {@link ShardStore}, writing whole entries' rows together with the replica's state
+ * after them (bounds, applied index, merge state) in one atomic batch (a round of puts in one).
+ * A restart resumes from that state and the runtime replays the log past it, so after a crash
+ * (kill -9 or power loss: RocksDB's WAL is not synced, the Raft log is) the store equals what a
+ * prefix of the log says. Snapshots are the replica's ({@link ShardCodec#encode(ShardSnapshot)}).
  *
  * <p>A split's new shard gets its first rows and state in the same batch as the parent's cut,
  * then {@code onSplit} is told (on the loop thread), for the node to host the new group.
