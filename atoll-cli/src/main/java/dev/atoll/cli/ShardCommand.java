@@ -1,7 +1,9 @@
 package dev.atoll.cli;
 
 import dev.atoll.proto.admin.ListShardsRequest;
+import com.google.protobuf.ByteString;
 import dev.atoll.proto.admin.MoveShardRequest;
+import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.TransferShardLeaderRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,9 +15,11 @@ import picocli.CommandLine.Spec;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code atoll shard list|move|transfer-leader}: where shards live and who leads them. */
-@Command(name = "shard", mixinStandardHelpOptions = true, description = "List shards, move replicas, transfer leaders.",
-        subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class})
+/** {@code atoll shard list|move|transfer-leader|split}: where shards live, who leads them, splits. */
+@Command(name = "shard", mixinStandardHelpOptions = true,
+        description = "List shards, move replicas, transfer leaders, split range shards.",
+        subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class,
+                ShardCommand.Split.class})
 final class ShardCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -106,6 +110,33 @@ final class ShardCommand implements Runnable {
                 return 1;
             }
             AdminEndpoints.printShards(List.of(done.getShard()), spec.commandLine().getOut());
+            return 0;
+        }
+    }
+
+    @Command(name = "split", mixinStandardHelpOptions = true,
+            description = "Split a range shard in two: at --at KEY, or at the median key of its data.")
+    static final class Split implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Parameters(index = "0", description = "The shard (s12 or 12).")
+        String shard;
+        @Option(names = "--at", description = "The first key of the new (upper) shard (UTF-8).")
+        String at;
+
+        @Override
+        public Integer call() {
+            var request = SplitShardRequest.newBuilder().setShard(shardId(shard));
+            if (at != null) {
+                request.setKey(ByteString.copyFromUtf8(at));
+            }
+            var split = admin.call(a -> a.splitShard(request.build()), spec.commandLine().getErr());
+            if (split == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(split.getShard(), split.getCreated()), spec.commandLine().getOut());
             return 0;
         }
     }

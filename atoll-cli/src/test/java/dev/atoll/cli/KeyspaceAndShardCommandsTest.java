@@ -108,4 +108,22 @@ class KeyspaceAndShardCommandsTest {
         assertThat(atoll("keyspace", "create", "Bad!", "--replication-factor", "1").err())
                 .startsWith("atoll: INVALID_KEYSPACE:");
     }
+
+    @Test
+    void aRangeShardSplitsAtANamedKeyAndRefusesAPointOutsideIt() {
+        atoll("keyspace", "create", "users", "--replication-factor", "1");
+
+        Run split = atoll("shard", "split", "s1", "--at", "m");
+        assertThat(split.exitCode()).as(split.err()).isZero();
+        assertThat(split.out()).contains("s1", "s2");
+        assertThat(atoll("shard", "list", "--keyspace", "users").out().lines()).hasSize(3);
+
+        Run outside = atoll("shard", "split", "s1", "--at", "z");
+        assertThat(outside.exitCode()).isEqualTo(1);
+        assertThat(outside.err()).startsWith("atoll: REJECTED:");
+        // an empty shard has no median key: name one
+        assertThat(atoll("shard", "split", "s2").err()).startsWith("atoll: REJECTED:");
+        assertThat(atoll("shard", "split", "bogus").err()).startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("shard", "list", "--keyspace", "users").out().lines()).hasSize(3);
+    }
 }

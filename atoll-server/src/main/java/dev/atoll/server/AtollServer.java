@@ -251,7 +251,7 @@ public final class AtollServer implements AutoCloseable {
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
-                etcdOptions.requestTimeoutMillis());
+                etcdOptions.requestTimeoutMillis(), shardKv::medianKey);
     }
 
     /** etcd stops a member removed from the cluster; so does Atoll (the process then exits). */

@@ -8,6 +8,7 @@ import dev.atoll.core.SeededRandom;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Envelope;
 import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.HardState;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.core.protocol.PersistentState;
@@ -196,7 +197,8 @@ public final class NodeRuntime implements AutoCloseable {
         if (running) {
             throw new IllegalStateException("groups are added before start()");
         }
-        createGroup(groupId, config, initialMembership, stateMachine, options.snapshotEveryEntries());
+        createGroup(groupId, config, Snapshot.bootstrap(initialMembership), stateMachine,
+                options.snapshotEveryEntries());
     }
 
     /**
@@ -208,6 +210,12 @@ public final class NodeRuntime implements AutoCloseable {
      */
     public CompletableFuture<Void> hostGroup(long groupId, RaftConfig config, Membership initialMembership,
                                              StateMachine stateMachine, long snapshotEveryEntries) {
+        return hostGroup(groupId, config, Snapshot.bootstrap(initialMembership), stateMachine, snapshotEveryEntries);
+    }
+
+    /** As above, a new group's log starting after {@code bootstrap} (its founding membership and state). */
+    public CompletableFuture<Void> hostGroup(long groupId, RaftConfig config, Snapshot bootstrap,
+                                             StateMachine stateMachine, long snapshotEveryEntries) {
         var result = new CompletableFuture<Void>();
         Runnable create = () -> {
             if (groups.containsKey(groupId)) {
@@ -215,7 +223,7 @@ public final class NodeRuntime implements AutoCloseable {
                 return;
             }
             try {
-                createGroup(groupId, config, initialMembership, stateMachine, snapshotEveryEntries);
+                createGroup(groupId, config, bootstrap, stateMachine, snapshotEveryEntries);
                 result.complete(null);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
@@ -274,7 +282,7 @@ public final class NodeRuntime implements AutoCloseable {
         result.complete(null);
     }
 
-    private void createGroup(long groupId, RaftConfig config, Membership initialMembership, StateMachine stateMachine,
+    private void createGroup(long groupId, RaftConfig config, Snapshot bootstrap, StateMachine stateMachine,
                              long snapshotEveryEntries) {
         RaftNode again = parked.remove(groupId);
         if (again != null) {
@@ -291,8 +299,11 @@ public final class NodeRuntime implements AutoCloseable {
         var snapshots = new SnapshotFiles(dataDir.resolve("snap").resolve(Long.toString(groupId)));
         PersistentState persisted = recovered.get(groupId);
         if (persisted == null) {
-            persisted = PersistentState.bootstrap(initialMembership);
-            if (!initialMembership.voters().isEmpty()) {
+            persisted = new PersistentState(HardState.EMPTY, bootstrap, List.of());
+            if (bootstrap.index() > 0) {
+                snapshots.save(bootstrap); // a restart loads the data of the WAL's snapshot from its file
+            }
+            if (!bootstrap.membership().voters().isEmpty()) {
                 // The founding membership lives in the bootstrap snapshot (index 0), which no
                 // Ready ever carries: record it, or a restart before the first compaction
                 // would find a group with no members that can never elect a leader.

@@ -16,20 +16,26 @@ import dev.atoll.proto.admin.ListShardsResponse;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.MoveShardResponse;
 import dev.atoll.proto.admin.ShardInfo;
+import dev.atoll.proto.admin.SplitShardRequest;
+import dev.atoll.proto.admin.SplitShardResponse;
 import dev.atoll.proto.admin.TransferShardLeaderRequest;
 import dev.atoll.proto.admin.TransferShardLeaderResponse;
 import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.shardkv.MedianKeyResponse;
 import dev.atoll.proto.shardmap.ShardMapCommand;
 import dev.atoll.server.cluster.Member;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.shard.ChangeResult;
+import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.Placement;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.Sharding;
+import dev.atoll.shard.SplitPoint;
 import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Rebalancer;
@@ -43,6 +49,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -67,9 +74,13 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     private final ScheduledExecutorService scheduler;
     private final long requestTimeoutMillis;
     private final Rebalancer rebalancer = new Rebalancer(RebalancerConfig.defaults());
+    private final Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> medianKeys;
 
+    /** {@code medianKeys}: the median key of a shard's data, from one of its replicas (a split key). */
     public AdminService(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Executor executor,
-                        ScheduledExecutorService scheduler, long requestTimeoutMillis) {
+                        ScheduledExecutorService scheduler, long requestTimeoutMillis,
+                        Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> medianKeys) {
+        this.medianKeys = medianKeys;
         this.runtime = runtime;
         this.metaGroup = metaGroup;
         this.meta = meta;
@@ -209,6 +220,45 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             return await(s -> s.transfer(id).isEmpty() && s.map().shard(id).map(d -> to.equals(d.leaderHint()))
                     .orElse(true), requestTimeoutMillis * 2);
         }).thenApply(s -> TransferShardLeaderResponse.newBuilder().setShard(shardInfo(s, shard(id))).build()), out);
+    }
+
+    /**
+     * Splits a range shard at the request's key, or at the median key of its data: the meta group
+     * applies the split (the new shard's id, the next epoch); the shard's leader then cuts its
+     * group's data at the same point ({@link ShardReconciler}). Answers with both shards.
+     */
+    @Override
+    public void splitShard(SplitShardRequest request, StreamObserver<SplitShardResponse> out) {
+        ShardId id = request.getShard() > 0 ? ShardId.of(request.getShard()) : null;
+        answer(fresh().thenCompose(x -> {
+            ShardDescriptor shard = shard(id);
+            if (!(shard.span() instanceof KeyRange)) {
+                throw ShardError.INVALID_REQUEST.toStatus(shard.id() + " is not a range shard: only range (and geo)"
+                        + " shards split here");
+            }
+            CompletableFuture<Key> at;
+            if (request.hasKey()) {
+                if (request.getKey().isEmpty()) {
+                    throw ShardError.INVALID_REQUEST.toStatus("a split key is not empty");
+                }
+                at = CompletableFuture.completedFuture(Key.of(request.getKey().toByteArray()));
+            } else {
+                at = medianKeys.apply(shard).thenApply(median -> {
+                    if (!median.getFound()) {
+                        throw ShardError.REJECTED.toStatus(shard.id() + " holds fewer than two keys: name a split key");
+                    }
+                    return Key.of(median.getKey().toByteArray());
+                });
+            }
+            return at.thenCompose(k -> propose(ShardState.command(new ShardChange.Split(shard.id(), shard.epoch(),
+                    new SplitPoint.AtKey(k)))).thenApply(answer -> {
+                refuseUnlessApplied(answer, String.valueOf(id));
+                ShardState s = meta.shards();
+                ShardDescriptor created = s.map().lookup(shard.keyspace(), k).orElseThrow();
+                return SplitShardResponse.newBuilder().setShard(shardInfo(s, shard(id)))
+                        .setCreated(shardInfo(s, created)).build();
+            }));
+        }), out);
     }
 
     // ------------------------------------------------------------------ parts

@@ -4,11 +4,10 @@ import dev.atoll.consensus.raft.RaftConfig;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
+import dev.atoll.core.protocol.Snapshot;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.shard.HashSlots;
-import dev.atoll.shard.Key;
-import dev.atoll.shard.KeyHash;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardDescriptor;
@@ -16,7 +15,9 @@ import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.ShardSpan;
-import dev.atoll.shard.Sharding;
+import dev.atoll.shard.replica.ShardBounds;
+import dev.atoll.shard.replica.ShardReplica;
+import dev.atoll.shard.replica.ShardSnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +34,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
-import java.util.function.Predicate;
 
 /**
  * Hosts on this node one Raft group per shard that has a replica here, as the meta group's
@@ -166,20 +166,33 @@ public final class ShardHost implements AutoCloseable {
     }
 
     private void host(ShardDescriptor s, KeyspaceSpec spec, long keyspaceId) throws InterruptedException {
-        var stateMachine = new ShardStateMachine(store.shard(s, keyspaceId), ownership(spec, s.span()));
-        // a shard at its first conf version still has its founding voters: they found the group
-        // together; a replica added since joins empty and receives the leader's snapshot
-        boolean founding = s.epoch().confVersion() == ShardEpoch.INITIAL.confVersion();
-        Membership initial = founding ? Membership.ofVoters(new TreeSet<>(s.voters())) : Membership.ofVoters(Set.of());
+        // A shard of a new keyspace is founded by its voters, its log starting after the bootstrap
+        // snapshot at index 1 (its bounds). A shard a split created starts on each node from the
+        // rows and state the parent's replica wrote there when it applied the split (the group
+        // is not hosted before: messages for it are dropped until then). A replica added later,
+        // or one whose parent skipped the split by installing a newer snapshot, joins empty and
+        // installs the leader's snapshot (the log's first entry follows index 1).
+        boolean hasState = store.replica(s.id(), keyspaceId).applied().replicaState().length > 0;
+        boolean founding = s.epoch().rangeVersion() == ShardEpoch.INITIAL.rangeVersion()
+                && s.epoch().confVersion() == ShardEpoch.INITIAL.confVersion();
+        if (!hasState && !founding && splitPendingHere(s)) {
+            return;
+        }
+        ShardSnapshot first = founding && !hasState ? ShardReplica.initial(boundsOf(s, spec)) : null;
+        var stateMachine = new ShardStateMachine(store, s.id(), keyspaceId, first, split -> kick());
+        Snapshot bootstrap = stateMachine.appliedIndex() == ShardReplica.INITIAL_INDEX
+                ? new Snapshot(ShardReplica.INITIAL_INDEX, 1, Membership.ofVoters(new TreeSet<>(s.voters())),
+                stateMachine.snapshotData())
+                : Snapshot.bootstrap(Membership.ofVoters(Set.of()));
         try {
-            runtime.hostGroup(groupOf(s.id()), raft, initial, stateMachine, snapshotEveryEntries).get();
+            runtime.hostGroup(groupOf(s.id()), raft, bootstrap, stateMachine, snapshotEveryEntries).get();
         } catch (ExecutionException e) {
             log.warn("shard_host_failed node={} shard={} error={}", runtime.self(), s.id(), e.getCause().toString());
             return;
         }
         hosted.put(s.id(), new Hosted(s, groupOf(s.id()), stateMachine));
-        log.info("shard_hosted node={} shard={} keyspace={} group={} founding={} epoch={}", runtime.self(), s.id(),
-                s.keyspace(), groupOf(s.id()), founding, s.epoch());
+        log.info("shard_hosted node={} shard={} keyspace={} group={} founding={} from_store={} epoch={}",
+                runtime.self(), s.id(), s.keyspace(), groupOf(s.id()), founding, hasState, s.epoch());
     }
 
     private void unhost(Hosted h, boolean mayReturn) throws InterruptedException {
@@ -192,8 +205,32 @@ public final class ShardHost implements AutoCloseable {
         }
         hosted.remove(h.created().id());
         goneSinceMillis.remove(h.created().id());
-        h.stateMachine().data().delete();
+        h.stateMachine().data().deleteAll();
         log.info("shard_unhosted node={} shard={} group={}", runtime.self(), h.created().id(), h.groupId());
+    }
+
+    /**
+     * Whether a replica hosted here will hand {@code s} its first rows: it is of the same
+     * keyspace, still holds (part of) {@code s}'s span and is at an older range version, so the
+     * split that created {@code s} is still ahead in its log.
+     */
+    private boolean splitPendingHere(ShardDescriptor s) {
+        for (Hosted h : hosted.values()) {
+            Optional<ShardBounds> b = h.stateMachine().bounds();
+            if (h.created().keyspace().equals(s.keyspace()) && b.isPresent()
+                    && b.get().epoch().rangeVersion() < s.epoch().rangeVersion() && overlaps(b.get().span(), s.span())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean overlaps(ShardSpan a, ShardSpan b) {
+        return switch (a) {
+            case KeyRange r -> b instanceof KeyRange o && r.overlaps(o);
+            case HashSlots h -> b instanceof HashSlots o && h.plus(o).slotCount() < h.slotCount() + o.slotCount();
+            case ShardSpan.Directed d -> false;
+        };
     }
 
     /**
@@ -218,16 +255,14 @@ public final class ShardHost implements AutoCloseable {
         orphansCleared = true;
     }
 
-    /** Which keys a replica created with {@code span} owns: its range, or its hash slots. */
-    static Predicate<Key> ownership(KeyspaceSpec spec, ShardSpan span) {
-        return switch (span) {
-            case KeyRange r -> r::contains;
-            case HashSlots h -> {
-                int slotCount = ((Sharding.Hash) spec.sharding()).slotCount();
-                yield key -> h.contains(KeyHash.slot(key, slotCount));
-            }
-            // the directory decides; the router checks it against the map before proposing
-            case ShardSpan.Directed d -> key -> true;
-        };
+    /**
+     * The bounds a replica of {@code s} starts with. A directory shard's keys are the directory
+     * table's to decide (the router checks it before proposing): its replica takes the whole key
+     * space, so only the epoch is checked at apply time.
+     */
+    static ShardBounds boundsOf(ShardDescriptor s, KeyspaceSpec spec) {
+        return s.span() instanceof ShardSpan.Directed
+                ? new ShardBounds(s.id(), KeyRange.ALL, s.epoch(), 0)
+                : ShardBounds.of(s, spec.sharding());
     }
 }

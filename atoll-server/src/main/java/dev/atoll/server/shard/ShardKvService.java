@@ -8,6 +8,8 @@ import dev.atoll.proto.shardkv.DeleteResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.GetResponse;
 import dev.atoll.proto.shardkv.KeyValue;
+import dev.atoll.proto.shardkv.MedianKeyRequest;
+import dev.atoll.proto.shardkv.MedianKeyResponse;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.PutResponse;
 import dev.atoll.proto.shardkv.RangeRequest;
@@ -25,6 +27,7 @@ import dev.atoll.shard.RouteCheck;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.replica.ShardResult;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.Context;
@@ -52,7 +55,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -85,7 +87,6 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
     private final Executor executor;
     private final long requestTimeoutMillis;
     private final long valueBytesMax;
-    private final AtomicLong nextRequestId;
 
     public ShardKvService(NodeRuntime runtime, MetaStateMachine meta, ShardHost host,
                           Function<NodeId, Channel> channels, Executor executor, long requestTimeoutMillis,
@@ -96,8 +97,8 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         this.channels = channels;
         this.executor = executor;
         this.requestTimeoutMillis = requestTimeoutMillis;
-        this.valueBytesMax = valueBytesMax;
-        this.nextRequestId = new AtomicLong((runtime.self().value().hashCode() & 0xFFFFFL) << 40);
+        // the replica's command refuses a larger value
+        this.valueBytesMax = Math.min(valueBytesMax, dev.atoll.shard.replica.ShardCommand.VALUE_BYTES_MAX);
     }
 
     /** The interceptor this service is bound with, so that forwarded requests are recognised. */
@@ -135,7 +136,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             out.onError(refused);
             return;
         }
-        byte[] command = ShardStateMachine.put(nextRequestId.incrementAndGet(), request.getKey().toByteArray(),
+        byte[] command = ShardStateMachine.put(shard.id(), shard.epoch(), request.getKey().toByteArray(),
                 request.getValue().toByteArray());
         answer(onShard(shard, forwarded, replica -> propose(replica, command).thenApply(result -> switch (result) {
             case ShardStateMachine.Written w -> PutResponse.newBuilder().setServedBy(token(shard))
@@ -155,7 +156,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             out.onError(refused);
             return;
         }
-        byte[] command = ShardStateMachine.delete(nextRequestId.incrementAndGet(), request.getKey().toByteArray());
+        byte[] command = ShardStateMachine.delete(shard.id(), shard.epoch(), request.getKey().toByteArray());
         answer(onShard(shard, forwarded, replica -> propose(replica, command).thenApply(result -> switch (result) {
             case ShardStateMachine.Deleted d -> DeleteResponse.newBuilder().setServedBy(token(shard))
                     .setDeleted(d.existed()).build();
@@ -175,7 +176,12 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             return;
         }
         answer(onShard(shard, forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
-            Optional<byte[]> value = replica.stateMachine().get(request.getKey().toByteArray());
+            Optional<byte[]> value;
+            try {
+                value = replica.stateMachine().get(request.getKey().toByteArray());
+            } catch (ShardStateMachine.NotServed moved) {
+                throw moved(request.getKeyspace(), request.getKey());
+            }
             var b = GetResponse.newBuilder().setServedBy(token(shard)).setFound(value.isPresent());
             value.ifPresent(v -> b.setValue(ByteString.copyFrom(v)));
             return b.build();
@@ -265,17 +271,56 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         if (shard.get().epoch().rangeVersion() != request.getRoute().getEpoch().getRangeVersion()) {
             return CompletableFuture.failedFuture(ShardError.shardMoved(shard.get()));
         }
-        byte[] end = request.getEnd().isEmpty() ? null : request.getEnd().toByteArray();
+        byte[] asked = request.getEnd().isEmpty() ? null : request.getEnd().toByteArray();
+        // a replica that has not applied a split yet still holds the keys after it: cut to the map's span
+        byte[] end = shard.get().span() instanceof KeyRange r && !r.end().isEnd()
+                && (asked == null || Key.of(asked).compareTo(r.end()) > 0) ? r.end().toBytes() : asked;
         int limit = request.getLimit() == 0 ? RANGE_LIMIT_MAX : Math.min(request.getLimit(), RANGE_LIMIT_MAX + 1);
         return onShard(shard.get(), forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
             var b = RangeResponse.newBuilder();
-            List<ShardStore.KeyValue> found = replica.stateMachine().scan(request.getStart().toByteArray(), end, limit);
+            List<ShardStore.KeyValue> found;
+            try {
+                found = replica.stateMachine().scan(request.getStart().toByteArray(), end, limit);
+            } catch (ShardStateMachine.NotServed moved) {
+                throw moved(request.getKeyspace(), request.getStart());
+            }
             for (ShardStore.KeyValue kv : found) {
                 b.addPairs(KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key()))
                         .setValue(ByteString.copyFrom(kv.value())));
             }
             return b.setMore(found.size() == limit).build();
         }), (stub, x) -> stub.shardRange(request));
+    }
+
+    @Override
+    public void medianKey(MedianKeyRequest request, StreamObserver<MedianKeyResponse> out) {
+        Optional<ShardDescriptor> shard = request.hasRoute()
+                ? meta.shards().map().shard(ShardId.of(request.getRoute().getShard())) : Optional.empty();
+        if (shard.isEmpty() || !shard.get().keyspace().equals(request.getKeyspace())) {
+            out.onError(ShardError.SHARD_NOT_FOUND.toStatus("no shard " + request.getRoute().getShard() + " in "
+                    + request.getKeyspace()));
+            return;
+        }
+        answer(medianKey(shard.get(), forwarded()), out);
+    }
+
+    /** The median key of {@code shard}'s data, from a replica (this node's if it has one): a split key. */
+    public CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard) {
+        return medianKey(shard, false);
+    }
+
+    private CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard, boolean forwarded) {
+        var request = MedianKeyRequest.newBuilder().setKeyspace(shard.keyspace()).setRoute(token(shard)).build();
+        return onShard(shard, forwarded, replica -> CompletableFuture.supplyAsync(() -> {
+            var b = MedianKeyResponse.newBuilder();
+            try {
+                replica.stateMachine().medianKey().ifPresent(k -> b.setFound(true)
+                        .setKey(ByteString.copyFrom(k.toBytes())));
+            } catch (ShardStateMachine.NotServed moved) {
+                throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
+            }
+            return b.build();
+        }, executor), (stub, x) -> stub.medianKey(request));
     }
 
     // ------------------------------------------------------------------ routing
@@ -311,15 +356,24 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         return RouteToken.newBuilder().setShard(shard.id().value()).setEpoch(ShardCodec.encode(shard.epoch())).build();
     }
 
+    /**
+     * The answer for a command the replica refused, changing nothing: a stale route or a key the
+     * shard no longer holds (split, merge) is "shard moved" with the owner by this node's map.
+     */
     private StatusRuntimeException refusal(Object result, String keyspace, ByteString key) {
         return switch (result) {
-            case ShardStateMachine.NotOwned n -> meta.shards().map().lookup(keyspace, Key.of(key.toByteArray()))
-                    .map(ShardError::shardMoved)
-                    .orElseGet(() -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + keyspace));
-            case ShardStateMachine.Malformed m -> ShardError.INVALID_REQUEST.toStatus(m.detail());
+            case ShardResult.ShardMoved m -> moved(keyspace, key);
+            case ShardResult.StaleEpoch e -> moved(keyspace, key);
+            case ShardResult.Rejected r -> ShardError.INVALID_REQUEST.toStatus(r.code() + ": " + r.reason());
             default -> Status.INTERNAL.withDescription("atoll: unexpected apply result " + result)
                     .asRuntimeException();
         };
+    }
+
+    private StatusRuntimeException moved(String keyspace, ByteString key) {
+        return meta.shards().map().lookup(keyspace, Key.of(key.toByteArray()))
+                .map(ShardError::shardMoved)
+                .orElseGet(() -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + keyspace));
     }
 
     /**

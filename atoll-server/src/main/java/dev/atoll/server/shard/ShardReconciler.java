@@ -10,6 +10,7 @@ import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
+import dev.atoll.shard.replica.ShardBounds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +66,8 @@ public final class ShardReconciler implements AutoCloseable {
     /** The last proposal per group (membership) or per shard (meta), until it completes. */
     private final Map<Long, CompletableFuture<Object>> groupChanges = new HashMap<>();
     private final Map<ShardId, CompletableFuture<Object>> metaChanges = new HashMap<>();
+    /** The last split proposed per group, until it completes. */
+    private final Map<Long, CompletableFuture<Object>> splitProposals = new HashMap<>();
     private final Map<ShardId, Long> transferTriedAtMillis = new HashMap<>();
     private CompletableFuture<Object> report = CompletableFuture.completedFuture(null);
     private long reportedAtMillis = Long.MIN_VALUE / 2;
@@ -110,6 +113,7 @@ public final class ShardReconciler implements AutoCloseable {
         long now = clockMillis.getAsLong();
         groupChanges.values().removeIf(CompletableFuture::isDone);
         metaChanges.values().removeIf(CompletableFuture::isDone);
+        splitProposals.values().removeIf(CompletableFuture::isDone);
         boolean fresh = false;
         var observed = new ArrayList<ShardChange.LeaderObserved>();
         for (ShardDescriptor shard : meta.shards().map().shards()) {
@@ -133,6 +137,7 @@ public final class ShardReconciler implements AutoCloseable {
                 step.ifPresent(s -> takeStep(shard.id(), group, s));
             }
             advanceMove(shard, group, status);
+            advanceSplit(shard, replica.get(), group);
             NodeId transferTo = meta.shards().transfer(shard.id()).orElse(null);
             if (transferTo != null && !transferTo.equals(self) && status.membership().isVoter(transferTo)
                     && connected.test(transferTo) && now - transferTriedAtMillis.getOrDefault(shard.id(),
@@ -207,6 +212,28 @@ public final class ShardReconciler implements AutoCloseable {
             metaChanges.put(shard.id(), proposeMeta(ShardState.command(
                     new ShardChange.RemoveReplica(shard.id(), shard.epoch(), from))));
         }
+    }
+
+    /**
+     * The split step this node leads: once the map holds a split of the shard that its group has
+     * not applied, propose the replica's Split at the replica's epoch ({@link SplitPlan}). Only
+     * forward: a repeated or overtaken proposal meets another epoch when applied and changes
+     * nothing, so the next round (or the next leader) simply proposes again what is missing.
+     */
+    private void advanceSplit(ShardDescriptor shard, ShardHost.Hosted replica, long group) {
+        if (splitProposals.containsKey(group)) {
+            return;
+        }
+        Optional<ShardBounds> bounds = replica.stateMachine().bounds();
+        if (bounds.isEmpty() || shard.epoch().rangeVersion() <= bounds.get().epoch().rangeVersion()) {
+            return;
+        }
+        SplitPlan.next(bounds.get(), meta.shards().map().shards(shard.keyspace())).ifPresent(split -> {
+            log.info("shard_split_step node={} shard={} at={} new_shard={} epoch={}", runtime.self(), shard.id(),
+                    split.at(), split.child(), split.epoch());
+            splitProposals.put(group, runtime.propose(group, dev.atoll.shard.replica.ShardCodec.encode(split))
+                    .orTimeout(5, TimeUnit.SECONDS));
+        });
     }
 
     private boolean metaBarrier() throws InterruptedException {

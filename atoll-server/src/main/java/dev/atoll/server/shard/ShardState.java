@@ -96,6 +96,11 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
 
     /** Applies one change; answers its {@link ChangeResult}. */
     public Outcome change(ShardChange change) {
+        if (change instanceof ShardChange.Split split && moves.containsKey(split.shard())) {
+            // the new shard would inherit the moving replica without the move that completes it
+            return new Outcome(this, new ChangeResult.Rejected(split.shard()
+                    + " has a replica move in progress: split it after"));
+        }
         ChangeResult result = map.apply(change);
         if (!(result instanceof ChangeResult.Applied applied)) {
             return new Outcome(this, result);

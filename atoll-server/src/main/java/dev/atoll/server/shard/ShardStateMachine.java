@@ -1,42 +1,46 @@
 package dev.atoll.server.shard;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Snapshot;
-import dev.atoll.proto.shardkv.ShardCommand;
-import dev.atoll.proto.shardkv.ShardSnapshot;
 import dev.atoll.server.runtime.StateMachine;
 import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.ShardEpoch;
+import dev.atoll.shard.ShardId;
+import dev.atoll.shard.replica.MalformedShardData;
+import dev.atoll.shard.replica.ShardBounds;
+import dev.atoll.shard.replica.ShardCodec;
+import dev.atoll.shard.replica.ShardCommand;
+import dev.atoll.shard.replica.ShardReplica;
+import dev.atoll.shard.replica.ShardResult;
+import dev.atoll.shard.replica.ShardSnapshot;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.function.Predicate;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import static dev.atoll.core.Check.check;
 
 /**
- * The apply logic of one shard replica of a keyspace other than {@code default}: applies each
- * round of committed {@link ShardCommand}s (put, delete) to the shard's {@link ShardData} in one
- * write with the round's last log position, and makes and installs whole-shard snapshots.
- * Deterministic: a command for a key the shard does not own, or one that does not decode, is
- * refused alike on every replica and only moves the applied index.
+ * The server's driver of one shard replica: applies the group's committed entries to the pure
+ * {@link ShardReplica} (commands encoded by its {@link ShardCodec}) over the replica's prefix of
+ * the node's {@link ShardStore}, writing whole entries' rows together with the replica's state
+ * after them (bounds, applied index, merge state) in one atomic batch (a round of puts in one).
+ * A restart resumes from that state and the runtime replays the log past it, so after a crash
+ * (kill -9 or power loss: RocksDB's WAL is not synced, the Raft log is) the store equals what a
+ * prefix of the log says. Snapshots are the replica's ({@link ShardCodec#encode(ShardSnapshot)}).
  *
- * <p>Everything it needs from the node is the {@link ShardData} view and the ownership test
- * fixed when the replica was created; the pure shard replica state machine
- * ({@code dev.atoll.shard.replica}) can take its place behind the same runtime
- * {@link StateMachine} interface, turning decoded commands into {@link ShardStore.Write}s.
+ * <p>A split's new shard gets its first rows and state in the same batch as the parent's cut,
+ * then {@code onSplit} is told (on the loop thread), for the node to host the new group.
  *
- * <p>Threads: apply, snapshot and install on the runtime's loop thread; {@link #get} and
- * {@link #scan} from any thread.
+ * <p>Threads: apply, snapshot and install on the runtime's loop thread; {@link #get},
+ * {@link #scan} and {@link #bounds} from any thread, which see only what a whole entry wrote.
  */
 public final class ShardStateMachine implements StateMachine {
-    /** Most keys one snapshot may hold: a snapshot is built in memory. */
-    public static final int SNAPSHOT_KEYS_MAX = 4_000_000;
-
-    /** What applying a command came to; handed to the proposer. */
-    public sealed interface Result permits Written, Deleted, NotOwned, Malformed {
+    /** What applying a command came to, handed to the proposer (refusals are the replica's {@link ShardResult}). */
+    public sealed interface Result permits Written, Deleted {
     }
 
     /** The put was applied at {@code index}. */
@@ -47,27 +51,56 @@ public final class ShardStateMachine implements StateMachine {
     public record Deleted(boolean existed, long index) implements Result {
     }
 
-    /** The key is not this shard's (the proposer's map was stale); nothing changed. */
-    public record NotOwned(String detail) implements Result {
-    }
+    private static final int MEDIAN_PAGE_ROWS = 1024;
 
-    /** The entry held no decodable command; nothing changed. */
-    public record Malformed(String detail) implements Result {
-    }
-
-    private final ShardData data;
-    private final Predicate<Key> owns;
+    private final ShardStore store;
+    private final ShardStore.Replica data;
+    private final long keyspaceId;
+    private final Consumer<ShardResult.Split> onSplit;
+    /** Null until the replica has its bounds (a learner before its first snapshot). */
+    private ShardReplica replica;
+    /** What readers may serve: null while a snapshot replaces everything. */
+    private volatile ShardBounds bounds;
     private volatile long appliedIndex;
     private volatile boolean closed;
 
-    /** {@code owns}: whether a key belongs to this shard (its span at creation). */
-    public ShardStateMachine(ShardData data, Predicate<Key> owns) {
-        this.data = data;
-        this.owns = owns;
-        this.appliedIndex = data.applied().index();
+    /**
+     * The replica of {@code shard}: resumed from what its store holds, else started from
+     * {@code bootstrap} (a founding replica, or a split's new shard) and written at once, else
+     * (a learner) without bounds until it installs the leader's snapshot.
+     */
+    public ShardStateMachine(ShardStore store, ShardId shard, long keyspaceId, ShardSnapshot bootstrap,
+                             Consumer<ShardResult.Split> onSplit) {
+        this.store = store;
+        this.data = store.replica(shard, keyspaceId);
+        this.keyspaceId = keyspaceId;
+        this.onSplit = onSplit;
+        ShardStore.Applied applied = data.applied();
+        if (applied.replicaState().length > 0) {
+            replica = ShardReplica.resume(ShardCodec.decodeSnapshot(applied.replicaState()), data, Set.of());
+        } else if (bootstrap != null) {
+            check(bootstrap.bounds().shard().equals(shard), "a replica starts from its own shard's snapshot: %s",
+                    bootstrap.bounds());
+            replica = ShardReplica.restore(bootstrap, data, Set.of());
+            data.commit(state(0));
+        }
+        if (replica != null) {
+            bounds = replica.bounds();
+            appliedIndex = replica.appliedIndex();
+        }
     }
 
-    public ShardData data() {
+    public ShardId shardId() {
+        return data.shardId();
+    }
+
+    /** The bounds the replica holds now; empty before its first snapshot or while one is installed. */
+    public Optional<ShardBounds> bounds() {
+        return Optional.ofNullable(bounds);
+    }
+
+    /** The store view, for deleting the replica's data once it left this node. */
+    public ShardStore.Replica data() {
         return data;
     }
 
@@ -78,59 +111,109 @@ public final class ShardStateMachine implements StateMachine {
         return applyAll(List.of(entry)).getFirst();
     }
 
+    /**
+     * Applies a round: puts and deletes (and entries that change no rows) accumulate in one
+     * batch, written with the replica's state as of the last of them; the batch is written
+     * first whenever an entry is about to read the store (a delete, a get, a scan, a split or
+     * merge), so reads see every earlier entry and each write holds whole entries only.
+     */
     @Override
     public List<Object> applyAll(List<Entry> entries) {
-        var results = new ArrayList<Object>(entries.size());
-        var writes = new ArrayList<ShardStore.Write>();
-        // the round's writes so far, by key: a delete after a put in the same round sees the put
-        Map<ByteString, byte[]> written = new HashMap<>();
-        Entry last = null;
-        for (Entry e : entries) {
-            if (e.index() <= appliedIndex) {
+        var results = new ArrayList<>(entries.size());
+        long term = 0;
+        boolean pending = false;
+        for (Entry entry : entries) {
+            if (entry.index() <= replicaIndex()) {
                 results.add(null); // replayed after a restart: applied before
                 continue;
             }
-            last = e;
-            results.add(e.kind() == Entry.Kind.COMMAND ? applyCommand(e, writes, written) : null);
+            check(replica != null, "%s applies entry %d only once it has its bounds", data.shardId(), entry.index());
+            ShardCommand command = null;
+            if (entry.kind() == Entry.Kind.COMMAND) {
+                try {
+                    command = ShardCodec.decodeCommand(entry.data());
+                } catch (MalformedShardData bad) {
+                    results.add(replica.apply(entry.index(), entry.data())); // refused: changes nothing
+                    term = entry.term();
+                    pending = true;
+                    continue;
+                }
+            }
+            boolean reads = command != null && !(command instanceof ShardCommand.Put);
+            if (reads && pending) {
+                data.commit(state(term)); // the replica's state is still that of the previous entry here
+                pending = false;
+            }
+            term = entry.term();
+            if (command == null) {
+                replica.skip(entry.index());
+                results.add(null);
+                pending = true;
+                continue;
+            }
+            results.add(applyCommand(entry, command));
+            pending = !reads;
+            if (reads) {
+                bounds = replica.bounds();
+                appliedIndex = entry.index();
+            }
         }
-        if (last != null) {
-            data.write(writes, new ShardStore.Applied(last.index(), last.term()));
-            appliedIndex = last.index();
+        if (pending) {
+            data.commit(state(term));
         }
+        bounds = replica == null ? null : replica.bounds();
+        appliedIndex = replicaIndex();
         return results;
     }
 
-    private Result applyCommand(Entry e, List<ShardStore.Write> writes, Map<ByteString, byte[]> written) {
-        ShardCommand c;
-        try {
-            c = ShardCommand.parseFrom(e.data());
-        } catch (InvalidProtocolBufferException bad) {
-            return new Malformed("undecodable command: " + bad.getMessage());
+    private long replicaIndex() {
+        return replica == null ? appliedIndex : replica.appliedIndex();
+    }
+
+    /** Applies one command; any but a put is written at once (with whatever the batch held before it). */
+    private Object applyCommand(Entry entry, ShardCommand command) {
+        // the store is read before the entry writes: the replica never reads after writing in one command
+        boolean existed = command instanceof ShardCommand.Delete d && replica.route(d).isEmpty()
+                && data.get(d.key()) != null;
+        ShardResult result = replica.apply(entry.index(), command);
+        switch (result) {
+            case ShardResult.Split split -> {
+                // readers see the narrower span before the moved rows leave the store
+                bounds = replica.bounds();
+                commitSplit(entry.term(), split.child());
+                onSplit.accept(split);
+            }
+            default -> {
+                if (!(command instanceof ShardCommand.Put)) {
+                    data.commit(state(entry.term()));
+                }
+            }
         }
-        return switch (c.getOpCase()) {
-            case PUT -> {
-                ByteString key = c.getPut().getKey();
-                if (!owns.test(Key.of(key.toByteArray()))) {
-                    yield new NotOwned("key not in " + data.shardId());
-                }
-                byte[] value = c.getPut().getValue().toByteArray();
-                writes.add(new ShardStore.Write(key.toByteArray(), value));
-                written.put(key, value);
-                yield new Written(e.index());
-            }
-            case DELETE -> {
-                ByteString key = c.getDelete().getKey();
-                if (!owns.test(Key.of(key.toByteArray()))) {
-                    yield new NotOwned("key not in " + data.shardId());
-                }
-                boolean existed = written.containsKey(key) ? written.get(key) != null
-                        : data.get(key.toByteArray()).isPresent();
-                writes.add(new ShardStore.Write(key.toByteArray(), null));
-                written.put(key, null);
-                yield new Deleted(existed, e.index());
-            }
-            case OP_NOT_SET -> new Malformed("a shard command names put or delete");
+        return switch (result) {
+            case ShardResult.Written w -> command instanceof ShardCommand.Delete
+                    ? new Deleted(existed, entry.index()) : new Written(entry.index());
+            default -> result;
         };
+    }
+
+    /**
+     * The parent's cut and the new shard's first rows, in one batch. A new shard whose replica
+     * already has a state on this node (it installed a snapshot of the new group, which is newer
+     * than the split) keeps it: the split's rows for it are stale.
+     */
+    private void commitSplit(long term, ShardSnapshot child) {
+        ShardStore.Replica childData = store.replica(child.bounds().shard(), keyspaceId);
+        if (childData.applied().replicaState().length > 0) {
+            data.commit(state(term));
+            return;
+        }
+        var childState = new ShardSnapshot(child.bounds(), child.appliedIndex(), null, List.of());
+        data.commit(state(term), childData, child.rows(),
+                new ShardStore.Applied(child.appliedIndex(), 0, ShardCodec.encode(childState)));
+    }
+
+    private ShardStore.Applied state(long term) {
+        return new ShardStore.Applied(replica.appliedIndex(), term, ShardCodec.encode(replica.state()));
     }
 
     @Override
@@ -140,32 +223,29 @@ public final class ShardStateMachine implements StateMachine {
 
     @Override
     public byte[] snapshotData() {
-        ShardStore.Applied applied = data.applied();
-        var b = ShardSnapshot.newBuilder().setShard(data.shardId().value()).setAppliedIndex(applied.index())
-                .setAppliedTerm(applied.term());
-        for (ShardStore.KeyValue kv : data.scan(new byte[0], null, SNAPSHOT_KEYS_MAX)) {
-            b.addPairs(dev.atoll.proto.shardkv.KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key()))
-                    .setValue(ByteString.copyFrom(kv.value())));
-        }
-        return b.build().toByteArray();
+        check(replica != null, "%s has no state to snapshot before its first snapshot", data.shardId());
+        return ShardCodec.encode(replica.snapshot());
     }
 
     @Override
     public void install(Snapshot snapshot) {
-        var pairs = new ArrayList<ShardStore.KeyValue>();
-        if (snapshot.data() != null && snapshot.data().length > 0) {
-            ShardSnapshot s;
-            try {
-                s = ShardSnapshot.parseFrom(snapshot.data());
-            } catch (InvalidProtocolBufferException damaged) {
-                throw new IllegalStateException("SNAPSHOT_CORRUPT: shard " + data.shardId()
-                        + " snapshot does not decode", damaged);
-            }
-            for (var kv : s.getPairsList()) {
-                pairs.add(new ShardStore.KeyValue(kv.getKey().toByteArray(), kv.getValue().toByteArray()));
-            }
+        ShardSnapshot s;
+        try {
+            s = ShardCodec.decodeSnapshot(snapshot.data());
+        } catch (MalformedShardData damaged) {
+            throw new IllegalStateException("SNAPSHOT_CORRUPT: shard " + data.shardId() + " snapshot does not decode",
+                    damaged);
         }
-        data.replace(pairs, new ShardStore.Applied(snapshot.index(), snapshot.term()));
+        check(s.appliedIndex() == snapshot.index(), "a shard snapshot holds the state at its log index: %d at %d",
+                s.appliedIndex(), snapshot.index());
+        bounds = null; // readers refuse until the new state is whole
+        if (replica == null) {
+            replica = ShardReplica.restore(s, data, Set.of());
+        } else {
+            replica.install(s);
+        }
+        data.commit(state(snapshot.term()));
+        bounds = replica.bounds();
         appliedIndex = snapshot.index();
     }
 
@@ -182,20 +262,98 @@ public final class ShardStateMachine implements StateMachine {
         }
     }
 
-    // ------------------------------------------------------------------ reads (any thread)
-
-    /** The key's value; throws {@link ReplicaGone} once the replica is removed from this node. */
-    public Optional<byte[]> get(byte[] key) {
-        Optional<byte[]> value = data.get(key);
-        checkOpen();
-        return value;
+    /** The replica does not serve the keys read (now): they are another shard's, or it installs a snapshot. */
+    public static final class NotServed extends RuntimeException {
+        NotServed(String message) {
+            super(message, null, false, false);
+        }
     }
 
-    /** See {@link ShardData#scan}; throws {@link ReplicaGone} once the replica is removed from this node. */
+    // ------------------------------------------------------------------ reads (any thread)
+
+    /**
+     * The key's value; throws {@link NotServed} when the key is not in the replica's span (before
+     * or after the read: a split may have moved it meanwhile), {@link ReplicaGone} once the
+     * replica is removed from this node.
+     */
+    public Optional<byte[]> get(byte[] key) {
+        ShardBounds before = servedBounds(Key.of(key));
+        byte[] value = data.read(key);
+        checkUnchanged(before);
+        return Optional.ofNullable(value);
+    }
+
+    /**
+     * The keys in [start, end) (end null: to the end of the key space) that are this replica's,
+     * in key order, at most {@code limit}: a range shard cuts the range to its own. Throws as
+     * {@link #get}.
+     */
     public List<ShardStore.KeyValue> scan(byte[] start, byte[] end, int limit) {
-        List<ShardStore.KeyValue> found = data.scan(start, end, limit);
+        ShardBounds before = bounds;
         checkOpen();
+        if (before == null) {
+            throw new NotServed(data.shardId() + " installs a snapshot");
+        }
+        byte[] from = start;
+        byte[] to = end;
+        if (before.span() instanceof KeyRange own) {
+            if (Key.of(from).compareTo(own.start()) < 0) {
+                from = own.start().toBytes();
+            }
+            if (!own.end().isEnd() && (to == null || Key.of(to).compareTo(own.end()) > 0)) {
+                to = own.end().toBytes();
+            }
+        }
+        List<ShardStore.KeyValue> found = data.scanRows(from, to, limit);
+        checkUnchanged(before);
         return found;
+    }
+
+    /**
+     * The median key of the replica's rows (the row at half their count), a split key that
+     * leaves half the rows on each side; empty with fewer than two rows. Two passes over the
+     * committed rows: a write meanwhile moves the answer a little, never out of the span.
+     */
+    public Optional<Key> medianKey() {
+        long count = 0;
+        byte[] from = new byte[0];
+        for (List<ShardStore.KeyValue> page = scan(from, null, MEDIAN_PAGE_ROWS); !page.isEmpty();
+             page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
+            count += page.size();
+        }
+        if (count < 2) {
+            return Optional.empty();
+        }
+        long skip = count / 2;
+        for (List<ShardStore.KeyValue> page = scan(from, null, MEDIAN_PAGE_ROWS); !page.isEmpty();
+             page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
+            if (skip < page.size()) {
+                return Optional.of(Key.of(page.get((int) skip).key()));
+            }
+            skip -= page.size();
+        }
+        return Optional.empty(); // rows were deleted between the passes
+    }
+
+    private static byte[] next(List<ShardStore.KeyValue> page) {
+        return Key.of(page.getLast().key()).successor().toBytes();
+    }
+
+    /** The bounds a read of {@code key} may be served with: the replica has them and they hold the key. */
+    private ShardBounds servedBounds(Key key) {
+        ShardBounds b = bounds;
+        checkOpen();
+        if (b == null || !b.contains(key)) {
+            throw new NotServed(data.shardId() + " does not serve " + key + " now");
+        }
+        return b;
+    }
+
+    private void checkUnchanged(ShardBounds before) {
+        checkOpen();
+        if (bounds != before) {
+            throw new NotServed(data.shardId() + " changed its span during the read: " + before + " -> " + bounds);
+        }
     }
 
     private void checkOpen() {
@@ -204,15 +362,13 @@ public final class ShardStateMachine implements StateMachine {
         }
     }
 
-    /** The command that puts {@code value} at {@code key}. */
-    public static byte[] put(long requestId, byte[] key, byte[] value) {
-        return ShardCommand.newBuilder().setRequestId(requestId).setPut(dev.atoll.proto.shardkv.KvPut.newBuilder()
-                .setKey(ByteString.copyFrom(key)).setValue(ByteString.copyFrom(value))).build().toByteArray();
+    /** The command that puts {@code value} at {@code key}, routed to {@code shard} at {@code epoch}. */
+    public static byte[] put(ShardId shard, ShardEpoch epoch, byte[] key, byte[] value) {
+        return ShardCodec.encode(new ShardCommand.Put(shard, epoch, Key.of(key), value));
     }
 
-    /** The command that deletes {@code key}. */
-    public static byte[] delete(long requestId, byte[] key) {
-        return ShardCommand.newBuilder().setRequestId(requestId).setDelete(dev.atoll.proto.shardkv.KvDelete.newBuilder()
-                .setKey(ByteString.copyFrom(key))).build().toByteArray();
+    /** The command that deletes {@code key}, routed to {@code shard} at {@code epoch}. */
+    public static byte[] delete(ShardId shard, ShardEpoch epoch, byte[] key) {
+        return ShardCodec.encode(new ShardCommand.Delete(shard, epoch, Key.of(key)));
     }
 }

@@ -1,11 +1,8 @@
 package dev.atoll.server.shard;
 
-import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
-import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
-import dev.atoll.shard.ShardSpan;
 import org.rocksdb.Options;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -15,28 +12,29 @@ import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
+
+import static dev.atoll.core.Check.check;
 
 /**
  * The data of every shard replica on this node, in one RocksDB: not one database per shard, so
- * hundreds of shards share one set of files, caches and compactions. Keys are prefixed by their
- * keyspace's storage id; the shards of a range (or geo) keyspace share that prefix, a shard
- * owning the keys of its range under it, so a split or merge on one node moves no data. Hash
- * and directory shards add their shard id to the prefix (their keys do not form one range).
+ * hundreds of shards share one set of files, caches and compactions. Each replica's keys live
+ * under its own prefix (keyspace storage id, then shard id), so a replica's store is a prefixed
+ * view ({@link Replica}) that the pure {@code dev.atoll.shard.replica.ShardReplica} reads and
+ * writes; a split copies the new shard's rows to its prefix in the same batch that removes them
+ * from the parent's.
  *
- * <p>Each shard's applied log position is written in the same batch as its data, with the
- * store key bounds of its data, so that data left by a shard this node no longer hosts can be
- * found and deleted after a crash. Writes go through RocksDB's WAL without fsync: the Raft log
- * is the durable record, and a restart replays it past each shard's applied index.
- * Thread-safe (RocksDB is); each shard's writes come from its group's apply, on one thread.
+ * <p>Each replica's state outside its rows (bounds, applied log position, merge state) is
+ * written in the same batch as the rows an entry changed, so that after a crash the store
+ * holds exactly the state of some prefix of the log, and a restart replays the log past it.
+ * Writes go through RocksDB's WAL without fsync: the Raft log is the durable record.
+ * Thread-safe (RocksDB is); each replica's writes come from its group's apply, on one thread.
  */
 public final class ShardStore implements AutoCloseable {
     private static final byte DATA = 'd';
@@ -71,25 +69,21 @@ public final class ShardStore implements AutoCloseable {
     public record KeyValue(byte[] key, byte[] value) {
     }
 
-    /** A write of one key: a put, or a delete when {@code value} is null. */
-    public record Write(byte[] key, byte[] value) {
-    }
-
-    /** Store keys [lo, hi) holding (part of) a shard's data. */
+    /** Store keys [lo, hi) holding a replica's data. */
     public record Bounds(byte[] lo, byte[] hi) {
     }
 
-    /** A shard's applied log position as the store holds it. */
-    public record Applied(long index, long term) {
-        public static final Applied NONE = new Applied(0, 0);
+    /**
+     * What a replica's store records besides its rows: its applied log position and, encoded by
+     * the replica's {@code ShardCodec}, a snapshot without rows (bounds, applied index, merge state).
+     */
+    public record Applied(long index, long term, byte[] replicaState) {
+        public static final Applied NONE = new Applied(0, 0, new byte[0]);
     }
 
-    /**
-     * The view of one shard replica's data: what the shard's apply logic reads and writes, and
-     * nothing else. {@code keyspaceId} is the keyspace's storage id.
-     */
-    public ShardData shard(ShardDescriptor descriptor, long keyspaceId) {
-        return new View(descriptor.id(), keyspaceId, descriptor.span());
+    /** The prefixed store of shard {@code shard}'s replica; {@code keyspaceId} is its keyspace's storage id. */
+    public Replica replica(ShardId shard, long keyspaceId) {
+        return new Replica(shard, keyspaceId);
     }
 
     /** The shards that have data or an applied position here, with the store bounds of their data. */
@@ -126,8 +120,8 @@ public final class ShardStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ layout
 
-    private static byte[] keyspacePrefix(long keyspaceId) {
-        return ByteBuffer.allocate(9).put(DATA).putLong(keyspaceId).array();
+    private static byte[] replicaPrefix(long keyspaceId, ShardId shard) {
+        return ByteBuffer.allocate(17).put(DATA).putLong(keyspaceId).putLong(shard.value()).array();
     }
 
     private static byte[] appliedKey(ShardId shard) {
@@ -145,22 +139,27 @@ public final class ShardStore implements AutoCloseable {
         return Key.of(prefix).prefixEnd().toBytes();
     }
 
-    private static byte[] encodeApplied(Applied applied, List<Bounds> bounds) {
-        int size = 16 + 4;
-        for (Bounds b : bounds) {
-            size += 8 + b.lo().length + b.hi().length;
-        }
-        ByteBuffer out = ByteBuffer.allocate(size).putLong(applied.index()).putLong(applied.term())
-                .putInt(bounds.size());
-        for (Bounds b : bounds) {
-            out.putInt(b.lo().length).put(b.lo()).putInt(b.hi().length).put(b.hi());
-        }
+    private static byte[] encodeApplied(Applied applied, Bounds bounds) {
+        ByteBuffer out = ByteBuffer.allocate(16 + 4 + 8 + bounds.lo().length + bounds.hi().length + 4
+                        + applied.replicaState().length)
+                .putLong(applied.index()).putLong(applied.term()).putInt(1);
+        out.putInt(bounds.lo().length).put(bounds.lo()).putInt(bounds.hi().length).put(bounds.hi());
+        out.putInt(applied.replicaState().length).put(applied.replicaState());
         return out.array();
     }
 
     private static Applied appliedOf(byte[] value) {
         ByteBuffer in = ByteBuffer.wrap(value);
-        return new Applied(in.getLong(), in.getLong());
+        long index = in.getLong();
+        long term = in.getLong();
+        int n = in.getInt();
+        for (int i = 0; i < 2 * n; i++) {
+            int skipped = in.getInt();
+            in.position(in.position() + skipped);
+        }
+        byte[] state = new byte[in.getInt()];
+        in.get(state);
+        return new Applied(index, term, state);
     }
 
     private static List<Bounds> boundsOf(byte[] value) {
@@ -182,46 +181,37 @@ public final class ShardStore implements AutoCloseable {
         return new IllegalStateException("SHARD_STORE_FAILED: " + what + ": " + e.getMessage(), e);
     }
 
-    // ------------------------------------------------------------------ one shard
+    // ------------------------------------------------------------------ one replica
 
-    /** One shard replica's keys: a prefix, and for a shared-prefix (range) keyspace its range under it. */
-    private final class View implements ShardData {
+    /**
+     * One shard replica's keys under its prefix, as the pure replica's store. Writes are held in
+     * a batch until {@link #commit}, which writes them with the replica's new state at once;
+     * reads see what is committed, so the driver commits each entry's writes before the next
+     * entry reads (the replica never reads a key after writing it within one command). Reads
+     * from other threads ({@link #read}, {@link #scanRows}) see only committed data.
+     */
+    public final class Replica implements dev.atoll.shard.replica.ShardStore {
         private final ShardId shard;
+        private final long keyspaceId;
         private final byte[] prefix;
-        /** Store bounds of this shard's data: [lo, hi). */
-        private final byte[] lo;
         private final byte[] hi;
         private final byte[] appliedKey;
+        private WriteBatch batch = new WriteBatch();
+        private int pendingWrites;
 
-        View(ShardId shard, long keyspaceId, ShardSpan span) {
+        Replica(ShardId shard, long keyspaceId) {
             this.shard = shard;
+            this.keyspaceId = keyspaceId;
+            this.prefix = replicaPrefix(keyspaceId, shard);
+            this.hi = prefixEnd(prefix);
             this.appliedKey = appliedKey(shard);
-            byte[] keyspace = keyspacePrefix(keyspaceId);
-            switch (span) {
-                case KeyRange r -> {
-                    prefix = keyspace;
-                    lo = concat(keyspace, r.start().toBytes());
-                    hi = r.end().isEnd() ? prefixEnd(keyspace) : concat(keyspace, r.end().toBytes());
-                }
-                case HashSlots h -> {
-                    prefix = concat(keyspace, ByteBuffer.allocate(8).putLong(shard.value()).array());
-                    lo = prefix;
-                    hi = prefixEnd(prefix);
-                }
-                case ShardSpan.Directed d -> {
-                    prefix = concat(keyspace, ByteBuffer.allocate(8).putLong(shard.value()).array());
-                    lo = prefix;
-                    hi = prefixEnd(prefix);
-                }
-            }
         }
 
-        @Override
         public ShardId shardId() {
             return shard;
         }
 
-        @Override
+        /** What the store holds besides the rows ({@link Applied#NONE} for a replica never written). */
         public Applied applied() {
             try {
                 byte[] v = db.get(appliedKey);
@@ -231,19 +221,109 @@ public final class ShardStore implements AutoCloseable {
             }
         }
 
+        // ---- dev.atoll.shard.replica.ShardStore (the apply thread)
+
         @Override
-        public Optional<byte[]> get(byte[] key) {
+        public byte[] get(Key key) {
+            check(pendingWrites == 0, "a replica reads %s only with its writes committed", shard);
+            return read(key.toBytes());
+        }
+
+        @Override
+        public void put(Key key, byte[] value) {
             try {
-                return Optional.ofNullable(db.get(concat(prefix, key)));
+                batch.put(concat(prefix, key.toBytes()), value);
+                pendingWrites++;
+            } catch (RocksDBException e) {
+                throw storageFailed("put in " + shard, e);
+            }
+        }
+
+        @Override
+        public void delete(Key key) {
+            try {
+                batch.delete(concat(prefix, key.toBytes()));
+                pendingWrites++;
+            } catch (RocksDBException e) {
+                throw storageFailed("delete in " + shard, e);
+            }
+        }
+
+        @Override
+        public List<dev.atoll.shard.replica.KeyValue> scan(KeyRange range, int limit) {
+            check(pendingWrites == 0, "a replica scans %s only with its writes committed", shard);
+            var out = new ArrayList<dev.atoll.shard.replica.KeyValue>();
+            for (KeyValue kv : scanRows(range.start().toBytes(), range.end().isEnd() ? null : range.end().toBytes(),
+                    limit)) {
+                out.add(new dev.atoll.shard.replica.KeyValue(Key.of(kv.key()), kv.value()));
+            }
+            return out;
+        }
+
+        @Override
+        public void deleteRange(KeyRange range) {
+            try {
+                batch.deleteRange(concat(prefix, range.start().toBytes()),
+                        range.end().isEnd() ? hi : concat(prefix, range.end().toBytes()));
+                pendingWrites++;
+            } catch (RocksDBException e) {
+                throw storageFailed("delete range in " + shard, e);
+            }
+        }
+
+        // ---- the driver
+
+        /** Writes the held writes and the replica's new state at once. */
+        public void commit(Applied applied) {
+            commit(applied, null, List.of(), null);
+        }
+
+        /**
+         * Writes the held writes and the replica's new state, and with them, when {@code child} is
+         * not null, a new shard's first rows and state (the upper part of a split of this one):
+         * all in one atomic batch, so that no crash leaves the rows in neither or both.
+         */
+        public void commit(Applied applied, Replica child, List<dev.atoll.shard.replica.KeyValue> childRows,
+                           Applied childApplied) {
+            try {
+                batch.put(appliedKey, encodeApplied(applied, new Bounds(prefix, hi)));
+                if (child != null) {
+                    batch.deleteRange(child.prefix, child.hi);
+                    for (dev.atoll.shard.replica.KeyValue kv : childRows) {
+                        batch.put(concat(child.prefix, kv.key().toBytes()), kv.value());
+                    }
+                    batch.put(child.appliedKey, encodeApplied(childApplied, new Bounds(child.prefix, child.hi)));
+                }
+                db.write(writeOptions, batch);
+            } catch (RocksDBException e) {
+                throw storageFailed("write to " + shard, e);
+            } finally {
+                batch.close();
+                batch = new WriteBatch();
+                pendingWrites = 0;
+            }
+        }
+
+        /** Deletes all the replica's data and its applied position. */
+        public void deleteAll() {
+            deleteShard(shard, List.of(new Bounds(prefix, hi)));
+        }
+
+        // ---- reads of committed data (any thread)
+
+        /** The committed value of {@code key}, or null. */
+        public byte[] read(byte[] key) {
+            try {
+                return db.get(concat(prefix, key));
             } catch (RocksDBException e) {
                 throw storageFailed("get in " + shard, e);
             }
         }
 
-        @Override
-        public List<KeyValue> scan(byte[] start, byte[] end, int limit) {
-            byte[] from = max(concat(prefix, start), lo);
-            byte[] to = end == null ? hi : min(concat(prefix, end), hi);
+        /** The committed keys in [start, end) in key order (end null: to the end), at most {@code limit}. */
+        public List<KeyValue> scanRows(byte[] start, byte[] end, int limit) {
+            byte[] from = concat(prefix, start);
+            byte[] to = end == null ? hi : concat(prefix, end);
             var out = new ArrayList<KeyValue>(Math.min(limit, 1024));
             if (Arrays.compareUnsigned(from, to) >= 0) {
                 return out;
@@ -259,47 +339,8 @@ public final class ShardStore implements AutoCloseable {
         }
 
         @Override
-        public void write(List<Write> writes, Applied applied) {
-            try (var batch = new WriteBatch()) {
-                for (Write w : writes) {
-                    if (w.value() == null) {
-                        batch.delete(concat(prefix, w.key()));
-                    } else {
-                        batch.put(concat(prefix, w.key()), w.value());
-                    }
-                }
-                batch.put(appliedKey, encodeApplied(applied, List.of(new Bounds(lo, hi))));
-                db.write(writeOptions, batch);
-            } catch (RocksDBException e) {
-                throw storageFailed("write to " + shard, e);
-            }
-        }
-
-        @Override
-        public void replace(List<KeyValue> pairs, Applied applied) {
-            try (var batch = new WriteBatch()) {
-                batch.deleteRange(lo, hi);
-                for (KeyValue kv : pairs) {
-                    batch.put(concat(prefix, kv.key()), kv.value());
-                }
-                batch.put(appliedKey, encodeApplied(applied, List.of(new Bounds(lo, hi))));
-                db.write(writeOptions, batch);
-            } catch (RocksDBException e) {
-                throw storageFailed("install snapshot of " + shard, e);
-            }
-        }
-
-        @Override
-        public void delete() {
-            deleteShard(shard, List.of(new Bounds(lo, hi)));
-        }
-
-        private byte[] max(byte[] a, byte[] b) {
-            return Arrays.compareUnsigned(a, b) >= 0 ? a : b;
-        }
-
-        private byte[] min(byte[] a, byte[] b) {
-            return Arrays.compareUnsigned(a, b) <= 0 ? a : b;
+        public String toString() {
+            return "ShardStore.Replica{" + shard + " keyspace=" + keyspaceId + "}";
         }
     }
 }

@@ -12,11 +12,12 @@
  * <h2>Hosting</h2>
  * {@link dev.atoll.server.shard.ShardHost} runs a group (id: shard id + 1) for every shard with a
  * replica on the node, created and removed while the node runs. A shard at its first conf
- * version is founded by its voters; a replica added later starts empty and receives the leader's
- * snapshot. All replicas of a node keep their data in one RocksDB ({@link
- * dev.atoll.server.shard.ShardStore}): a range keyspace's shards share its prefix, so a split
- * or merge on one node will move no data. A removed replica's group is compacted at its applied
- * index before its data is deleted, so hosting it again continues from its own durable state.
+ * version is founded by its voters, its log starting after the bootstrap snapshot at index 1
+ * (the shard's bounds); a replica added later starts empty and installs the leader's snapshot.
+ * All replicas of a node keep their data in one RocksDB ({@link
+ * dev.atoll.server.shard.ShardStore}), each under its own prefix (keyspace, shard). A removed
+ * replica's group is compacted at its applied index before its data is deleted, so hosting it
+ * again continues from its own durable state.
  *
  * <h2>Changes, step by step</h2>
  * A replica move ({@code MoveShard}) is one meta command that adds a learner on the target and
@@ -30,13 +31,38 @@
  * moves forward, so a crash at any point is completed by the next leader. A leader transfer is
  * an intent the leader carries out; leaders report themselves to the map in batches.
  *
+ * <h2>Range splits</h2>
+ * {@code SplitShard} (admin API, {@code ./atoll shard split s3 [--at KEY]}; without a key, the
+ * median key of the shard's data from one of its replicas) has the meta group apply
+ * {@code ShardChange.Split}: the new shard's id, the next range version for both. The shard's
+ * leader then sees a split in the map its group has not applied and proposes the replica's
+ * {@code Split} at the replica's own epoch ({@link dev.atoll.server.shard.SplitPlan} derives it
+ * from the map alone, so any later leader proposes the same; a repeat meets another epoch and
+ * changes nothing). Each replica applying it writes, in one batch, its cut and the new shard's
+ * first rows and state under the new shard's prefix; the node then hosts the new group from
+ * that state, founded by the new shard's voters at index 1. Chosen for the three races:
+ * <ul>
+ *   <li>a replica that lags applies the split later, from its log: until then its node does not
+ *       host the new group ({@code ShardHost} waits while a hosted replica of the keyspace still
+ *       holds the new span at an older range version), and the new group's messages to it are
+ *       dropped, so its peers retry;</li>
+ *   <li>a restart between the split and the new group's creation finds the new shard's state in
+ *       the store (written with the parent's cut) and hosts the group from it;</li>
+ *   <li>a replica that installs a snapshot of the parent past the split never applies it: its
+ *       node hosts the new shard empty and the new group's leader sends it a snapshot. If the
+ *       parent applies the split after the new replica installed a snapshot, the split's rows
+ *       for it are stale and not written.</li>
+ * </ul>
+ * Clients with the old map get "shard moved" (the replica refuses their range version) and retry.
+ *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or
  * forwards once; a stale client route is answered "shard moved" with the owner's descriptor.
- * The per-shard apply logic is {@link dev.atoll.server.shard.ShardStateMachine} over the narrow
- * {@link dev.atoll.server.shard.ShardData}: the pure replica state machine of
- * {@code dev.atoll.shard.replica} can replace it behind the runtime's {@code StateMachine}
- * interface, producing {@code ShardStore.Write}s (and, for splits, new {@code ShardData} views
- * over the same prefix). Refusals carry a stable {@link dev.atoll.server.shard.ShardError} code.
+ * The per-shard apply logic is the pure {@code dev.atoll.shard.replica.ShardReplica}, driven by
+ * {@link dev.atoll.server.shard.ShardStateMachine}: each entry's rows and the replica's state
+ * (bounds, applied index, merge state) are written in one batch, so a restart resumes from a
+ * state some prefix of the log produced. The replica checks each command's shard, epoch and key
+ * when it is applied; its refusals ({@code ShardMoved}, {@code StaleEpoch}) are answered "shard
+ * moved", and other refusals carry a stable {@link dev.atoll.server.shard.ShardError} code.
  */
 package dev.atoll.server.shard;

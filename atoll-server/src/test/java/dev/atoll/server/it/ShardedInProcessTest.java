@@ -17,11 +17,8 @@ import dev.atoll.proto.shardkv.RouteToken;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.proto.shardmap.EpochRecord;
 import dev.atoll.server.AtollServer;
-import dev.atoll.server.ServerConfig;
 import dev.atoll.server.shard.ShardError;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,10 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -43,40 +38,28 @@ class ShardedInProcessTest {
     @TempDir
     Path dir;
 
-    private final List<AtollServer> servers = new ArrayList<>();
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    private InProcessCluster cluster;
+    private List<AtollServer> servers;
 
     @BeforeEach
     void startCluster() throws Exception {
-        int[] client = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        int[] peer = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        String cluster = "n1=127.0.0.1:" + peer[0] + ",n2=127.0.0.1:" + peer[1] + ",n3=127.0.0.1:" + peer[2];
-        for (int i = 0; i < 3; i++) {
-            var config = ServerConfig.fromArgs(new String[] {"--name", "n" + (i + 1),
-                    "--data-dir", dir.resolve("n" + (i + 1)).toString(),
-                    "--listen-client", "127.0.0.1:" + client[i], "--listen-peer", "127.0.0.1:" + peer[i],
-                    "--initial-cluster", cluster});
-            var server = new AtollServer(config);
-            server.start();
-            servers.add(server);
-            channels.add(NettyChannelBuilder.forAddress("127.0.0.1", client[i]).usePlaintext().build());
-        }
-        ProcessCluster.await("a seeded member table on every node", Duration.ofSeconds(30),
-                () -> servers.stream().allMatch(s -> s.memberTable().seeded()));
+        cluster = InProcessCluster.start(dir);
+        servers = cluster.servers;
     }
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
-        servers.forEach(AtollServer::close);
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     private AdminGrpc.AdminBlockingStub admin(int i) {
-        return AdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(60, TimeUnit.SECONDS);
+        return cluster.admin(i);
     }
 
     private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return ShardKVGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(20, TimeUnit.SECONDS);
+        return cluster.kv(i);
     }
 
     private static ByteString b(String s) {

@@ -1,36 +1,44 @@
 package dev.atoll.server.shard;
 
-import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Snapshot;
 import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
-import dev.atoll.shard.Replica;
-import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.SlotRange;
+import dev.atoll.shard.SplitPoint;
+import dev.atoll.shard.replica.ShardBounds;
+import dev.atoll.shard.replica.ShardCodec;
+import dev.atoll.shard.replica.ShardCommand;
+import dev.atoll.shard.replica.ShardReplica;
+import dev.atoll.shard.replica.ShardResult;
+import dev.atoll.core.NodeId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Shard replicas on one node's shared store: apply, ownership, replay, snapshots, deletion. */
+/** The pure shard replica driven on one node's shared store: apply, routing, replay, snapshots, splits, deletion. */
 class ShardStateMachineTest {
     private static final NodeId N1 = NodeId.of("n1");
     private static final long USERS = 1;
+    private static final ShardEpoch E = ShardEpoch.INITIAL;
 
     @TempDir
     Path dir;
     private ShardStore store;
+    private final List<ShardResult.Split> splits = new ArrayList<>();
 
     @AfterEach
     void closeStore() {
@@ -47,18 +55,27 @@ class ShardStateMachineTest {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    private static ShardDescriptor rangeShard(long id, String start, String end) {
-        return new ShardDescriptor(ShardId.of(id), "users", new KeyRange(start.isEmpty() ? Key.MIN : Key.utf8(start),
-                end.isEmpty() ? Key.END : Key.utf8(end)), List.of(Replica.voter(N1)), null, ShardEpoch.INITIAL);
+    private static ShardBounds range(long id, String start, String end) {
+        return new ShardBounds(ShardId.of(id), new KeyRange(start.isEmpty() ? Key.MIN : Key.utf8(start),
+                end.isEmpty() ? Key.END : Key.utf8(end)), E, 0);
     }
 
-    private ShardStateMachine replica(ShardDescriptor d) {
-        KeyRange r = d.keyRange();
-        return new ShardStateMachine(store.shard(d, USERS), r::contains);
+    /** A founding replica of {@code bounds}, or the one its store holds. */
+    private ShardStateMachine replica(ShardStore on, ShardBounds bounds) {
+        return new ShardStateMachine(on, bounds.shard(), USERS, ShardReplica.initial(bounds), splits::add);
     }
 
+    private ShardStateMachine replica(ShardBounds bounds) {
+        return replica(store, bounds);
+    }
+
+    /** Entry {@code index} (the log starts after the bootstrap snapshot at 1) putting key=value into shard 1. */
     private static Entry put(long index, String key, String value) {
-        return new Entry(index, 1, Entry.Kind.COMMAND, ShardStateMachine.put(index, b(key), b(value)));
+        return put(1, index, key, value);
+    }
+
+    private static Entry put(long shard, long index, String key, String value) {
+        return new Entry(index, 1, Entry.Kind.COMMAND, ShardStateMachine.put(ShardId.of(shard), E, b(key), b(value)));
     }
 
     private static List<String> keys(List<ShardStore.KeyValue> kvs) {
@@ -66,93 +83,206 @@ class ShardStateMachineTest {
     }
 
     @Test
-    void rangeShardsOfOneKeyspaceShareAPrefixButEachSeesOnlyItsRange() {
+    void replicasOfOneNodeKeepTheirKeysApart() {
         store = ShardStore.open(dir.resolve("store"));
-        ShardStateMachine left = replica(rangeShard(1, "", "m"));
-        ShardStateMachine right = replica(rangeShard(2, "m", ""));
-        left.applyAll(List.of(put(1, "apple", "1"), put(2, "kiwi", "2")));
-        right.applyAll(List.of(put(1, "mango", "3"), put(2, "zebra", "4")));
+        ShardStateMachine left = replica(range(1, "", "m"));
+        ShardStateMachine right = replica(range(2, "m", ""));
+        left.applyAll(List.of(put(1, 2, "apple", "1"), put(1, 3, "kiwi", "2")));
+        right.applyAll(List.of(put(2, 2, "mango", "3"), put(2, 3, "zebra", "4")));
 
         assertThat(keys(left.scan(b(""), null, 100))).containsExactly("apple", "kiwi");
-        assertThat(keys(right.scan(b(""), null, 100))).containsExactly("mango", "zebra");
-        assertThat(keys(right.scan(b("a"), b("n"), 100))).containsExactly("mango");
+        assertThat(keys(right.scan(b("m"), null, 100))).containsExactly("mango", "zebra");
+        assertThat(keys(right.scan(b("m"), b("n"), 100))).containsExactly("mango");
         assertThat(keys(left.scan(b(""), null, 1))).containsExactly("apple");
     }
 
     @Test
-    void aKeyOutsideTheShardIsRefusedAndOnlyMovesTheAppliedIndex() {
+    void aKeyOutsideTheShardIsRefusedAsMovedAndOnlyMovesTheAppliedIndex() {
         store = ShardStore.open(dir.resolve("store"));
-        ShardStateMachine left = replica(rangeShard(1, "", "m"));
+        ShardStateMachine left = replica(range(1, "", "m"));
 
-        List<Object> results = left.applyAll(List.of(put(1, "zebra", "x"), put(2, "ant", "y")));
+        List<Object> results = left.applyAll(List.of(put(2, "zebra", "x"), put(3, "ant", "y")));
 
-        assertThat(results.get(0)).isInstanceOf(ShardStateMachine.NotOwned.class);
-        assertThat(results.get(1)).isEqualTo(new ShardStateMachine.Written(2));
-        assertThat(left.appliedIndex()).isEqualTo(2);
-        assertThat(left.get(b("zebra"))).isEmpty();
+        assertThat(results.get(0)).isInstanceOf(ShardResult.ShardMoved.class);
+        assertThat(results.get(1)).isEqualTo(new ShardStateMachine.Written(3));
+        assertThat(left.appliedIndex()).isEqualTo(3);
+        assertThatThrownBy(() -> left.get(b("zebra"))).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThat(left.scan(b("a"), null, 10)).hasSize(1);
     }
 
     @Test
-    void aDeleteSeesAPutOfTheSameRoundAndReplayedEntriesChangeNothing() {
+    void aCommandRoutedWithAnotherRangeVersionIsRefusedAsStale() {
         store = ShardStore.open(dir.resolve("store"));
-        ShardStateMachine sm = replica(rangeShard(1, "", ""));
-        Entry delete = new Entry(2, 1, Entry.Kind.COMMAND, ShardStateMachine.delete(2, b("k")));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        var stale = new Entry(2, 1, Entry.Kind.COMMAND, ShardStateMachine.put(ShardId.of(1), E.nextRange(), b("k"),
+                b("v")));
 
-        List<Object> results = sm.applyAll(List.of(put(1, "k", "v"), delete, put(3, "k", "w")));
-        assertThat(results.get(1)).isEqualTo(new ShardStateMachine.Deleted(true, 2));
+        assertThat(sm.apply(stale)).isInstanceOf(ShardResult.StaleEpoch.class);
+        assertThat(sm.get(b("k"))).isEmpty();
+    }
+
+    @Test
+    void undecodableBytesAreRefusedWithAStableCodeAndChangeNothing() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+
+        Object result = sm.apply(new Entry(2, 1, Entry.Kind.COMMAND, new byte[]{(byte) 0xFF, 1, 2}));
+
+        assertThat(result).isInstanceOfSatisfying(ShardResult.Rejected.class,
+                r -> assertThat(r.code()).isEqualTo(ShardResult.Code.MALFORMED_COMMAND));
+        assertThat(sm.appliedIndex()).isEqualTo(2);
+        assertThat(sm.scan(b(""), null, 10)).isEmpty();
+    }
+
+    @Test
+    void aDeleteSaysWhetherTheKeyWasThereAndReplayedEntriesChangeNothing() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        Entry delete = new Entry(3, 1, Entry.Kind.COMMAND, ShardStateMachine.delete(ShardId.of(1), E, b("k")));
+        Entry deleteAgain = new Entry(4, 1, Entry.Kind.COMMAND, ShardStateMachine.delete(ShardId.of(1), E, b("k")));
+
+        List<Object> results = sm.applyAll(List.of(put(2, "k", "v"), delete, deleteAgain, put(5, "k", "w")));
+        assertThat(results.get(1)).isEqualTo(new ShardStateMachine.Deleted(true, 3));
+        assertThat(results.get(2)).isEqualTo(new ShardStateMachine.Deleted(false, 4));
 
         assertThat(sm.applyAll(List.of(delete))).containsOnlyNulls();
         assertThat(sm.get(b("k")).map(ShardStateMachineTest::s)).contains("w");
     }
 
     @Test
-    void aRestartedReplicaResumesFromItsAppliedIndex() {
+    void aRestartedReplicaResumesFromWhatItsStoreHolds() {
         store = ShardStore.open(dir.resolve("store"));
-        replica(rangeShard(1, "", "")).applyAll(List.of(put(1, "a", "1"), put(2, "b", "2")));
+        ShardStateMachine first = replica(range(1, "", ""));
+        first.applyAll(List.of(put(2, "a", "1"), put(3, "b", "2")));
+        first.apply(new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtKey(Key.utf8("b")), ShardId.of(2)))));
         store.close();
         store = ShardStore.open(dir.resolve("store"));
 
-        ShardStateMachine again = replica(rangeShard(1, "", ""));
+        ShardStateMachine again = replica(range(1, "", ""));
 
-        assertThat(again.appliedIndex()).isEqualTo(2);
-        assertThat(again.get(b("b")).map(ShardStateMachineTest::s)).contains("2");
+        assertThat(again.appliedIndex()).isEqualTo(4);
+        assertThat(again.bounds()).hasValueSatisfying(bb -> assertThat(bb.span())
+                .isEqualTo(new KeyRange(Key.MIN, Key.utf8("b"))));
+        assertThat(again.get(b("a")).map(ShardStateMachineTest::s)).contains("1");
+        // the log replays past the store's state: what was applied is not applied again
+        assertThat(again.apply(put(3, "a", "stale"))).isNull();
+        assertThat(again.get(b("a")).map(ShardStateMachineTest::s)).contains("1");
+    }
+
+    @Test
+    void aSplitMovesTheUpperRowsToTheNewShardInOneWrite() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine parent = replica(range(1, "", ""));
+        parent.applyAll(List.of(put(2, "apple", "1"), put(3, "kiwi", "2"), put(4, "mango", "3"), put(5, "zebra", "4")));
+
+        Object result = parent.apply(new Entry(6, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtKey(Key.utf8("m")), ShardId.of(2)))));
+
+        assertThat(result).isInstanceOf(ShardResult.Split.class);
+        assertThat(splits).hasSize(1);
+        assertThat(keys(parent.scan(b(""), null, 10))).containsExactly("apple", "kiwi");
+        // the new shard's replica finds its first state in the store, whatever bootstrap it is given
+        ShardStateMachine child = new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add);
+        assertThat(child.appliedIndex()).isEqualTo(ShardReplica.INITIAL_INDEX);
+        assertThat(child.bounds()).hasValueSatisfying(bb -> {
+            assertThat(bb.span()).isEqualTo(new KeyRange(Key.utf8("m"), Key.END));
+            assertThat(bb.epoch()).isEqualTo(E.nextRange());
+        });
+        assertThat(keys(child.scan(b("m"), null, 10))).containsExactly("mango", "zebra");
+        // a write routed with the old epoch reaches neither shard
+        assertThat(parent.apply(put(7, "apple", "x"))).isInstanceOf(ShardResult.StaleEpoch.class);
+        assertThat(child.apply(new Entry(2, 1, Entry.Kind.COMMAND,
+                ShardStateMachine.put(ShardId.of(2), E, b("mango"), b("x"))))).isInstanceOf(ShardResult.StaleEpoch.class);
+        assertThat(child.get(b("mango")).map(ShardStateMachineTest::s)).contains("3");
     }
 
     @Test
     void aLearnerInstallsTheShardFromASnapshotAndKeepsItsNeighbour() {
         store = ShardStore.open(dir.resolve("store"));
-        ShardStateMachine leader = replica(rangeShard(1, "", "m"));
-        leader.applyAll(List.of(put(1, "a", "1"), put(2, "b", "2")));
+        ShardStateMachine leader = replica(range(1, "", "m"));
+        leader.applyAll(List.of(put(2, "a", "1"), put(3, "b", "2")));
         byte[] snapshot = leader.snapshotData();
         try (ShardStore other = ShardStore.open(dir.resolve("other"))) {
-            var neighbour = new ShardStateMachine(other.shard(rangeShard(2, "m", ""), USERS), k -> true);
-            neighbour.applyAll(List.of(put(1, "x", "9")));
-            var learner = new ShardStateMachine(other.shard(rangeShard(1, "", "m"), USERS), k -> true);
-            learner.applyAll(List.of(put(1, "c-stale", "0")));
+            ShardStateMachine neighbour = replica(other, range(2, "m", ""));
+            neighbour.applyAll(List.of(put(2, 2, "x", "9")));
+            var learner = new ShardStateMachine(other, ShardId.of(1), USERS, null, splits::add);
+            assertThat(learner.appliedIndex()).isZero();
+            assertThatThrownBy(() -> learner.get(b("a"))).isInstanceOf(ShardStateMachine.NotServed.class);
 
-            learner.install(new Snapshot(2, 1, Membership.ofVoters(Set.of(N1)), snapshot));
+            learner.install(new Snapshot(3, 1, Membership.ofVoters(Set.of(N1)), snapshot));
 
-            assertThat(learner.appliedIndex()).isEqualTo(2);
+            assertThat(learner.appliedIndex()).isEqualTo(3);
             assertThat(keys(learner.scan(b(""), null, 10))).containsExactly("a", "b");
-            assertThat(keys(neighbour.scan(b(""), null, 10))).containsExactly("x");
+            assertThat(keys(neighbour.scan(b("m"), null, 10))).containsExactly("x");
         }
     }
 
     @Test
     void aDeletedShardLeavesNoDataAndIsNoLongerListed() {
         store = ShardStore.open(dir.resolve("store"));
-        var hashShard = new ShardDescriptor(ShardId.of(7), "carts", HashSlots.of(new SlotRange(0, 16)),
-                List.of(Replica.voter(N1)), null, ShardEpoch.INITIAL);
-        ShardStateMachine sm = new ShardStateMachine(store.shard(hashShard, 5), k -> true);
-        sm.applyAll(List.of(put(1, "k1", "v")));
-        ShardStateMachine kept = replica(rangeShard(1, "", ""));
-        kept.applyAll(List.of(put(1, "k1", "v")));
+        var hash = new ShardBounds(ShardId.of(7), HashSlots.of(new SlotRange(0, 16)), E, 16);
+        ShardStateMachine sm = new ShardStateMachine(store, hash.shard(), 5, ShardReplica.initial(hash), splits::add);
+        sm.applyAll(List.of(put(7, 2, "k1", "v")));
+        ShardStateMachine kept = replica(range(1, "", ""));
+        kept.applyAll(List.of(put(2, "k1", "v")));
         assertThat(store.shardsWithData()).containsOnlyKeys(ShardId.of(1), ShardId.of(7));
+        assertThat(sm.scan(b(""), null, 10)).hasSize(1);
 
         store.deleteShard(ShardId.of(7), store.shardsWithData().get(ShardId.of(7)));
 
         assertThat(store.shardsWithData()).containsOnlyKeys(ShardId.of(1));
-        assertThat(new ShardStateMachine(store.shard(hashShard, 5), k -> true).scan(b(""), null, 10)).isEmpty();
+        assertThat(store.replica(ShardId.of(7), 5).scanRows(b(""), null, 10)).isEmpty();
         assertThat(kept.get(b("k1"))).isPresent();
+    }
+
+    @Test
+    void theMedianKeyHalvesTheRowsAndAShardOfOneRowHasNone() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        sm.apply(put(2, "a", "1"));
+        assertThat(sm.medianKey()).isEmpty();
+
+        sm.applyAll(List.of(put(3, "b", "2"), put(4, "c", "3"), put(5, "d", "4"), put(6, "e", "5")));
+
+        assertThat(sm.medianKey()).contains(Key.utf8("c"));
+    }
+
+    @Test
+    void aNewShardThatInstalledANewerSnapshotKeepsItWhenItsParentAppliesTheSplitLate() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine parent = replica(range(1, "", ""));
+        parent.applyAll(List.of(put(2, "apple", "old"), put(3, "zebra", "old")));
+        // the new shard's leader sent this node a snapshot of the new group first
+        var newer = new dev.atoll.shard.replica.ShardSnapshot(new ShardBounds(ShardId.of(2),
+                new KeyRange(Key.utf8("m"), Key.END), E.nextRange(), 0), 9, null,
+                List.of(new dev.atoll.shard.replica.KeyValue(Key.utf8("zebra"), b("new"))));
+        var child = new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add);
+        child.install(new Snapshot(9, 2, Membership.ofVoters(Set.of(N1)), ShardCodec.encode(newer)));
+
+        parent.apply(new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtKey(Key.utf8("m")), ShardId.of(2)))));
+
+        assertThat(keys(parent.scan(b(""), null, 10))).containsExactly("apple");
+        assertThat(child.get(b("zebra")).map(ShardStateMachineTest::s)).contains("new");
+        assertThat(new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add).appliedIndex()).isEqualTo(9);
+    }
+
+    @Test
+    void aRoundIsWrittenWholeAndAReadInItSeesTheEntriesBeforeIt() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine sm = replica(range(1, "", ""));
+        var get = new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(new ShardCommand.Get(ShardId.of(1), E,
+                Key.utf8("b"))));
+
+        List<Object> results = sm.applyAll(List.of(put(2, "a", "1"), put(3, "b", "2"), get, put(5, "c", "3"),
+                new Entry(6, 1, Entry.Kind.NOOP, new byte[0])));
+
+        assertThat(results.get(2)).isEqualTo(new ShardResult.Value(b("2")));
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine again = replica(range(1, "", ""));
+        assertThat(again.appliedIndex()).isEqualTo(6);
+        assertThat(keys(again.scan(b(""), null, 10))).containsExactly("a", "b", "c");
     }
 }

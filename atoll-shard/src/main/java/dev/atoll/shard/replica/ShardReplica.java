@@ -55,6 +55,26 @@ public final class ShardReplica {
         return r;
     }
 
+    /**
+     * A replica whose store already holds its rows, with the state recorded alongside them
+     * ({@code state}: a snapshot without rows, as {@link #state()} made it): a restart of a
+     * driver that writes each entry's rows and state to durable storage at once.
+     */
+    public static ShardReplica resume(ShardSnapshot state, ShardStore store, Set<ReplicaMutation> mutations) {
+        check(state.rows().isEmpty(), "a resumed replica's rows are in its store, not in its state: %s",
+                state.bounds());
+        var r = new ShardReplica(store, mutations);
+        r.bounds = state.bounds();
+        r.appliedIndex = state.appliedIndex();
+        r.pendingMerge = state.pendingMerge();
+        return r;
+    }
+
+    /** The replica's state without its rows (bounds, applied index, merge state), for {@link #resume}. */
+    public ShardSnapshot state() {
+        return new ShardSnapshot(bounds, appliedIndex, pendingMerge, List.of());
+    }
+
     /** The bootstrap snapshot of a new, empty shard. */
     public static ShardSnapshot initial(ShardBounds bounds) {
         return new ShardSnapshot(bounds, INITIAL_INDEX, null, List.of());

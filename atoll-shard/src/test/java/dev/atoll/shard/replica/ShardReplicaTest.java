@@ -266,4 +266,19 @@ class ShardReplicaTest {
                 .isInstanceOf(ShardResult.Written.class);
         assertThat(store.rows().keySet()).containsExactly(k("x"));
     }
+
+    @Test
+    void aReplicaResumedFromItsStateAndItsStoreAnswersAsTheOneThatWroteThem() {
+        var store = new MemoryShardStore();
+        var bounds = new ShardBounds(S1, KeyRange.ALL, V1, 0);
+        ShardReplica first = ShardReplica.restore(ShardReplica.initial(bounds), store, Set.of());
+        first.apply(2, new Put(S1, V1, k("a"), v("1")));
+        first.apply(3, new Split(S1, V1, new SplitPoint.AtKey(k("m")), S2));
+
+        ShardReplica again = ShardReplica.resume(first.state(), store, Set.of());
+
+        assertThat(again.snapshot()).isEqualTo(first.snapshot());
+        assertThat(again.apply(4, new Put(S1, V1, k("b"), v("2")))).isInstanceOf(ShardResult.StaleEpoch.class);
+        assertThat(again.apply(5, new Get(S1, V2, k("a")))).isEqualTo(new ShardResult.Value(v("1")));
+    }
 }

@@ -1,0 +1,201 @@
+package dev.atoll.server.it;
+
+import com.google.protobuf.ByteString;
+import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.admin.CreateKeyspaceRequest;
+import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.ShardInfo;
+import dev.atoll.proto.admin.SplitShardRequest;
+import dev.atoll.proto.admin.SplitShardResponse;
+import dev.atoll.proto.shardkv.GetRequest;
+import dev.atoll.proto.shardkv.PutRequest;
+import dev.atoll.proto.shardkv.ShardKVGrpc;
+import dev.atoll.server.shard.ShardCodec;
+import dev.atoll.server.shard.ShardError;
+import dev.atoll.shard.Key;
+import io.grpc.StatusRuntimeException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/**
+ * Three AtollServers in one JVM: a range shard splits several times, at named and at median
+ * keys, while writers keep writing through every node. Afterwards every acknowledged write is
+ * readable from the shard the map names, and no key is held by two shards. One node restarts
+ * between splits.
+ */
+class ShardSplitInProcessTest {
+    @TempDir
+    Path dir;
+
+    private InProcessCluster cluster;
+
+    @BeforeEach
+    void startCluster() throws Exception {
+        cluster = InProcessCluster.start(dir);
+    }
+
+    @AfterEach
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private AdminGrpc.AdminBlockingStub admin(int i) {
+        return cluster.admin(i);
+    }
+
+    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
+        return cluster.kv(i);
+    }
+
+    private static ByteString b(String s) {
+        return ByteString.copyFromUtf8(s);
+    }
+
+    @Test
+    void acknowledgedWritesSurviveRepeatedSplitsUnderLoadAndEveryKeyIsInOneShard() throws Exception {
+        admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
+                .setReplicationFactor(3).setInitialShardCount(1).build());
+        for (int i = 0; i < 200; i++) {
+            kv(i % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key(i))).setValue(b("v" + i)).build());
+        }
+
+        Map<String, String> acknowledged = new ConcurrentHashMap<>();
+        var moved = new AtomicInteger();
+        var stop = new AtomicBoolean();
+        var writers = new ArrayList<Thread>();
+        for (int w = 0; w < 3; w++) {
+            int writer = w;
+            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
+                for (int n = 0; !stop.get(); n++) {
+                    String k = key(1000 + writer * 100_000 + n);
+                    String v = "w" + writer + "-" + n;
+                    try {
+                        kv((writer + n) % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(k))
+                                .setValue(b(v)).build());
+                        acknowledged.put(k, v);
+                    } catch (StatusRuntimeException refused) {
+                        // not acknowledged: a stale map (SHARD_MOVED), no leader yet or a timeout; pace the retry
+                        if (ShardError.of(refused).orElse(null) == ShardError.SHARD_MOVED) {
+                            moved.incrementAndGet();
+                        }
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+                    }
+                }
+            }));
+        }
+        try {
+            long first = onlyShard(admin(0)).getShard().getId();
+            // a named key, then median keys of the lower and the upper part, then both again
+            SplitShardResponse s1 = admin(1).splitShard(SplitShardRequest.newBuilder().setShard(first)
+                    .setKey(b(key(100))).build());
+            assertThat(s1.getCreated().getShard().getId()).isNotEqualTo(first);
+            awaitAcknowledgedAfter(acknowledged, 50);
+            SplitShardResponse s2 = admin(2).splitShard(SplitShardRequest.newBuilder().setShard(first).build());
+            SplitShardResponse s3 = admin(0).splitShard(SplitShardRequest.newBuilder()
+                    .setShard(s1.getCreated().getShard().getId()).build());
+            awaitAcknowledgedAfter(acknowledged, 50);
+
+            // a node restarts between splits: its replicas resume from its store and log
+            cluster.restart(2);
+            ProcessCluster.await("n3 answers again", Duration.ofSeconds(30), () -> {
+                try {
+                    return !admin(2).listShards(ListShardsRequest.newBuilder().setKeyspace("users").build())
+                            .getShardsList().isEmpty();
+                } catch (StatusRuntimeException notYet) {
+                    return false; // its client channel reconnects after a back-off
+                }
+            });
+            awaitAcknowledgedAfter(acknowledged, 50);
+
+            admin(1).splitShard(SplitShardRequest.newBuilder().setShard(s2.getCreated().getShard().getId()).build());
+            admin(2).splitShard(SplitShardRequest.newBuilder().setShard(s3.getCreated().getShard().getId()).build());
+            awaitAcknowledgedAfter(acknowledged, 100);
+        } finally {
+            stop.set(true);
+            for (Thread t : writers) {
+                t.join();
+            }
+        }
+        assertThat(listShards()).hasSize(6);
+
+        // a bad split changes nothing and says why, with a stable code
+        var bad = catchThrowableOfType(StatusRuntimeException.class, () -> admin(0).splitShard(
+                SplitShardRequest.newBuilder().setShard(999).build()));
+        assertThat(ShardError.of(bad)).contains(ShardError.SHARD_NOT_FOUND);
+        long lowest = listShards().stream().filter(s -> ShardCodec.decode(s.getShard()).keyRange().start()
+                .equals(Key.MIN)).findFirst().orElseThrow().getShard().getId();
+        var outside = catchThrowableOfType(StatusRuntimeException.class, () -> admin(0).splitShard(
+                SplitShardRequest.newBuilder().setShard(lowest).setKey(b("zzzz")).build()));
+        assertThat(ShardError.of(outside)).contains(ShardError.REJECTED);
+        assertThat(listShards()).hasSize(6);
+
+        // every acknowledged write, and every seeded one, is readable through every node
+        for (int i = 0; i < 200; i++) {
+            acknowledged.put(key(i), "v" + i);
+        }
+        int i = 0;
+        for (Map.Entry<String, String> e : acknowledged.entrySet()) {
+            int via = i++ % 3;
+            var got = ProcessCluster.awaitValue("a read of " + e.getKey(), Duration.ofSeconds(30), () -> {
+                try {
+                    return Optional.of(kv(via).get(GetRequest.newBuilder().setKeyspace("users")
+                            .setKey(b(e.getKey())).build()));
+                } catch (StatusRuntimeException notNow) {
+                    return Optional.empty();
+                }
+            });
+            assertThat(got.getFound()).as("acknowledged %s found", e.getKey()).isTrue();
+            assertThat(got.getValue().toStringUtf8()).as("value of %s", e.getKey()).isEqualTo(e.getValue());
+        }
+
+        // no key in two shards: once every group applied its splits, each replica holds only its span
+        ProcessCluster.await("every shard's replicas hold only their own keys", Duration.ofSeconds(60), () -> {
+            for (int node = 0; node < 3; node++) {
+                if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "users", acknowledged.keySet())) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    private List<ShardInfo> listShards() {
+        return admin(0).listShards(ListShardsRequest.newBuilder().setKeyspace("users").build()).getShardsList();
+    }
+
+    private static ShardInfo onlyShard(AdminGrpc.AdminBlockingStub admin) {
+        var shards = admin.listShards(ListShardsRequest.newBuilder().setKeyspace("users").build()).getShardsList();
+        assertThat(shards).hasSize(1);
+        return shards.getFirst();
+    }
+
+    /** Waits until {@code more} writes were acknowledged after now: the writers make progress. */
+    private static void awaitAcknowledgedAfter(Map<String, String> acknowledged, int more) throws InterruptedException {
+        int target = acknowledged.size() + more;
+        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60),
+                () -> acknowledged.size() >= target);
+    }
+
+    private static String key(int i) {
+        return String.format("user-%07d", i);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.atoll.server.it;
+
+import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.ShardInfo;
+import dev.atoll.proto.shardkv.KeyValue;
+import dev.atoll.proto.shardkv.RouteToken;
+import dev.atoll.proto.shardkv.ShardKVGrpc;
+import dev.atoll.proto.shardkv.ShardRangeRequest;
+import dev.atoll.server.shard.ShardCodec;
+import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.ShardDescriptor;
+import io.grpc.StatusRuntimeException;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** What the split tests check after the splits: each key in exactly one shard, the one the map names. */
+final class SplitChecks {
+    private SplitChecks() {
+    }
+
+    /**
+     * Whether the node behind {@code kv} holds every one of {@code expected} once, asked shard by
+     * shard of {@code keyspace} (serializable reads: its own replicas); false while a replica is
+     * behind or not reachable, an assertion failure when a key is in two shards or in a shard
+     * whose range does not hold it.
+     */
+    static boolean eachKeyInOneShard(AdminGrpc.AdminBlockingStub admin, ShardKVGrpc.ShardKVBlockingStub kv,
+                                     String keyspace, Set<String> expected) {
+        var owner = new HashMap<String, Long>();
+        try {
+            List<ShardInfo> shards = admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
+                    .newBuilder().setKeyspace(keyspace).build()).getShardsList();
+            for (ShardInfo s : shards) {
+                ShardDescriptor d = ShardCodec.decode(s.getShard());
+                var part = kv.withDeadlineAfter(30, TimeUnit.SECONDS).shardRange(ShardRangeRequest.newBuilder()
+                        .setKeyspace(keyspace).setSerializable(true).setRoute(RouteToken.newBuilder()
+                                .setShard(d.id().value()).setEpoch(ShardCodec.encode(d.epoch())))
+                        .setLimit(100_000).build());
+                for (KeyValue pair : part.getPairsList()) {
+                    String k = pair.getKey().toStringUtf8();
+                    assertThat(owner.put(k, d.id().value())).as("%s in one shard", k).isNull();
+                    assertThat(((KeyRange) d.span()).contains(Key.of(pair.getKey().toByteArray())))
+                            .as("%s belongs to %s", k, d).isTrue();
+                }
+            }
+        } catch (StatusRuntimeException notNow) {
+            return false;
+        }
+        return owner.keySet().containsAll(expected);
+    }
+}
