@@ -251,12 +251,17 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 });
             }
             return at.thenCompose(k -> propose(ShardState.command(new ShardChange.Split(shard.id(), shard.epoch(),
-                    new SplitPoint.AtKey(k)))).thenApply(answer -> {
+                    new SplitPoint.AtKey(k)))).thenCompose(answer -> {
                 refuseUnlessApplied(answer, String.valueOf(id));
-                ShardState s = meta.shards();
-                ShardDescriptor created = s.map().lookup(shard.keyspace(), k).orElseThrow();
-                return SplitShardResponse.newBuilder().setShard(shardInfo(s, shard(id)))
-                        .setCreated(shardInfo(s, created)).build();
+                ShardDescriptor created = meta.shards().map().lookup(shard.keyspace(), k).orElseThrow();
+                // answer once the new shard serves (its group applied the split and has a leader),
+                // so what the caller does next with it is not refused for a group not yet there
+                return awaitServing(created, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS_MAX))
+                        .thenApply(served -> {
+                            ShardState s = meta.shards();
+                            return SplitShardResponse.newBuilder().setShard(shardInfo(s, shard(id)))
+                                    .setCreated(shardInfo(s, shard(created.id()))).build();
+                        });
             }));
         }), out);
     }
@@ -351,6 +356,23 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     private CompletableFuture<Object> propose(ShardMapCommand command) {
         return runtime.propose(metaGroup, MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(command)
                 .build())).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Completes once one of {@code shard}'s replicas answers it (a median-key probe), or at
+     * {@code deadlineNanos} in any case: the caller answers with the map either way.
+     */
+    private CompletableFuture<Void> awaitServing(ShardDescriptor shard, long deadlineNanos) {
+        var result = new CompletableFuture<Void>();
+        medianKeys.apply(shard).whenComplete((median, notYet) -> {
+            if (notYet == null || System.nanoTime() - deadlineNanos > 0) {
+                result.complete(null);
+                return;
+            }
+            scheduler.schedule(() -> awaitServing(shard, deadlineNanos).whenComplete((v, e) -> result.complete(null)),
+                    POLL_MILLIS, TimeUnit.MILLISECONDS);
+        });
+        return result;
     }
 
     /** Completes with the state once {@code condition} holds, or fails with TIMEOUT after {@code millis}. */
