@@ -7,8 +7,8 @@ import dev.atoll.core.NodeId;
 import dev.atoll.core.SeededRandom;
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Envelope;
-import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.HardState;
+import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.core.protocol.PersistentState;
@@ -94,6 +94,9 @@ public final class NodeRuntime implements AutoCloseable {
         final StateMachine stateMachine;
         final SnapshotFiles snapshots;
         final long snapshotEveryEntries;
+        /** Term and vote of the last hard state this runtime synced for the group (-1: none yet). */
+        long syncedTerm = -1;
+        NodeId syncedVote;
         final TreeMap<Long, Waiter> writeWaiters = new TreeMap<>();
         /** Proposals relayed to the leader, by proposalId, until its outcome places them at an index. */
         final Map<Long, CompletableFuture<Object>> forwardedWaiters = new java.util.HashMap<>();
@@ -617,6 +620,7 @@ public final class NodeRuntime implements AutoCloseable {
         var writes = new ArrayList<GroupWrite>();
         int entryCount = 0;
         boolean sentEarly = false;
+        boolean mustSync = false;
         for (Group g : visiting) {
             if (!g.raft.hasReady()) {
                 continue;
@@ -642,14 +646,24 @@ public final class NodeRuntime implements AutoCloseable {
                 writes.add(new GroupWrite(g.id, null, r.entries(), r.hardState()));
                 entryCount += r.entries().size();
             }
+            mustSync |= mustSync(g, r);
         }
         if (sentEarly) {
             peers.flush();
         }
         if (!writes.isEmpty()) {
             wal.append(writes);
+        }
+        if (mustSync) {
             long started = System.nanoTime();
             wal.sync();
+            for (int i = 0; i < ready.size(); i++) {
+                HardState hs = readies.get(i).hardState();
+                if (hs != null) {
+                    ready.get(i).syncedTerm = hs.term();
+                    ready.get(i).syncedVote = hs.vote();
+                }
+            }
             fsyncLatency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             appendBatchEntries.record(entryCount);
         }
@@ -673,6 +687,18 @@ public final class NodeRuntime implements AutoCloseable {
                 touch(g);
             }
         }
+    }
+
+    /**
+     * Whether {@code r} needs an fsync before its messages go and its entries apply: new entries,
+     * a snapshot, or a new term or vote do (etcd's MustSync). A hard state that only moves the
+     * commit index is written but not synced: the commit index may be lost in a crash, and the
+     * core recovers it from the leader (it restarts from max(persisted commit, snapshot)).
+     */
+    private static boolean mustSync(Group g, Ready<RaftMessage> r) {
+        HardState hs = r.hardState();
+        return r.snapshot() != null || !r.entries().isEmpty()
+                || hs != null && (hs.term() != g.syncedTerm || !java.util.Objects.equals(hs.vote(), g.syncedVote));
     }
 
     private void send(Group g, Envelope<RaftMessage> m) {
@@ -795,7 +821,9 @@ public final class NodeRuntime implements AutoCloseable {
             return;
         }
         proposals.increment();
-        register(g, g.raft.propose(command), result);
+        ProposeResult pr = g.raft.propose(command);
+        touch(g); // the next round takes its Ready now, not at the next tick
+        register(g, pr, result);
     }
 
     private void register(Group g, ProposeResult pr, CompletableFuture<Object> result) {
