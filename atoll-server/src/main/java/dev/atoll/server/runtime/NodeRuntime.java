@@ -548,7 +548,8 @@ public final class NodeRuntime implements AutoCloseable {
                 touch(g);
             } else if (g.raft.isQuiesced() && self.equals(g.leader)) {
                 // a quiesced leader with a voter gone wakes, so that CheckQuorum can depose it
-                for (NodeId voter : g.raft.status().membership().voters()) {
+                // the membership published by the group's last round: no status built per tick
+                for (NodeId voter : statusView.get(g.id).membership().voters()) {
                     if (!voter.equals(self) && !reachable.computeIfAbsent(voter, peers::reachable)) {
                         g.raft.reportUnreachable(voter);
                         touch(g);
