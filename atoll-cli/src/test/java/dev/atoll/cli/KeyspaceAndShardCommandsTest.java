@@ -126,4 +126,25 @@ class KeyspaceAndShardCommandsTest {
         assertThat(atoll("shard", "split", "bogus").err()).startsWith("atoll: INVALID_REQUEST:");
         assertThat(atoll("shard", "list", "--keyspace", "users").out().lines()).hasSize(3);
     }
+
+    @Test
+    void nodeListShowsEachNodesLabelsAndWhatItHolds() throws InterruptedException {
+        assertThat(atoll("keyspace", "create", "users", "--shards", "3", "--replication-factor", "1").exitCode())
+                .isZero();
+
+        // leaders reach the map as the shards' groups report them
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String[] row;
+        do {
+            Run nodes = atoll("node", "list");
+            assertThat(nodes.exitCode()).as(nodes.err()).isZero();
+            assertThat(nodes.out().lines().toList()).hasSize(2);
+            row = nodes.out().lines().skip(1).findFirst().orElseThrow().split("\\s+");
+            assertThat(System.nanoTime()).as("3 leaders listed within 30 s").isLessThan(deadline);
+            TimeUnit.MILLISECONDS.sleep(50);
+        } while (!row[5].equals("3"));
+
+        assertThat(row).as("name, region, zone, capacity in GiB, replicas, leaders, client URL")
+                .containsExactly("n1", "default", "-", "1024", "3", "3", "http://" + endpoint);
+    }
 }

@@ -133,7 +133,8 @@ public final class AtollServer implements AutoCloseable {
         RaftConfig shardRaft = raft.withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
         InetSocketAddress advertisedPeer = config.initialCluster().get(self);
         PublishMember publishing = PublishMember.newBuilder().setName(config.name())
-                .addPeerUrls(url(advertisedPeer)).addClientUrls(url(config.listenClient())).build();
+                .addPeerUrls(url(advertisedPeer)).addClientUrls(url(config.listenClient()))
+                .setLabels(config.labels().toProto()).build();
 
         // Which cluster: stored from the first start on; a founder derives it from its
         // initial-cluster, a joining member learns it from the members that added it.

@@ -1,6 +1,7 @@
 package dev.atoll.server;
 
 import dev.atoll.core.NodeId;
+import dev.atoll.server.cluster.NodeLabels;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -15,7 +16,8 @@ import java.util.Properties;
  * How one {@code atoll server} is configured: from command-line flags, or a properties file
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
- * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}). A bad value
+ * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}, {@code region},
+ * {@code zone}, {@code capacity-bytes}). A bad value
  * is refused with a message naming the key; nothing starts.
  *
  * @param name                  this member's name, also its node id in Raft
@@ -31,6 +33,7 @@ import java.util.Properties;
  *                              initial-cluster; {@code existing}: it joins a running cluster that
  *                              added it (etcdctl member add), starting its groups empty. Used on the
  *                              first start only, as etcd's --initial-cluster-state
+ * @param labels                the node's region, zone and capacity, for placement
  */
 public record ServerConfig(
         String name,
@@ -42,7 +45,8 @@ public record ServerConfig(
         Map<NodeId, InetSocketAddress> initialClusterClients,
         long requestBytesMax,
         long snapshotCount,
-        ClusterState initialClusterState) {
+        ClusterState initialClusterState,
+        NodeLabels labels) {
 
     /** etcd's --initial-cluster-state. */
     public enum ClusterState {
@@ -69,6 +73,7 @@ public record ServerConfig(
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("name: required");
         }
+        labels = labels == null ? NodeLabels.DEFAULT : labels;
         if (dataDir == null) {
             throw new IllegalArgumentException("data-dir: required");
         }
@@ -102,6 +107,11 @@ public record ServerConfig(
         return NodeId.of(name);
     }
 
+    public ServerConfig withLabels(NodeLabels newLabels) {
+        return new ServerConfig(name, dataDir, listenClient, listenPeer, listenMetrics, initialCluster,
+                initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels);
+    }
+
     /**
      * Reads flags ({@code --key value} or {@code --key=value}) over an optional {@code --config FILE} of the same keys;
      * a flag wins over the file. Unknown keys are refused.
@@ -128,7 +138,7 @@ public record ServerConfig(
         merged.putAll(values);
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
                 "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
-                "initial-cluster-state");
+                "initial-cluster-state", "region", "zone", "capacity-bytes");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -143,7 +153,10 @@ public record ServerConfig(
                 members("initial-cluster-clients", merged.get("initial-cluster-clients")),
                 number(merged, "request-bytes-max", REQUEST_BYTES_MAX_DEFAULT),
                 number(merged, "snapshot-count", SNAPSHOT_COUNT_DEFAULT),
-                ClusterState.parse(merged.get("initial-cluster-state")));
+                ClusterState.parse(merged.get("initial-cluster-state")),
+                new NodeLabels(merged.getOrDefault("region", NodeLabels.REGION_DEFAULT).strip(),
+                        merged.getOrDefault("zone", "").strip(),
+                        number(merged, "capacity-bytes", NodeLabels.CAPACITY_BYTES_DEFAULT)));
     }
 
     private static long number(Map<String, String> values, String key, long absent) {

@@ -33,4 +33,16 @@ class ServerConfigTest {
         assertThat(c.initialCluster()).hasSize(2).containsKeys(dev.atoll.core.NodeId.of("n1"), c.nodeId());
         assertThat(c.initialCluster().get(dev.atoll.core.NodeId.of("n1")).getPort()).isEqualTo(5);
     }
+
+    @Test
+    void aNodeStatesItsRegionZoneAndCapacityOrGetsTheDefaults() {
+        ServerConfig labelled = parse("--region", "eu-west", "--zone=eu-west-1a", "--capacity-bytes", "1000000");
+        assertThat(labelled.labels()).isEqualTo(new dev.atoll.server.cluster.NodeLabels("eu-west", "eu-west-1a", 1_000_000));
+        assertThat(parse().labels()).isEqualTo(dev.atoll.server.cluster.NodeLabels.DEFAULT);
+        assertThat(parse().labels().zoneOr("n4")).as("no zone: a zone of its own").isEqualTo("n4");
+        assertThatThrownBy(() -> parse("--region", "EU West")).hasMessageStartingWith("region:");
+        assertThatThrownBy(() -> parse("--zone", "-a")).hasMessageStartingWith("zone:");
+        assertThatThrownBy(() -> parse("--capacity-bytes", "0")).hasMessageStartingWith("capacity-bytes:");
+        assertThatThrownBy(() -> parse("--capacity-bytes", "lots")).hasMessageStartingWith("capacity-bytes:");
+    }
 }

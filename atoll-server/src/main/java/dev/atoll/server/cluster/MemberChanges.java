@@ -164,10 +164,9 @@ public final class MemberChanges {
                 .setUpdate(UpdateMember.newBuilder().setId(id).addAllPeerUrls(urls.get())).build()));
     }
 
-    /** etcd's publish: a starting member names itself and tells its client URLs. */
-    public CompletableFuture<Outcome> publish(String name, List<String> peerUrls, List<String> clientUrls) {
-        return asLeader(deadline(), table -> commit(MetaCommand.newBuilder().setPublish(PublishMember.newBuilder()
-                .setName(name).addAllPeerUrls(peerUrls).addAllClientUrls(clientUrls)).build()));
+    /** etcd's publish: a starting member names itself and tells its client URLs (and its labels). */
+    public CompletableFuture<Outcome> publish(PublishMember request) {
+        return asLeader(deadline(), table -> commit(MetaCommand.newBuilder().setPublish(request).build()));
     }
 
     /**

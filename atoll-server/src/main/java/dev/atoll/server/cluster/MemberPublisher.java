@@ -63,7 +63,8 @@ public final class MemberPublisher implements AutoCloseable {
             return;
         }
         Optional<Member> me = table.get().currentByName(request.getName());
-        if (me.isPresent() && me.get().clientUrls().equals(request.getClientUrlsList())) {
+        if (me.isPresent() && me.get().clientUrls().equals(request.getClientUrlsList())
+                && me.get().labels().equals(NodeLabels.fromProto(request.getLabels()))) {
             published = true;
             periodic.cancel(false);
             log.info("member_published name={} id={}", request.getName(), Long.toHexString(me.get().id()));

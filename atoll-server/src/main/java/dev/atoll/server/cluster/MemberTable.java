@@ -109,7 +109,7 @@ public record MemberTable(long clusterId, List<Member> members) {
      * A starting member names itself (etcd's publish): found by its name among started members
      * (it restarted) or, the first time, among unstarted ones by a shared peer endpoint.
      */
-    public Change publish(String name, List<String> peerUrls, List<String> clientUrls) {
+    public Change publish(String name, List<String> peerUrls, List<String> clientUrls, NodeLabels labels) {
         if (!seeded()) {
             return new Refused(MemberError.NOT_SEEDED);
         }
@@ -118,13 +118,13 @@ public record MemberTable(long clusterId, List<Member> members) {
             if (!PeerUrls.shareEndpoint(named.get().peerUrls(), peerUrls)) {
                 return new Refused(MemberError.NAME_TAKEN);
             }
-            Member published = named.get().withName(name, clientUrls);
+            Member published = named.get().published(name, clientUrls, labels);
             return new Changed(with(published), published);
         }
         Optional<Member> unstarted = current().stream()
                 .filter(m -> !m.started() && PeerUrls.shareEndpoint(m.peerUrls(), peerUrls)).findFirst();
         if (unstarted.isPresent()) {
-            Member published = unstarted.get().withName(name, clientUrls);
+            Member published = unstarted.get().published(name, clientUrls, labels);
             return new Changed(with(published), published);
         }
         boolean wasRemoved = members.stream().anyMatch(m -> m.removed() && m.name().equals(name));

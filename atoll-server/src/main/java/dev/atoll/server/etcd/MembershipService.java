@@ -43,7 +43,7 @@ public final class MembershipService extends MembershipGrpc.MembershipImplBase {
     @Override
     public void publish(PublishMember request, StreamObserver<PublishResult> out) {
         boolean forwarded = EtcdGroup.forwarded();
-        changes.publish(request.getName(), request.getPeerUrlsList(), request.getClientUrlsList())
+        changes.publish(request)
                 .handleAsync((outcome, error) -> {
                     if (error != null) {
                         out.onError(EtcdGroup.statusOf(error));

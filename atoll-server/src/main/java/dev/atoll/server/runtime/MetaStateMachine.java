@@ -7,6 +7,7 @@ import dev.atoll.proto.meta.MemberRecord;
 import dev.atoll.proto.meta.MetaCommand;
 import dev.atoll.server.cluster.Member;
 import dev.atoll.server.cluster.MemberTable;
+import dev.atoll.server.cluster.NodeLabels;
 import dev.atoll.server.shard.ShardState;
 import dev.atoll.proto.shardmap.ShardMapState;
 
@@ -134,7 +135,7 @@ public final class MetaStateMachine implements StateMachine {
                     c.getSeed().getMembersList().stream().map(Member::fromProto).toList());
             case ADD -> t.add(Member.fromProto(c.getAdd().getMember()));
             case PUBLISH -> t.publish(c.getPublish().getName(), c.getPublish().getPeerUrlsList(),
-                    c.getPublish().getClientUrlsList());
+                    c.getPublish().getClientUrlsList(), NodeLabels.fromProto(c.getPublish().getLabels()));
             case PROMOTE -> t.promote(c.getPromote().getId());
             case UPDATE -> t.update(c.getUpdate().getId(), c.getUpdate().getPeerUrlsList());
             case REMOVE -> t.remove(c.getRemove().getId());

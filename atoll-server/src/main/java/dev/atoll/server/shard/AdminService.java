@@ -11,7 +11,10 @@ import dev.atoll.proto.admin.DropKeyspaceResponse;
 import dev.atoll.proto.admin.KeyspaceInfo;
 import dev.atoll.proto.admin.ListKeyspacesRequest;
 import dev.atoll.proto.admin.ListKeyspacesResponse;
+import dev.atoll.proto.admin.ListNodesRequest;
+import dev.atoll.proto.admin.ListNodesResponse;
 import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.NodeInfo;
 import dev.atoll.proto.admin.ListShardsResponse;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.MoveShardResponse;
@@ -34,6 +37,7 @@ import dev.atoll.shard.Placement;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
+import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.Sharding;
 import dev.atoll.shard.SplitPoint;
 import dev.atoll.shard.placement.ClusterState;
@@ -65,7 +69,6 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     /** Default cap on how long a request waits for its change to show (shards led, a move done). */
     public static final long WAIT_MILLIS_MAX = 60_000;
     private static final long POLL_MILLIS = 50;
-    private static final long NODE_CAPACITY_BYTES = 1L << 40;
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -169,6 +172,31 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 if (request.getKeyspace().isEmpty() || d.keyspace().equals(request.getKeyspace())) {
                     b.addShards(shardInfo(s, d));
                 }
+            }
+            return b.build();
+        }), out);
+    }
+
+    @Override
+    public void listNodes(ListNodesRequest request, StreamObserver<ListNodesResponse> out) {
+        answer(fresh().thenApply(x -> {
+            ShardMap map = meta.shards().map();
+            var b = ListNodesResponse.newBuilder();
+            for (Member m : meta.members().current()) {
+                if (!m.started()) {
+                    continue;
+                }
+                NodeId n = m.node();
+                int replicas = 0;
+                int leaders = 0;
+                for (ShardDescriptor d : map.shards()) {
+                    replicas += d.hasReplicaOn(n) ? 1 : 0;
+                    leaders += n.equals(d.leaderHint()) ? 1 : 0;
+                }
+                b.addNodes(NodeInfo.newBuilder().setName(m.name()).setRegion(m.labels().region())
+                        .setZone(m.labels().zone()).setCapacityBytes(m.labels().capacityBytes())
+                        .addAllClientUrls(m.clientUrls()).setReplicas(replicas).setLeaders(leaders)
+                        .setVoter(m.isVoter()));
             }
             return b.build();
         }), out);
@@ -297,11 +325,12 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         }
     }
 
-    /** The nodes that may hold replicas: started voting members, all in one region for now. */
+    /** The nodes that may hold replicas: started voting members, with the labels they published. */
     private List<Node> nodes() {
         return meta.members().current().stream().filter(m -> m.started() && m.isVoter())
-                .map(Member::node).distinct()
-                .map(n -> new Node(n, "default", n.value(), NODE_CAPACITY_BYTES, Node.State.UP)).toList();
+                .map(m -> new Node(m.node(), m.labels().region(), m.labels().zoneOr(m.name()),
+                        m.labels().capacityBytes(), Node.State.UP))
+                .toList();
     }
 
     private ShardDescriptor shard(ShardId id) {

@@ -53,7 +53,7 @@ class MemberAddressesTest {
         book.sync(t, Set.of());
         assertThat(events).as("an unstarted member has no node id to dial").hasSize(2);
         events.clear();
-        t = ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:2390"), List.of())).table();
+        t = ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:2390"), List.of(), NodeLabels.DEFAULT)).table();
         book.sync(t, Set.of());
         assertThat(events).containsExactly("+n4@127.0.0.1:2390");
         events.clear();

@@ -48,7 +48,7 @@ class MemberTableTest {
     @Test
     void nothingButASeedChangesAnEmptyTable() {
         assertThat(refused(MemberTable.EMPTY.add(unstarted(5, NEW_PEER, true)))).isEqualTo(MemberError.NOT_SEEDED);
-        assertThat(refused(MemberTable.EMPTY.publish("n1", List.of(N1_PEER), List.of())))
+        assertThat(refused(MemberTable.EMPTY.publish("n1", List.of(N1_PEER), List.of(), NodeLabels.DEFAULT)))
                 .isEqualTo(MemberError.NOT_SEEDED);
     }
 
@@ -59,14 +59,14 @@ class MemberTableTest {
         assertThat(added.started()).isFalse();
         assertThat(added.learner()).isTrue();
 
-        MemberTable.Change published = t.publish("n3", List.of("http://127.0.0.1:2390"), List.of("http://c:3"));
+        MemberTable.Change published = t.publish("n3", List.of("http://127.0.0.1:2390"), List.of("http://c:3"), NodeLabels.DEFAULT);
         Member n3 = ((MemberTable.Changed) published).member();
         assertThat(n3.id()).isEqualTo(5);
         assertThat(n3.name()).isEqualTo("n3");
         assertThat(n3.clientUrls()).containsExactly("http://c:3");
         // a restart publishes again, found by its name: new client URLs are taken
         MemberTable t2 = changed(published);
-        Member restarted = ((MemberTable.Changed) t2.publish("n3", List.of(NEW_PEER), List.of("http://c:4"))).member();
+        Member restarted = ((MemberTable.Changed) t2.publish("n3", List.of(NEW_PEER), List.of("http://c:4"), NodeLabels.DEFAULT)).member();
         assertThat(restarted.id()).isEqualTo(5);
         assertThat(restarted.clientUrls()).containsExactly("http://c:4");
     }
@@ -117,13 +117,13 @@ class MemberTableTest {
     @Test
     void publishRefusesUnknownMembersTakenNamesAndRemovedMembers() {
         MemberTable t = twoFounders();
-        assertThat(refused(t.publish("n9", List.of(NEW_PEER), List.of()))).isEqualTo(MemberError.MEMBER_NOT_FOUND);
-        assertThat(refused(t.publish("n1", List.of(NEW_PEER), List.of()))).isEqualTo(MemberError.NAME_TAKEN);
+        assertThat(refused(t.publish("n9", List.of(NEW_PEER), List.of(), NodeLabels.DEFAULT))).isEqualTo(MemberError.MEMBER_NOT_FOUND);
+        assertThat(refused(t.publish("n1", List.of(NEW_PEER), List.of(), NodeLabels.DEFAULT))).isEqualTo(MemberError.NAME_TAKEN);
         MemberTable without = changed(t.remove(MemberIds.ofName("n2")));
-        assertThat(refused(without.publish("n2", List.of(N2_PEER), List.of()))).isEqualTo(MemberError.MEMBER_REMOVED);
+        assertThat(refused(without.publish("n2", List.of(N2_PEER), List.of(), NodeLabels.DEFAULT))).isEqualTo(MemberError.MEMBER_REMOVED);
         // a new member may take the name of a removed one
         MemberTable readded = changed(without.add(unstarted(5, NEW_PEER, false)));
-        Member n2 = ((MemberTable.Changed) readded.publish("n2", List.of(NEW_PEER), List.of())).member();
+        Member n2 = ((MemberTable.Changed) readded.publish("n2", List.of(NEW_PEER), List.of(), NodeLabels.DEFAULT)).member();
         assertThat(n2.id()).isEqualTo(5);
     }
 }

@@ -36,7 +36,7 @@ class MembershipPlanTest {
         MemberTable t = ReconfigChecksTest.founders("n1", "n2", "n3");
         t = ((MemberTable.Changed) t.add(new Member(5, "", List.of("http://127.0.0.1:2390"), List.of(), n4Learner,
                 false))).table();
-        return ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:2390"), List.of())).table();
+        return ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:2390"), List.of(), NodeLabels.DEFAULT)).table();
     }
 
     static List<MembershipPlan.Step> plan(MemberTable t, Membership meta, Membership data) {
@@ -103,7 +103,7 @@ class MembershipPlanTest {
         t = ((MemberTable.Changed) t.remove(MemberIds.ofName("n3"))).table();
         t = ((MemberTable.Changed) t.add(new Member(5, "", List.of("http://127.0.0.1:2390"), List.of(), false, false)))
                 .table();
-        t = ((MemberTable.Changed) t.publish("n3", List.of("http://127.0.0.1:2390"), List.of())).table();
+        t = ((MemberTable.Changed) t.publish("n3", List.of("http://127.0.0.1:2390"), List.of(), NodeLabels.DEFAULT)).table();
         Membership three = voters("n1", "n2", "n3");
         assertThat(plan(t, three, three)).isEmpty();
     }

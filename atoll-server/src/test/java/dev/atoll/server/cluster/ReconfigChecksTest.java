@@ -76,7 +76,7 @@ class ReconfigChecksTest {
     @Test
     void aLearnerIsPromotedOnlyOnceItHoldsNinetyPercentOfTheLeadersLog() {
         MemberTable t = plus(founders("n1", "n2", "n3"), 5, true);
-        t = ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:3005"), List.of())).table();
+        t = ((MemberTable.Changed) t.publish("n4", List.of("http://127.0.0.1:3005"), List.of(), NodeLabels.DEFAULT)).table();
         Member learner = t.byId(5).orElseThrow();
         NodeId n4 = NodeId.of("n4");
         assertThat(ReconfigChecks.mayPromote(t, learner, N1, Map.of(N1, 1000L, n4, 899L)))

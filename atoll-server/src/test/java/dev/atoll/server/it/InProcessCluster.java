@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Three AtollServers (n1..n3) in one JVM on 127.0.0.1, each with a client channel; started
- * together, restarted one at a time from their data directories, all stopped by {@link #close}.
+ * AtollServers (three by default: n1..n3) in one JVM on 127.0.0.1, each with a client channel;
+ * started together, restarted one at a time from their data directories, all stopped by
+ * {@link #close}.
  */
 final class InProcessCluster implements AutoCloseable {
     final List<AtollServer> servers = new ArrayList<>();
@@ -28,15 +29,30 @@ final class InProcessCluster implements AutoCloseable {
 
     /** Starts three servers in {@code dir} and waits until every node has a seeded member table. */
     static InProcessCluster start(Path dir) throws IOException, InterruptedException {
+        return start(dir, List.of(List.of(), List.of(), List.of()));
+    }
+
+    /**
+     * Starts one server per element of {@code extraArgs} (n1, n2, ...), each with its own extra
+     * flags (e.g. {@code --region eu}), and waits until every node has a seeded member table.
+     */
+    static InProcessCluster start(Path dir, List<List<String>> extraArgs) throws IOException, InterruptedException {
         var c = new InProcessCluster();
-        int[] client = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        int[] peer = {ServerProcess.freePort(), ServerProcess.freePort(), ServerProcess.freePort()};
-        String cluster = "n1=127.0.0.1:" + peer[0] + ",n2=127.0.0.1:" + peer[1] + ",n3=127.0.0.1:" + peer[2];
-        for (int i = 0; i < 3; i++) {
-            c.configs.add(ServerConfig.fromArgs(new String[] {"--name", "n" + (i + 1),
-                    "--data-dir", dir.resolve("n" + (i + 1)).toString(),
+        int n = extraArgs.size();
+        int[] client = new int[n];
+        int[] peer = new int[n];
+        var cluster = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            client[i] = ServerProcess.freePort();
+            peer[i] = ServerProcess.freePort();
+            cluster.append(i == 0 ? "" : ",").append("n").append(i + 1).append("=127.0.0.1:").append(peer[i]);
+        }
+        for (int i = 0; i < n; i++) {
+            var args = new ArrayList<>(List.of("--name", "n" + (i + 1), "--data-dir", dir.resolve("n" + (i + 1)).toString(),
                     "--listen-client", "127.0.0.1:" + client[i], "--listen-peer", "127.0.0.1:" + peer[i],
-                    "--initial-cluster", cluster}));
+                    "--initial-cluster", cluster.toString()));
+            args.addAll(extraArgs.get(i));
+            c.configs.add(ServerConfig.fromArgs(args.toArray(String[]::new)));
             var server = new AtollServer(c.configs.get(i));
             server.start();
             c.servers.add(server);
@@ -59,9 +75,19 @@ final class InProcessCluster implements AutoCloseable {
 
     /** Stops server {@code i} and starts it again from its data directory, on the same ports. */
     void restart(int i) throws Exception {
+        restart(i, configs.get(i));
+    }
+
+    /** Stops server {@code i} and starts it again from its data directory with {@code config}. */
+    void restart(int i, ServerConfig config) throws Exception {
         servers.get(i).close();
-        servers.set(i, new AtollServer(configs.get(i)));
+        configs.set(i, config);
+        servers.set(i, new AtollServer(config));
         servers.get(i).start();
+    }
+
+    ServerConfig config(int i) {
+        return configs.get(i);
     }
 
     @Override
