@@ -33,6 +33,7 @@ import dev.atoll.server.runtime.PeerSender;
 import dev.atoll.server.shard.AdminService;
 import dev.atoll.server.shard.ShardHost;
 import dev.atoll.server.shard.ShardKvService;
+import dev.atoll.server.shard.ShardBalancer;
 import dev.atoll.server.shard.ShardReconciler;
 import dev.atoll.server.shard.ShardStore;
 import dev.atoll.storage.mvcc.MvccConfig;
@@ -90,6 +91,9 @@ public final class AtollServer implements AutoCloseable {
     static final long SHARD_SNAPSHOT_EVERY_ENTRIES = 2_000;
     static final long SHARD_HOSTING_PERIOD_MILLIS = 200;
     static final long SHARD_RECONCILE_PERIOD_MILLIS = 250;
+    static final long SHARD_BALANCE_PERIOD_MILLIS = 2_000;
+    /** A node unreachable this long counts as down: its replicas are made again elsewhere (CockroachDB: 5 min). */
+    static final long NODE_DOWN_AFTER_MILLIS = 5 * 60_000;
 
     private final ServerConfig config;
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -111,6 +115,7 @@ public final class AtollServer implements AutoCloseable {
     private final ScheduledExecutorService shardReconcileScheduler;
     private final ShardHost shardHost;
     private final ShardReconciler shardReconciler;
+    private final ShardBalancer shardBalancer;
     private final ShardKvService shardKv;
     private final AdminService admin;
     private final CompletableFuture<Void> removedFromCluster = new CompletableFuture<>();
@@ -249,6 +254,8 @@ public final class AtollServer implements AutoCloseable {
         meta.onShardStateChanged(shardHost::kick);
         shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
                 shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
+        shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardReconcileScheduler,
+                SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
@@ -342,6 +349,7 @@ public final class AtollServer implements AutoCloseable {
         removalWatch.start();
         shardHost.start();
         shardReconciler.start();
+        shardBalancer.start();
         if (config.listenMetrics() != null) {
             metricsServer = HttpServer.create(config.listenMetrics(), 16);
             metricsServer.createContext("/metrics", exchange -> {
@@ -405,6 +413,7 @@ public final class AtollServer implements AutoCloseable {
         }
         publisher.close();
         removalWatch.close();
+        shardBalancer.close();
         shardReconciler.close();
         shardHost.close();
         shardReconcileScheduler.shutdownNow();

@@ -327,10 +327,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
 
     /** The nodes that may hold replicas: started voting members, with the labels they published. */
     private List<Node> nodes() {
-        return meta.members().current().stream().filter(m -> m.started() && m.isVoter())
-                .map(m -> new Node(m.node(), m.labels().region(), m.labels().zoneOr(m.name()),
-                        m.labels().capacityBytes(), Node.State.UP))
-                .toList();
+        return ShardBalancer.nodesOf(meta.members(), n -> Node.State.UP);
     }
 
     private ShardDescriptor shard(ShardId id) {

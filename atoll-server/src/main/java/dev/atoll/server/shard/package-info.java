@@ -31,6 +31,14 @@
  * moves forward, so a crash at any point is completed by the next leader. A leader transfer is
  * an intent the leader carries out; leaders report themselves to the map in batches.
  *
+ * <h2>Balancing</h2>
+ * {@link dev.atoll.server.shard.ShardBalancer} runs on the meta group's leader: every two seconds,
+ * when no move is in flight and no transfer has been pending for long, it asks the pure {@code
+ * Rebalancer} for a plan over the nodes (with the region, zone and capacity each published) and
+ * turns a replica move into a move intent and leader transfers into transfer intents, which the
+ * shards' leaders carry out as above. A node unreachable for a short while holds it back; one
+ * unreachable for five minutes counts as down, and its replicas are made again on the others.
+ *
  * <h2>Range splits</h2>
  * {@code SplitShard} (admin API, {@code ./atoll shard split s3 [--at KEY]}; without a key, the
  * median key of the shard's data from one of its replicas) has the meta group apply

@@ -178,6 +178,7 @@ public final class Rebalancer {
         private final Set<ShardId> touched = new HashSet<>();
         private final List<ShardId> quorumLost = new ArrayList<>();
         private final List<ShardId> unplaceable = new ArrayList<>();
+        private final TreeMap<ShardId, NodeId> replacing = new TreeMap<>();
         private final TreeMap<NodeId, Integer> incomingLearners = new TreeMap<>();
         /** Right side of an intended merge, by id, to the shard it will merge into. */
         private final TreeMap<ShardId, ShardDescriptor> mergeInto = new TreeMap<>();
@@ -212,7 +213,7 @@ public final class Rebalancer {
             balanceLeaders();
             check(ops.size() <= config.opsPerStepMax(), "a plan has at most %d operations: %d",
                     config.opsPerStepMax(), ops.size());
-            return new Plan(ops, quorumLost, unplaceable);
+            return new Plan(ops, quorumLost, unplaceable, replacing);
         }
 
         private boolean full() {
@@ -259,6 +260,12 @@ public final class Rebalancer {
             emit(new AddLearner(s.id(), s.epoch(), n));
             incomingLearners.merge(n, 1, Integer::sum);
             loads.add(n, weightOf(state, s));
+        }
+
+        /** A learner on {@code n} meant to replace the voter on {@code replaced}: a replica move. */
+        private void moveReplica(ShardDescriptor s, NodeId replaced, NodeId n) {
+            addLearner(s, n);
+            replacing.put(s.id(), replaced);
         }
 
         private List<NodeId> without(List<NodeId> nodes, NodeId out) {
@@ -391,6 +398,7 @@ public final class Rebalancer {
             // As many voters as asked: replace one if another node makes the placement better.
             PlacementRules.Score current = rules.score(voters);
             NodeId bestNode = null;
+            NodeId bestReplaced = null;
             PlacementRules.Score bestScore = current;
             for (NodeId t : state.nodes().keySet()) {
                 if (!rules.good(t) || s.hasReplicaOn(t) || !canReceive(t)) {
@@ -401,12 +409,13 @@ public final class Rebalancer {
                     if (score.betterThan(bestScore) || (bestNode != null && score.compareTo(bestScore) == 0
                             && loads.normalized(t) < loads.normalized(bestNode))) {
                         bestNode = t;
+                        bestReplaced = r;
                         bestScore = score;
                     }
                 }
             }
             if (bestNode != null) {
-                addLearner(s, bestNode);
+                moveReplica(s, bestReplaced, bestNode);
                 return;
             }
             if (current.misplaced() > 0) {
@@ -637,7 +646,7 @@ public final class Rebalancer {
                         if (rules.score(with(without(s.voters(), from), to)).compareTo(current) > 0) {
                             continue;
                         }
-                        addLearner(s, to);
+                        moveReplica(s, from, to);
                         loads.add(from, -w);
                         return true;
                     }

@@ -55,6 +55,11 @@ class RebalancerTest {
         c.history.clear();
 
         c.node("n4", "r1", "z4");
+        Plan first = c.rebalancer.plan(c.state());
+        assertThat(first.operations()).filteredOn(op -> op instanceof AddLearner).isNotEmpty()
+                .as("a balance move names the voter it relieves, one that holds the shard")
+                .allMatch(op -> first.replaced((AddLearner) op).filter(from -> !from.equals(n("n4"))
+                        && c.map.shard(op.shard()).orElseThrow().voters().contains(from)).isPresent());
         int steps = c.runUntilStable(50);
 
         assertThat(c.replicasPerNode()).containsEntry(n("n4"), 9);
@@ -92,6 +97,9 @@ class RebalancerTest {
                 .allMatch(op -> op instanceof AddLearner || op instanceof ShardChange.TransferLeader);
         assertThat(first.operations()).filteredOn(op -> op instanceof AddLearner)
                 .extracting(Operation::shard).containsExactlyInAnyOrderElementsOf(onN2);
+        assertThat(first.operations()).filteredOn(op -> op instanceof AddLearner)
+                .as("each new learner names the down voter it replaces")
+                .allMatch(op -> first.replaced((AddLearner) op).equals(java.util.Optional.of(n("n2"))));
         c.runUntilStable(50);
         assertThat(c.replicasPerNode()).containsEntry(n("n2"), 0);
         for (ShardDescriptor s : c.map.shards()) {
