@@ -132,9 +132,9 @@ public final class AtollServer implements AutoCloseable {
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
                 RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
         // Shard groups quiesce: an idle one costs no heartbeats and no ticks (bench/IDLE-GROUPS.md).
-        // The meta and default groups do not: a quiesced follower notices a leader that is
-        // partitioned away (not crashed) only when the peer link's keepalive gives up, which
-        // would turn etcd's sub-second failover into tens of seconds for two groups' worth of savings.
+        // A quiesced follower notices a leader that is hung or partitioned away (not crashed)
+        // through the peer link's liveness probes (3 s without an ack). The meta and default
+        // groups do not quiesce: etcd's failover is sub-second, and two groups' heartbeats cost little.
         RaftConfig shardRaft = raft.withQuiesceIdleTicks(RaftConfig.QUIESCE_IDLE_TICKS);
         InetSocketAddress advertisedPeer = config.initialCluster().get(self);
         PublishMember publishing = PublishMember.newBuilder().setName(config.name())
@@ -288,9 +288,12 @@ public final class AtollServer implements AutoCloseable {
         return MetaCommand.newBuilder().setSeed(seed).build();
     }
 
-    /** Whether this node's peer stream to {@code node} is up (etcd's strict reconfiguration check). */
+    /**
+     * Whether this node's peer stream to {@code node} is up and the peer acknowledges in time
+     * (etcd's strict reconfiguration check; a quiesced group led there is woken when it is not).
+     */
     private boolean connected(NodeId node) {
-        return transport.status(node).map(s -> s.state() == LinkState.CONNECTED).orElse(false);
+        return transport.status(node).map(s -> s.state() == LinkState.CONNECTED && s.responsive()).orElse(false);
     }
 
     private static Server listen(NettyServerBuilder builder, String what, java.net.SocketAddress address)

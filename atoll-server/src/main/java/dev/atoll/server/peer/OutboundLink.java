@@ -51,6 +51,9 @@ final class OutboundLink {
     private LinkState state = LinkState.BACKING_OFF;
     private OutboundStream stream;
     private ScheduledFuture<?> reconnect;
+    private ScheduledFuture<?> probe;
+    /** When the last batch went out on the current stream (System.nanoTime). */
+    private long lastSentNanos;
     private boolean everOpened;
     /** A flush left messages queued for lack of credit or readiness: the next ack or onReady sends them. */
     private boolean flushPending;
@@ -101,6 +104,38 @@ final class OutboundLink {
     /** Opens the first stream; later ones open on their own after a break. */
     synchronized void start() {
         scheduleConnect(0);
+        try {
+            probe = timer.scheduleWithFixedDelay(this::probe, options.livenessProbeMillis(),
+                    options.livenessProbeMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            probe = null;
+        }
+    }
+
+    /**
+     * Whether the peer acknowledges what it is sent: the stream is up and no batch has waited
+     * longer than livenessTimeoutMillis for its ack. An idle stream is probed with empty
+     * batches, so a peer that is paused or cut off behind a live connection is noticed too.
+     */
+    synchronized boolean responsive() {
+        OutboundStream s = stream;
+        if (s == null || !s.confirmed) {
+            return false;
+        }
+        long[] oldest = s.inflight.peekFirst();
+        return oldest == null
+                || System.nanoTime() - oldest[2] < TimeUnit.MILLISECONDS.toNanos(options.livenessTimeoutMillis());
+    }
+
+    /** Sends an empty batch on an idle stream: its ack shows the peer alive. */
+    private synchronized void probe() {
+        OutboundStream s = stream;
+        if (s == null || !s.confirmed || !s.inflight.isEmpty() || !s.requests.isReady()
+                || System.nanoTime() - lastSentNanos < TimeUnit.MILLISECONDS.toNanos(options.livenessProbeMillis())) {
+            return;
+        }
+        send(s, PeerBatch.newBuilder(), 0);
+        meters.probesSent.increment();
     }
 
     /**
@@ -154,7 +189,7 @@ final class OutboundLink {
     synchronized PeerStatus status() {
         OutboundStream s = stream;
         return new PeerStatus(peer, target, state, queue.size(), queuedBytes,
-                s == null ? 0 : s.outstandingBytes, s == null ? 0 : s.windowBytes);
+                s == null ? 0 : s.outstandingBytes, s == null ? 0 : s.windowBytes, responsive());
     }
 
     /** Ends the stream and drops the queue; no reconnect follows. The channel is shut down by the owner. */
@@ -166,6 +201,10 @@ final class OutboundLink {
         if (reconnect != null) {
             reconnect.cancel(false);
             reconnect = null;
+        }
+        if (probe != null) {
+            probe.cancel(false);
+            probe = null;
         }
         endStream("transport closed");
         meters.dropped(DropReason.CLOSED).increment(queue.size());
@@ -366,10 +405,7 @@ final class OutboundLink {
                 updateGauges();
                 return;
             }
-            long seq = s.nextSeq++;
-            s.requests.onNext(batch.setBatchSeq(seq).build());
-            s.inflight.addLast(new long[] {seq, batchBytes});
-            s.outstandingBytes += batchBytes;
+            send(s, batch, batchBytes);
             meters.messagesSent.increment(count);
             meters.bytesSent.increment(batchBytes);
             meters.batchMessages.record(count);
@@ -377,6 +413,14 @@ final class OutboundLink {
         }
         flushPending = false;
         updateGauges();
+    }
+
+    private void send(OutboundStream s, PeerBatch.Builder batch, int batchBytes) {
+        long seq = s.nextSeq++;
+        s.requests.onNext(batch.setBatchSeq(seq).build());
+        lastSentNanos = System.nanoTime();
+        s.inflight.addLast(new long[] {seq, batchBytes, lastSentNanos});
+        s.outstandingBytes += batchBytes;
     }
 
     /** An invariant of this class; a violation is a bug in it, never a condition of the network. */
@@ -404,7 +448,7 @@ final class OutboundLink {
         long windowBytes;
         boolean confirmed;
         long outstandingBytes;
-        /** (batch_seq, message bytes) of batches sent and not yet acknowledged, oldest first. */
+        /** (batch_seq, message bytes, System.nanoTime when sent) of batches not yet acknowledged, oldest first. */
         final ArrayDeque<long[]> inflight = new ArrayDeque<>();
 
         @Override

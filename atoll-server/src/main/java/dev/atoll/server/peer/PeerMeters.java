@@ -26,6 +26,7 @@ final class PeerMeters {
     final Counter messagesReceived;
     final Counter bytesReceived;
     final Counter reconnects;
+    final Counter probesSent;
     /** Messages the peer reported in its acks as dropped on its side. */
     final Counter remoteDropped;
     /** Streams from this peer (as it claimed to be) refused by this node. */
@@ -45,6 +46,7 @@ final class PeerMeters {
         messagesReceived = counter("atoll.peer.messages.received", "messages received from the peer");
         bytesReceived = counter("atoll.peer.bytes.received", "encoded message bytes received from the peer");
         reconnects = counter("atoll.peer.reconnects", "attempts to open a stream to the peer after the first one");
+        probesSent = counter("atoll.peer.probes.sent", "empty batches sent on an idle stream to check the peer answers");
         streamsRefused = counter("atoll.peer.streams.refused", "inbound streams refused (wrong cluster, node or version)");
         remoteDropped = counter("atoll.peer.remote.dropped", "messages the peer acknowledged as dropped on its side");
         for (DropReason reason : DropReason.values()) {

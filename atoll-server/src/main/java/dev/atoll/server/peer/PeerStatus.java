@@ -7,7 +7,9 @@ import dev.atoll.core.NodeId;
  *
  * @param outstandingBytes message bytes sent on the current stream and not yet acknowledged
  * @param windowBytes      the credit the peer last advertised (0 before its first ack)
+ * @param responsive       the stream is up and the peer acknowledges in time (see
+ *                         {@link PeerTransportOptions#livenessTimeoutMillis()})
  */
 public record PeerStatus(NodeId peer, String target, LinkState state, int queuedMessages, long queuedBytes,
-                         long outstandingBytes, long windowBytes) {
+                         long outstandingBytes, long windowBytes, boolean responsive) {
 }

@@ -20,6 +20,10 @@ package dev.atoll.server.peer;
  * @param keepAliveTimeoutMillis    how long a ping may go unanswered before the connection counts as broken
  * @param closeTimeoutMillis        how long {@link PeerTransport#close()} waits for channels and threads to end
  * @param clientEventLoopThreads    Netty event loop threads for this node's outbound connections
+ * @param livenessProbeMillis       an idle stream sends an empty batch this often, which the peer acknowledges
+ * @param livenessTimeoutMillis     a peer that leaves a batch unacknowledged this long counts as unresponsive
+ *                                  (paused, partitioned, hung) while its connection may still look up: quiesced
+ *                                  groups it leads then elect another leader, without waiting for the keepalive
  */
 public record PeerTransportOptions(
         long outboundBytesMax,
@@ -34,7 +38,9 @@ public record PeerTransportOptions(
         long keepAliveMillis,
         long keepAliveTimeoutMillis,
         long closeTimeoutMillis,
-        int clientEventLoopThreads) {
+        int clientEventLoopThreads,
+        long livenessProbeMillis,
+        long livenessTimeoutMillis) {
 
     /** Room for a PeerBatch's own fields (batch_seq, StreamOpen) beyond its messages. */
     static final int BATCH_OVERHEAD_BYTES_MAX = 4 * 1024;
@@ -53,6 +59,9 @@ public record PeerTransportOptions(
         positive(keepAliveTimeoutMillis, "keepAliveTimeoutMillis");
         positive(closeTimeoutMillis, "closeTimeoutMillis");
         positive(clientEventLoopThreads, "clientEventLoopThreads");
+        positive(livenessProbeMillis, "livenessProbeMillis");
+        require(livenessTimeoutMillis > livenessProbeMillis, "livenessTimeoutMillis %d not above livenessProbeMillis %d",
+                livenessTimeoutMillis, livenessProbeMillis);
         require(reconnectBackoffMillisMin <= reconnectBackoffMillisMax,
                 "reconnectBackoffMillisMin %d above reconnectBackoffMillisMax %d",
                 reconnectBackoffMillisMin, reconnectBackoffMillisMax);
@@ -71,35 +80,47 @@ public record PeerTransportOptions(
     /**
      * 16 MiB / 10,000 messages queued per peer, 1 MiB / 1,024 messages per batch, 8 MiB
      * window, 64 batches in flight, reconnect after 50 ms doubling to 5 s, 30 s after a refusal,
-     * 30 s keepalive with a 10 s timeout, 5 s to close, one event loop thread.
+     * 30 s keepalive with a 10 s timeout, 5 s to close, one event loop thread, a liveness probe
+     * every 500 ms and a peer unresponsive after 3 s without an acknowledgement.
      */
     public static PeerTransportOptions defaults() {
         return new PeerTransportOptions(16L << 20, 10_000, 1 << 20, 1024, 8L << 20, 64,
-                50, 5_000, 30_000, 30_000, 10_000, 5_000, 1);
+                50, 5_000, 30_000, 30_000, 10_000, 5_000, 1, 500, 3_000);
+    }
+
+    public PeerTransportOptions withLiveness(long probeMillis, long timeoutMillis) {
+        return new PeerTransportOptions(outboundBytesMax, outboundMessagesMax, batchBytesMax, batchMessagesMax,
+                receiveWindowBytes, inflightBatchesMax, reconnectBackoffMillisMin, reconnectBackoffMillisMax,
+                refusedRetryMillis, keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads,
+                probeMillis, timeoutMillis);
     }
 
     public PeerTransportOptions withOutbound(long bytesMax, int messagesMax) {
         return new PeerTransportOptions(bytesMax, messagesMax, batchBytesMax, batchMessagesMax, receiveWindowBytes,
                 inflightBatchesMax, reconnectBackoffMillisMin, reconnectBackoffMillisMax, refusedRetryMillis,
-                keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads);
+                keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads,
+                livenessProbeMillis, livenessTimeoutMillis);
     }
 
     public PeerTransportOptions withBatch(int bytesMax, int messagesMax) {
         return new PeerTransportOptions(outboundBytesMax, outboundMessagesMax, bytesMax, messagesMax,
                 receiveWindowBytes, inflightBatchesMax, reconnectBackoffMillisMin, reconnectBackoffMillisMax,
-                refusedRetryMillis, keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads);
+                refusedRetryMillis, keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads,
+                livenessProbeMillis, livenessTimeoutMillis);
     }
 
     public PeerTransportOptions withReceiveWindowBytes(long bytes) {
         return new PeerTransportOptions(outboundBytesMax, outboundMessagesMax, batchBytesMax, batchMessagesMax, bytes,
                 inflightBatchesMax, reconnectBackoffMillisMin, reconnectBackoffMillisMax, refusedRetryMillis,
-                keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads);
+                keepAliveMillis, keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads,
+                livenessProbeMillis, livenessTimeoutMillis);
     }
 
     public PeerTransportOptions withReconnectBackoff(long millisMin, long millisMax, long refusedMillis) {
         return new PeerTransportOptions(outboundBytesMax, outboundMessagesMax, batchBytesMax, batchMessagesMax,
                 receiveWindowBytes, inflightBatchesMax, millisMin, millisMax, refusedMillis, keepAliveMillis,
-                keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads);
+                keepAliveTimeoutMillis, closeTimeoutMillis, clientEventLoopThreads,
+                livenessProbeMillis, livenessTimeoutMillis);
     }
 
     /**

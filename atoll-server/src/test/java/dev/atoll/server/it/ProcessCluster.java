@@ -43,6 +43,12 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     static ProcessCluster start(Path dir, String... extraArgs) throws IOException, InterruptedException {
+        return start(dir, i -> List.of(extraArgs));
+    }
+
+    /** Three servers, server {@code i} (0, 1, 2) with the extra flags {@code extraArgsOf} gives it. */
+    static ProcessCluster start(Path dir, java.util.function.IntFunction<List<String>> extraArgsOf)
+            throws IOException, InterruptedException {
         int[] clientPorts = new int[3];
         int[] peerPorts = new int[3];
         var peers = new StringBuilder();
@@ -59,7 +65,7 @@ final class ProcessCluster implements AutoCloseable {
         try {
             for (int i = 0; i < 3; i++) {
                 var args = new ArrayList<>(List.of("--initial-cluster-clients", clients.toString()));
-                args.addAll(List.of(extraArgs));
+                args.addAll(extraArgsOf.apply(i));
                 var s = new ServerProcess("n" + (i + 1), clientPorts[i], peerPorts[i], dir.resolve("n" + (i + 1)),
                         peers.toString(), args.toArray(String[]::new));
                 members.add(s);

@@ -115,6 +115,25 @@ final class ServerProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** kill -STOP: the process keeps its connections and answers nothing, as a hung or paused node. */
+    void pause() throws IOException, InterruptedException {
+        signal("-STOP");
+    }
+
+    /** kill -CONT after {@link #pause()}. */
+    void resume() throws IOException, InterruptedException {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) throws IOException, InterruptedException {
+        if (alive()) {
+            int code = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start().waitFor();
+            if (code != 0) {
+                throw new IOException("kill " + signal + " " + process.pid() + " exited " + code);
+            }
+        }
+    }
+
     /** kill -9: no shutdown hook, no flush. */
     void kill() throws InterruptedException {
         if (alive()) {
@@ -125,6 +144,11 @@ final class ServerProcess implements AutoCloseable {
 
     void stop() throws InterruptedException {
         if (alive()) {
+            try {
+                resume(); // a paused process would not act on SIGTERM
+            } catch (IOException e) {
+                process.destroyForcibly();
+            }
             process.destroy();
             if (!process.waitFor(10, TimeUnit.SECONDS)) {
                 process.destroyForcibly();

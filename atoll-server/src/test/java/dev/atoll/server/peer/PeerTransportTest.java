@@ -91,6 +91,27 @@ class PeerTransportTest {
     }
 
     @Test
+    void aPeerThatStopsAcknowledgingIsUnresponsiveWhileItsConnectionStaysUp() {
+        var quick = FAST.withLiveness(50, 400);
+        TestNode n1 = track(TestNode.start("n1", quick)), n2 = track(TestNode.start("n2", quick));
+        connectAll(n1, n2);
+        Await.until("n2 answers", () -> n1.transport.status(n2.id).orElseThrow().responsive());
+        // idle: empty batches keep showing n2 alive
+        Await.until("ten probes sent", () -> n1.counter("atoll.peer.probes.sent", "peer", "n2") >= 10);
+        assertThat(n1.transport.status(n2.id).orElseThrow().responsive()).isTrue();
+
+        n2.pause();
+        n1.sendNumbered(n2, 1, 1);
+        n1.transport.flush();
+
+        Await.until("n2 unresponsive", () -> !n1.transport.status(n2.id).orElseThrow().responsive());
+        assertThat(n1.linkState(n2)).as("the connection itself looks up").isEqualTo(LinkState.CONNECTED);
+        n2.resume();
+        Await.until("n2 answers again", () -> n1.transport.status(n2.id).orElseThrow().responsive());
+        Await.until("the message arrives", () -> n2.receivedCount() == 1);
+    }
+
+    @Test
     void traceparentTravelsWithTheMessage() {
         TestNode n1 = start("n1"), n2 = start("n2");
         connectAll(n1, n2);

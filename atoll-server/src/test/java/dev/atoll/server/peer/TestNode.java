@@ -34,6 +34,8 @@ final class TestNode implements AutoCloseable {
     final List<InboundMessage> received = new ArrayList<>();
     /** The inbox takes this many messages, then reports itself full. */
     volatile int inboxMessagesMax = Integer.MAX_VALUE;
+    /** While set, delivery waits on it: the node takes nothing and acknowledges nothing, as if paused. */
+    private volatile java.util.concurrent.CountDownLatch paused;
     private final EventLoopGroup serverLoop;
     private final ExecutorService serverExecutor;
     private final Server server;
@@ -92,7 +94,33 @@ final class TestNode implements AutoCloseable {
         return transport.send(group, new Envelope<>(id, to.id, new RaftMessage.Heartbeat(1, 0, number)));
     }
 
-    private synchronized boolean record(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
+    /** The node stops taking (and so acknowledging) messages, as a paused process would; its connections stay up. */
+    void pause() {
+        paused = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    void resume() {
+        var p = paused;
+        paused = null;
+        if (p != null) {
+            p.countDown();
+        }
+    }
+
+    private boolean record(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
+        var p = paused;
+        if (p != null) {
+            try {
+                p.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return recordNow(groupId, envelope, traceparent);
+    }
+
+    private synchronized boolean recordNow(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
         if (received.size() >= inboxMessagesMax) {
             return false;
         }
@@ -133,6 +161,7 @@ final class TestNode implements AutoCloseable {
     /** Stops the transport and then the server, as the runtime would at shutdown. */
     @Override
     public void close() {
+        resume();
         transport.close();
         server.shutdownNow();
         serverExecutor.shutdownNow();
