@@ -31,11 +31,12 @@ import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.server.runtime.PeerSender;
 import dev.atoll.server.shard.AdminService;
+import dev.atoll.server.shard.ShardBalancer;
 import dev.atoll.server.shard.ShardHost;
 import dev.atoll.server.shard.ShardKvService;
-import dev.atoll.server.shard.ShardBalancer;
 import dev.atoll.server.shard.ShardReconciler;
 import dev.atoll.server.shard.ShardStore;
+import dev.atoll.shard.placement.RebalancerConfig;
 import dev.atoll.storage.mvcc.MvccConfig;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -254,10 +255,11 @@ public final class AtollServer implements AutoCloseable {
         meta.onShardStateChanged(shardHost::kick);
         shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
                 shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
-        shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardReconcileScheduler,
-                SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
+        shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
+                RebalancerConfig.defaults().withSplitPolicy(config.splitPolicy()), shardReconcileScheduler,
+                SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
                 etcdOptions.requestTimeoutMillis(), shardKv::medianKey);
     }

@@ -2,6 +2,7 @@ package dev.atoll.server;
 
 import dev.atoll.core.NodeId;
 import dev.atoll.server.cluster.NodeLabels;
+import dev.atoll.shard.SplitPolicy;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -17,7 +18,7 @@ import java.util.Properties;
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
  * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}, {@code region},
- * {@code zone}, {@code capacity-bytes}). A bad value
+ * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps}). A bad value
  * is refused with a message naming the key; nothing starts.
  *
  * @param name                  this member's name, also its node id in Raft
@@ -34,6 +35,8 @@ import java.util.Properties;
  *                              added it (etcdctl member add), starting its groups empty. Used on the
  *                              first start only, as etcd's --initial-cluster-state
  * @param labels                the node's region, zone and capacity, for placement
+ * @param splitPolicy           when the placement driver (on whichever node leads the meta group) splits a
+ *                              range shard: at a size or at a request rate; neighbours merge under a fifth of each
  */
 public record ServerConfig(
         String name,
@@ -46,7 +49,8 @@ public record ServerConfig(
         long requestBytesMax,
         long snapshotCount,
         ClusterState initialClusterState,
-        NodeLabels labels) {
+        NodeLabels labels,
+        SplitPolicy splitPolicy) {
 
     /** etcd's --initial-cluster-state. */
     public enum ClusterState {
@@ -74,6 +78,7 @@ public record ServerConfig(
             throw new IllegalArgumentException("name: required");
         }
         labels = labels == null ? NodeLabels.DEFAULT : labels;
+        splitPolicy = splitPolicy == null ? SplitPolicy.defaults() : splitPolicy;
         if (dataDir == null) {
             throw new IllegalArgumentException("data-dir: required");
         }
@@ -109,7 +114,7 @@ public record ServerConfig(
 
     public ServerConfig withLabels(NodeLabels newLabels) {
         return new ServerConfig(name, dataDir, listenClient, listenPeer, listenMetrics, initialCluster,
-                initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels);
+                initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels, splitPolicy);
     }
 
     /**
@@ -138,7 +143,7 @@ public record ServerConfig(
         merged.putAll(values);
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
                 "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
-                "initial-cluster-state", "region", "zone", "capacity-bytes");
+                "initial-cluster-state", "region", "zone", "capacity-bytes", "split-size-bytes", "split-load-qps");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -156,7 +161,21 @@ public record ServerConfig(
                 ClusterState.parse(merged.get("initial-cluster-state")),
                 new NodeLabels(merged.getOrDefault("region", NodeLabels.REGION_DEFAULT).strip(),
                         merged.getOrDefault("zone", "").strip(),
-                        number(merged, "capacity-bytes", NodeLabels.CAPACITY_BYTES_DEFAULT)));
+                        number(merged, "capacity-bytes", NodeLabels.CAPACITY_BYTES_DEFAULT)),
+                splitPolicy(number(merged, "split-size-bytes", SplitPolicy.defaults().splitSizeBytes()),
+                        number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps())));
+    }
+
+    /** Splits at {@code sizeBytes} or {@code loadQps}; merges under a fifth of each, settled 600 ticks. */
+    private static SplitPolicy splitPolicy(long sizeBytes, long loadQps) {
+        if (sizeBytes <= 0) {
+            throw new IllegalArgumentException("split-size-bytes: must be positive: " + sizeBytes);
+        }
+        if (loadQps <= 0) {
+            throw new IllegalArgumentException("split-load-qps: must be positive: " + loadQps);
+        }
+        return new SplitPolicy(sizeBytes, loadQps, sizeBytes / 5, loadQps / 5,
+                SplitPolicy.defaults().mergeRangeAgeTicksMin());
     }
 
     private static long number(Map<String, String> values, String key, long absent) {

@@ -4,14 +4,23 @@ import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Role;
 import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.shardkv.NodeShardStatsResponse;
+import dev.atoll.proto.shardkv.ReplicaStatsRecord;
+import dev.atoll.proto.shardkv.SampledKeyRecord;
 import dev.atoll.proto.shardmap.ShardMapCommand;
 import dev.atoll.server.cluster.Member;
 import dev.atoll.server.cluster.MemberTable;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.KeySample;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
+import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardStats;
+import dev.atoll.shard.SplitPolicy;
 import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Plan;
@@ -24,6 +33,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -39,19 +50,34 @@ import java.util.function.Predicate;
  * intent, which the shard's leader completes ({@link ShardReconciler}: learner, snapshot,
  * promote, remove the source), and a leader transfer becomes a transfer intent.
  *
- * <p>Replicas are weighed by count (no shard statistics yet), so the plan spreads replicas and
- * leaders evenly over the nodes, by region and zone first. It waits while things are in flight
+ * <p>Each round first gathers shard statistics from every node ({@code NodeShardStats}): each
+ * replica's approximate size and the requests the node served from it, and, for a range shard
+ * over the split size or load threshold, a sample of its keys. A range shard over a threshold is
+ * split where the sample halves its bytes (or its rows, for load): the meta group applies the
+ * split and the shard's leader cuts its group at the same key. Replicas are weighed by their
+ * bytes relative to each node's capacity (plus a per-replica overhead), so the plan spreads data
+ * and leaders over the nodes, by region and zone first. It waits while things are in flight
  * (a move, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
  * proposals) and while a node is unreachable for less than {@code downAfterMillis}: a node that
  * restarts is not emptied. A node unreachable for longer counts as down, and the plan replaces
- * its replicas on the others (never dropping a shard below quorum). Splits and merges the plan
- * proposes are not run here: split and merge are admin operations for now.
+ * its replicas on the others (never dropping a shard below quorum). Merges are not run here (an
+ * operator's call for now), nor are hash-slot splits (the server splits range shards only).
  */
 public final class ShardBalancer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardBalancer.class);
     /** A transfer not observed done by then no longer holds the balancer back. */
     static final long TRANSFER_PATIENCE_MILLIS = 20_000;
     private static final long PROPOSAL_TIMEOUT_MILLIS = 5_000;
+    /** A round (statistics, plan, proposals) that takes longer is given up; the next one starts afresh. */
+    private static final long ROUND_TIMEOUT_MILLIS = 30_000;
+    /** How long a sampled shard's exact size stands in for RocksDB's estimate (unless the estimate grows). */
+    private static final long EXACT_SIZE_KEPT_MILLIS = 60_000;
+
+    /** A node's {@code NodeShardStats}: its replicas' sizes and request counts, with samples of the shards named. */
+    @FunctionalInterface
+    public interface StatsSource {
+        CompletableFuture<NodeShardStatsResponse> stats(NodeId node, Set<ShardId> sample);
+    }
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -61,7 +87,12 @@ public final class ShardBalancer implements AutoCloseable {
     private final long periodMillis;
     private final long downAfterMillis;
     private final LongSupplier clockMillis;
-    private final Rebalancer rebalancer = new Rebalancer(RebalancerConfig.defaults());
+    private final StatsSource statsSource;
+    private final Rebalancer rebalancer;
+    /** Per shard: (range version, approximate size then, exact size from a sample, when) of its last sample. */
+    private final Map<ShardId, long[]> exactSizes = new HashMap<>();
+    /** Per shard: (requests summed over nodes, when, range version) at the last round. */
+    private final Map<ShardId, long[]> requestsSeen = new HashMap<>();
     /** When each node was first seen unreachable, while it stays so (this class's thread only). */
     private final Map<NodeId, Long> unreachableSinceMillis = new HashMap<>();
     private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
@@ -71,8 +102,8 @@ public final class ShardBalancer implements AutoCloseable {
     private ScheduledFuture<?> periodic;
 
     public ShardBalancer(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Predicate<NodeId> connected,
-                         ScheduledExecutorService scheduler, long periodMillis, long downAfterMillis,
-                         LongSupplier clockMillis) {
+                         StatsSource statsSource, RebalancerConfig config, ScheduledExecutorService scheduler,
+                         long periodMillis, long downAfterMillis, LongSupplier clockMillis) {
         this.runtime = runtime;
         this.metaGroup = metaGroup;
         this.meta = meta;
@@ -81,6 +112,8 @@ public final class ShardBalancer implements AutoCloseable {
         this.periodMillis = periodMillis;
         this.downAfterMillis = downAfterMillis;
         this.clockMillis = clockMillis;
+        this.statsSource = statsSource;
+        this.rebalancer = new Rebalancer(config);
     }
 
     /**
@@ -152,24 +185,150 @@ public final class ShardBalancer implements AutoCloseable {
                 && now - transfersPendingSinceMillis < TRANSFER_PATIENCE_MILLIS)) {
             return;
         }
-        Plan plan = rebalancer.plan(ClusterState.of(nodesOf(meta.members(), states::get), state.map(), Map.of()));
+        List<Node> nodes = nodesOf(meta.members(), states::get);
+        inFlight = gatherStats(nodes, state.map(), now)
+                .thenComposeAsync(stats -> act(state, rebalancer.plan(ClusterState.of(nodes, state.map(), stats))),
+                        scheduler)
+                .orTimeout(ROUND_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+                .exceptionally(error -> {
+                    log.debug("shard_balance_round_incomplete node={} error={}", self, error.toString());
+                    return null;
+                });
+    }
+
+    /**
+     * Statistics of every shard from the nodes that host it: size (the largest a replica at the
+     * map's range version reports), load (requests per second summed over nodes since the last
+     * round), and a key sample of each range shard over a split threshold, from a second call.
+     */
+    private CompletableFuture<Map<ShardId, ShardStats>> gatherStats(List<Node> nodes, ShardMap map, long now) {
+        List<NodeId> up = nodes.stream().filter(n -> n.state() == Node.State.UP).map(Node::id).toList();
+        var calls = new ArrayList<CompletableFuture<NodeShardStatsResponse>>();
+        for (NodeId n : up) {
+            calls.add(statsSource.stats(n, Set.of()).exceptionally(unreachable -> null));
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenComposeAsync(x -> {
+            var sizes = new HashMap<ShardId, Long>();
+            var requests = new HashMap<ShardId, Long>();
+            var reporters = new HashMap<ShardId, List<NodeId>>();
+            for (int i = 0; i < calls.size(); i++) {
+                NodeShardStatsResponse r = calls.get(i).join();
+                if (r == null) {
+                    continue;
+                }
+                NodeId from = up.get(i);
+                for (ReplicaStatsRecord rs : r.getReplicasList()) {
+                    ShardId id = ShardId.of(rs.getShard());
+                    Optional<ShardDescriptor> d = map.shard(id);
+                    if (d.isEmpty() || d.get().epoch().rangeVersion() != rs.getRangeVersion()) {
+                        continue; // a replica behind (or ahead of) this map describes another range
+                    }
+                    sizes.merge(id, rs.getSizeBytes(), Math::max);
+                    requests.merge(id, rs.getRequests(), Long::sum);
+                    reporters.computeIfAbsent(id, k -> new ArrayList<>()).add(from);
+                }
+            }
+            var loads = new HashMap<ShardId, Long>();
+            var counted = new HashMap<ShardId, long[]>();
+            requests.forEach((id, total) -> {
+                long rangeVersion = map.shard(id).orElseThrow().epoch().rangeVersion();
+                long[] before = requestsSeen.get(id);
+                if (before != null && before[2] == rangeVersion && now > before[1] && total >= before[0]) {
+                    loads.put(id, (total - before[0]) * 1000 / (now - before[1]));
+                }
+                counted.put(id, new long[] {total, now, rangeVersion});
+            });
+            requestsSeen.clear();
+            requestsSeen.putAll(counted);
+            var splitting = new HashMap<ShardId, NodeId>();
+            SplitPolicy policy = rebalancer.config().splitPolicy();
+            exactSizes.keySet().retainAll(sizes.keySet());
+            for (ShardId id : sizes.keySet()) {
+                ShardDescriptor d = map.shard(id).orElseThrow();
+                long approximate = sizes.get(id);
+                // RocksDB's estimate counts deleted rows until compaction (a split deletes the
+                // upper half): a sample's exact size, kept a while, stands in for it
+                long[] exact = exactSizes.get(id);
+                boolean exactStillGood = exact != null && exact[0] == d.epoch().rangeVersion()
+                        && approximate < exact[1] + policy.splitSizeBytes() / 4 && now - exact[3] < EXACT_SIZE_KEPT_MILLIS;
+                if (exactStillGood) {
+                    sizes.put(id, exact[2]);
+                }
+                if (d.span() instanceof KeyRange && (sizes.get(id) >= policy.splitSizeBytes()
+                        || loads.getOrDefault(id, 0L) >= policy.splitLoadQps())) {
+                    List<NodeId> from = reporters.get(id);
+                    splitting.put(id, d.leader().filter(from::contains).orElse(from.get(0)));
+                }
+            }
+            var samples = new HashMap<ShardId, CompletableFuture<List<KeySample.SampledKey>>>();
+            splitting.forEach((id, node) -> samples.put(id, statsSource.stats(node, Set.of(id))
+                    .thenApply(r -> sampleOf(r, id, map.shard(id).orElseThrow()))
+                    .exceptionally(unreachable -> List.of())));
+            return CompletableFuture.allOf(samples.values().toArray(CompletableFuture[]::new)).thenApply(y -> {
+                var stats = new HashMap<ShardId, ShardStats>();
+                for (ShardId id : sizes.keySet()) {
+                    ShardDescriptor d = map.shard(id).orElseThrow();
+                    List<KeySample.SampledKey> sample = samples.containsKey(id) ? samples.get(id).join() : List.of();
+                    if (!sample.isEmpty()) {
+                        long exact = sample.stream().mapToLong(KeySample.SampledKey::sizeBytes).sum();
+                        exactSizes.put(id, new long[] {d.epoch().rangeVersion(), sizes.get(id), exact, now});
+                        sizes.put(id, exact);
+                    }
+                    // range age 0: the driver merges nothing on its own (merges stay an operator's call)
+                    stats.put(id, new ShardStats(id, d.epoch(), sizes.get(id), loads.getOrDefault(id, 0L), 0,
+                            List.of(), new KeySample(sample)));
+                }
+                return stats;
+            });
+        }, scheduler);
+    }
+
+    /** The sampled keys of {@code shard} in {@code r}, those inside its range only. */
+    private static List<KeySample.SampledKey> sampleOf(NodeShardStatsResponse r, ShardId id, ShardDescriptor shard) {
+        var keys = new ArrayList<KeySample.SampledKey>();
+        for (ReplicaStatsRecord rs : r.getReplicasList()) {
+            if (rs.getShard() != id.value() || rs.getRangeVersion() != shard.epoch().rangeVersion()) {
+                continue;
+            }
+            for (SampledKeyRecord k : rs.getSampleList()) {
+                Key key = Key.of(k.getKey().toByteArray());
+                if (shard.span() instanceof KeyRange range && range.contains(key)
+                        && (keys.isEmpty() || keys.getLast().key().compareTo(key) < 0)) {
+                    keys.add(new KeySample.SampledKey(key, k.getSizeBytes(), 1));
+                }
+            }
+        }
+        return keys;
+    }
+
+    /** Carries out the parts of {@code plan} the server runs: moves, leader transfers, range splits. */
+    private CompletableFuture<Void> act(ShardState state, Plan plan) {
+        NodeId self = runtime.self();
         report(plan);
         var transfers = new ArrayList<ShardChange>();
         var proposals = new ArrayList<CompletableFuture<Object>>();
         for (ShardChange.Operation op : plan.operations()) {
+            ShardDescriptor shard = state.map().shard(op.shard()).orElse(null);
+            if (shard == null || !shard.epoch().equals(op.epoch())) {
+                continue;
+            }
             switch (op) {
                 case ShardChange.TransferLeader t -> transfers.add(t);
                 case ShardChange.AddLearner add -> {
                     NodeId from = plan.replaced(add).orElse(null);
-                    ShardDescriptor shard = state.map().shard(add.shard()).orElse(null);
-                    if (from != null && shard != null && shard.epoch().equals(add.epoch())) {
+                    if (from != null) {
                         log.info("shard_balance_move node={} shard={} from={} to={}", self, add.shard(), from,
                                 add.node());
                         proposals.add(propose(ShardState.startMove(shard, from, add.node())));
                     }
                 }
+                case ShardChange.Split split when shard.span() instanceof KeyRange -> {
+                    // the shard's leader cuts its group's data at the same point (SplitPlan)
+                    log.info("shard_balance_split node={} shard={} at={}", self, split.shard(), split.at());
+                    proposals.add(propose(ShardState.command(split)));
+                }
                 default -> {
-                    // a split, a merge, or a step of a move taken one change at a time: not run here
+                    // a merge, a hash-slot split, or a step of a move taken one change at a time: not run here
                 }
             }
         }
@@ -177,7 +336,7 @@ public final class ShardBalancer implements AutoCloseable {
             log.info("shard_balance_transfers node={} count={} first={}", self, transfers.size(), transfers.get(0));
             proposals.add(propose(ShardState.batch(transfers)));
         }
-        inFlight = CompletableFuture.allOf(proposals.toArray(CompletableFuture[]::new));
+        return CompletableFuture.allOf(proposals.toArray(CompletableFuture[]::new));
     }
 
     /** Logs what the plan cannot fix, once per change of it. */

@@ -10,11 +10,15 @@ import dev.atoll.proto.shardkv.GetResponse;
 import dev.atoll.proto.shardkv.KeyValue;
 import dev.atoll.proto.shardkv.MedianKeyRequest;
 import dev.atoll.proto.shardkv.MedianKeyResponse;
+import dev.atoll.proto.shardkv.NodeShardStatsRequest;
+import dev.atoll.proto.shardkv.NodeShardStatsResponse;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.PutResponse;
 import dev.atoll.proto.shardkv.RangeRequest;
 import dev.atoll.proto.shardkv.RangeResponse;
+import dev.atoll.proto.shardkv.ReplicaStatsRecord;
 import dev.atoll.proto.shardkv.RouteToken;
+import dev.atoll.proto.shardkv.SampledKeyRecord;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.proto.shardkv.ShardRangeRequest;
 import dev.atoll.server.runtime.MetaStateMachine;
@@ -75,6 +79,8 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
     private static final Logger log = LoggerFactory.getLogger(ShardKvService.class);
     public static final int KEY_BYTES_MAX = 4096;
     public static final int RANGE_LIMIT_MAX = 10_000;
+    /** Keys in a split sample when the request names no count. */
+    static final int SAMPLE_KEYS_DEFAULT = 256;
 
     static final Metadata.Key<String> FORWARDED_BY = Metadata.Key.of("atoll-shard-forwarded-by",
             Metadata.ASCII_STRING_MARSHALLER);
@@ -87,6 +93,9 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
     private final Executor executor;
     private final long requestTimeoutMillis;
     private final long valueBytesMax;
+    /** Requests this node served from its own replica of each shard, since it started. */
+    private final java.util.concurrent.ConcurrentHashMap<ShardId, java.util.concurrent.atomic.LongAdder> served =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public ShardKvService(NodeRuntime runtime, MetaStateMachine meta, ShardHost host,
                           Function<NodeId, Channel> channels, Executor executor, long requestTimeoutMillis,
@@ -293,6 +302,61 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
     }
 
     @Override
+    public void nodeShardStats(NodeShardStatsRequest request, StreamObserver<NodeShardStatsResponse> out) {
+        var sample = new java.util.HashSet<ShardId>();
+        request.getSampleShardsList().forEach(id -> sample.add(ShardId.of(id)));
+        int keysMax = request.getSampleKeysMax() == 0 ? SAMPLE_KEYS_DEFAULT
+                : Math.min(request.getSampleKeysMax(), dev.atoll.shard.KeySample.KEYS_MAX);
+        answer(CompletableFuture.supplyAsync(() -> localStats(sample, keysMax), executor), out);
+    }
+
+    /**
+     * Every replica this node hosts: its applied range version, its approximate size and the
+     * requests served from it; with a key sample for the shards in {@code sample}.
+     */
+    public NodeShardStatsResponse localStats(java.util.Set<ShardId> sample, int keysMax) {
+        var b = NodeShardStatsResponse.newBuilder();
+        for (ShardDescriptor d : meta.shards().map().shards()) {
+            Optional<ShardHost.Hosted> replica = host.replica(d.id());
+            if (replica.isEmpty()) {
+                continue;
+            }
+            ShardStateMachine sm = replica.get().stateMachine();
+            var bounds = sm.bounds();
+            if (bounds.isEmpty()) {
+                continue; // installing a snapshot
+            }
+            var r = ReplicaStatsRecord.newBuilder().setShard(d.id().value())
+                    .setRangeVersion(bounds.get().epoch().rangeVersion())
+                    .setSizeBytes(sm.data().approximateSizeBytes())
+                    .setRequests(served.getOrDefault(d.id(), new java.util.concurrent.atomic.LongAdder()).sum());
+            if (sample.contains(d.id())) {
+                try {
+                    for (var k : KeySampler.sample(sm, keysMax)) {
+                        r.addSample(SampledKeyRecord.newBuilder().setKey(ByteString.copyFrom(k.key().toBytes()))
+                                .setSizeBytes(k.sizeBytes()));
+                    }
+                } catch (ShardStateMachine.NotServed | ShardStateMachine.ReplicaGone changed) {
+                    r.clearSample(); // the replica changed under the scan: no sample this time
+                }
+            }
+            b.addReplicas(r);
+        }
+        return b.build();
+    }
+
+    /** {@link #localStats} of {@code node}: this node's answered here, another's asked over the network. */
+    public CompletableFuture<NodeShardStatsResponse> nodeStats(NodeId node, java.util.Set<ShardId> sample) {
+        if (node.equals(runtime.self())) {
+            return CompletableFuture.supplyAsync(() -> localStats(sample, SAMPLE_KEYS_DEFAULT), executor);
+        }
+        var request = NodeShardStatsRequest.newBuilder().setSampleKeysMax(SAMPLE_KEYS_DEFAULT);
+        sample.forEach(id -> request.addSampleShards(id.value()));
+        return forward(List.of(node), 0, (stub, x) -> stub.nodeShardStats(request.build()),
+                ShardError.NO_LEADER.toStatus("no channel to " + node));
+    }
+
+    @Override
     public void medianKey(MedianKeyRequest request, StreamObserver<MedianKeyResponse> out) {
         Optional<ShardDescriptor> shard = request.hasRoute()
                 ? meta.shards().map().shard(ShardId.of(request.getRoute().getShard())) : Optional.empty();
@@ -385,6 +449,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
                                              BiFunction<ShardKVGrpc.ShardKVFutureStub, Void, ListenableFuture<R>> remote) {
         Optional<ShardHost.Hosted> replica = host.replica(shard.id());
         if (replica.isPresent()) {
+            served.computeIfAbsent(shard.id(), x -> new java.util.concurrent.atomic.LongAdder()).increment();
             CompletableFuture<R> here;
             try {
                 here = local.apply(replica.get());

@@ -4,10 +4,12 @@ import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardId;
 import org.rocksdb.Options;
+import org.rocksdb.Range;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.SizeApproximationFlag;
 import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
@@ -209,6 +211,15 @@ public final class ShardStore implements AutoCloseable {
 
         public ShardId shardId() {
             return shard;
+        }
+
+        /** RocksDB's estimate of the bytes under this replica's prefix, memtables included: cheap, rough. */
+        public long approximateSizeBytes() {
+            try (var lo = new Slice(prefix); var end = new Slice(hi)) {
+                long[] sizes = db.getApproximateSizes(List.of(new Range(lo, end)), SizeApproximationFlag.INCLUDE_FILES,
+                        SizeApproximationFlag.INCLUDE_MEMTABLES);
+                return sizes.length == 0 ? 0 : Math.max(0, sizes[0]);
+            }
         }
 
         /** What the store holds besides the rows ({@link Applied#NONE} for a replica never written). */
