@@ -93,6 +93,8 @@ public final class AtollServer implements AutoCloseable {
     static final long SHARD_HOSTING_PERIOD_MILLIS = 200;
     static final long SHARD_RECONCILE_PERIOD_MILLIS = 250;
     static final long SHARD_BALANCE_PERIOD_MILLIS = 2_000;
+    /** Beyond the largest request, what a peer message may add: the entry's and the message's own fields. */
+    static final int PEER_HEADROOM_BYTES = 128 * 1024;
     /** A node unreachable this long counts as down: its replicas are made again elsewhere (CockroachDB: 5 min). */
     static final long NODE_DOWN_AFTER_MILLIS = 5 * 60_000;
 
@@ -195,7 +197,15 @@ public final class AtollServer implements AutoCloseable {
         }
         var members = new EtcdMembers(clusterId, urls, meta::members);
 
-        transport = new PeerTransport(self, Long.toHexString(clusterId), PeerTransportOptions.defaults(),
+        // one peer message must carry the largest request: a follower relays it to the leader as
+        // one Propose, the leader replicates it as one AppendEntries
+        PeerTransportOptions peerOptions = PeerTransportOptions.defaults();
+        int messageBytesMax = (int) Math.max(peerOptions.batchBytesMax(), config.requestBytesMax() + PEER_HEADROOM_BYTES);
+        peerOptions = peerOptions.withBatch(messageBytesMax, peerOptions.batchMessagesMax())
+                .withReceiveWindowBytes(Math.max(peerOptions.receiveWindowBytes(), 4L * messageBytesMax))
+                .withOutbound(Math.max(peerOptions.outboundBytesMax(), 8L * messageBytesMax),
+                        peerOptions.outboundMessagesMax());
+        transport = new PeerTransport(self, Long.toHexString(clusterId), peerOptions,
                 (groupId, envelope, traceparent) -> {
                     runtime.deliver(groupId, envelope);
                     return true;

@@ -75,6 +75,16 @@ class InProcessClusterTest {
                 assertThat(got.getKvs().get(0).getValue().toString(StandardCharsets.UTF_8)).isEqualTo("v" + i);
             }
         }
+        // a value near the request limit (1.5 MiB) through every member: followers relay it to the
+        // leader, the leader replicates it, each in one peer message
+        String large = "L".repeat(1_400_000);
+        for (int i = 0; i < 3; i++) {
+            clients.get(i).getKVClient().put(bytes("large" + i), bytes(large)).get(20, TimeUnit.SECONDS);
+        }
+        for (int i = 0; i < 3; i++) {
+            var got = clients.get((i + 1) % 3).getKVClient().get(bytes("large" + i)).get(10, TimeUnit.SECONDS);
+            assertThat(got.getKvs().get(0).getValue().getBytes()).hasSize(large.length());
+        }
         var scrape = java.net.http.HttpClient.newHttpClient().send(
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
                         .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
