@@ -13,6 +13,8 @@ import dev.atoll.proto.admin.ListKeyspacesRequest;
 import dev.atoll.proto.admin.ListKeyspacesResponse;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.ListShardsResponse;
+import dev.atoll.proto.admin.MergeShardsRequest;
+import dev.atoll.proto.admin.MergeShardsResponse;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.MoveShardResponse;
 import dev.atoll.proto.admin.ShardInfo;
@@ -40,6 +42,7 @@ import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Rebalancer;
 import dev.atoll.shard.placement.RebalancerConfig;
+import dev.atoll.shard.replica.ShardReplica;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 
@@ -266,6 +269,92 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         }), out);
     }
 
+    /**
+     * Merges the right shard into the left one (both adjacent range shards of one keyspace, with
+     * replicas on the same nodes, neither moving, splitting or merging): the meta group applies
+     * the merge and records its intent; the groups then freeze the source and commit its rows
+     * into the target ({@link ShardReconciler}, {@link MergePlan}). Answers once the target's
+     * group holds the source's keys and the meta group has forgotten the merge.
+     */
+    @Override
+    public void mergeShards(MergeShardsRequest request, StreamObserver<MergeShardsResponse> out) {
+        answer(fresh().thenCompose(x -> {
+            ShardDescriptor[] pair = mergePair(request);
+            ShardDescriptor left = pair[0];
+            ShardDescriptor right = pair[1];
+            // both groups have applied every split of the map, and the source's rows fit in one entry
+            return medianKeys.apply(left).thenCombine(medianKeys.apply(right), (l, r) -> {
+                if (l.getRangeVersion() != left.epoch().rangeVersion()
+                        || r.getRangeVersion() != right.epoch().rangeVersion()) {
+                    throw ShardError.MERGE_IN_PROGRESS.toStatus("a split of " + left.id() + " or " + right.id()
+                            + " is not yet applied by its group");
+                }
+                if (r.getDataBytes() > ShardReplica.MERGE_BYTES_MAX / 2) {
+                    throw ShardError.MERGE_TOO_LARGE.toStatus(right.id() + " holds more than "
+                            + ShardReplica.MERGE_BYTES_MAX / 2 + " bytes: its rows travel in one log entry");
+                }
+                return pair;
+            });
+        }).thenCompose(pair -> propose(ShardState.command(new ShardChange.Merge(pair[0].id(), pair[0].epoch(),
+                pair[1].id(), pair[1].epoch()))).thenCompose(answer -> {
+            refuseUnlessApplied(answer, pair[0].id() + "+" + pair[1].id());
+            ShardId source = pair[1].id();
+            return await(s -> s.mergeOf(source).isEmpty(), WAIT_MILLIS_MAX).thenApply(s -> MergeShardsResponse
+                    .newBuilder().setShard(shardInfo(s, shard(pair[0].id()))).setMerged(source.value()).build());
+        })), out);
+    }
+
+    /** The shards a merge request names, left then right, checked against this node's map. */
+    private ShardDescriptor[] mergePair(MergeShardsRequest request) {
+        ShardState state = meta.shards();
+        if (request.getLeft() == 0 && request.getRight() == 0) {
+            throw ShardError.INVALID_REQUEST.toStatus("name the shard to merge into (left), the one merged (right), or both");
+        }
+        ShardDescriptor left = request.getLeft() == 0 ? null : shard(ShardId.of(request.getLeft()));
+        ShardDescriptor right = request.getRight() == 0 ? null : shard(ShardId.of(request.getRight()));
+        ShardDescriptor named = left != null ? left : right;
+        if (!(named.span() instanceof KeyRange namedRange)) {
+            throw ShardError.MERGE_NOT_RANGE.toStatus(named.id() + " is not a range shard: only range (and geo)"
+                    + " shards merge");
+        }
+        if (left == null || right == null) {
+            boolean findRight = right == null;
+            ShardDescriptor neighbour = state.map().shards(named.keyspace()).stream()
+                    .filter(d -> d.span() instanceof KeyRange r && (findRight ? r.start().equals(namedRange.end())
+                            && !namedRange.end().isEnd() : r.end().equals(namedRange.start())
+                            && !namedRange.start().equals(Key.MIN)))
+                    .findFirst().orElseThrow(() -> ShardError.MERGE_NOT_ADJACENT.toStatus(named.id() + " has no "
+                            + (findRight ? "right" : "left") + " neighbour"));
+            left = findRight ? named : neighbour;
+            right = findRight ? neighbour : named;
+        }
+        if (left.id().equals(right.id())) {
+            throw ShardError.INVALID_REQUEST.toStatus("a shard does not merge with itself: " + left.id());
+        }
+        if (!left.keyspace().equals(right.keyspace())) {
+            throw ShardError.MERGE_KEYSPACE_MISMATCH.toStatus(left.id() + " is in " + left.keyspace() + ", "
+                    + right.id() + " in " + right.keyspace());
+        }
+        if (!(left.span() instanceof KeyRange l) || !(right.span() instanceof KeyRange r)) {
+            throw ShardError.MERGE_NOT_RANGE.toStatus("only range (and geo) shards merge");
+        }
+        if (!l.end().equals(r.start())) {
+            throw ShardError.MERGE_NOT_ADJACENT.toStatus(right.id() + " " + r + " does not follow " + left.id() + " "
+                    + l + ": name the left shard first");
+        }
+        for (ShardDescriptor d : List.of(left, right)) {
+            if (state.move(d.id()).isPresent() || state.mergeInto(d.id()).isPresent()) {
+                throw ShardError.MERGE_IN_PROGRESS.toStatus(d.id() + " has a move or merge in progress");
+            }
+        }
+        if (!left.replicas().equals(right.replicas()) || !left.learners().isEmpty()) {
+            throw ShardError.MERGE_NOT_COLOCATED.toStatus("a merge needs the same voters on the same nodes and no"
+                    + " learners: " + left.id() + " " + left.replicas() + ", " + right.id() + " " + right.replicas()
+                    + "; move replicas to co-locate them first");
+        }
+        return new ShardDescriptor[] {left, right};
+    }
+
     // ------------------------------------------------------------------ parts
 
     /** The spec a request asks for; INVALID_KEYSPACE naming what is wrong. */
@@ -330,6 +419,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             case ChangeResult.Rejected r -> throw (r.reason().endsWith(" exists")
                     ? ShardError.KEYSPACE_EXISTS : ShardError.REJECTED).toStatus(r.reason());
             case ShardState.MoveRefused m -> throw ShardError.MOVE_REFUSED.toStatus(m.reason());
+            case ShardState.MergeRefused m -> throw ShardError.MERGE_IN_PROGRESS.toStatus(m.reason());
             case ShardState.Malformed m -> throw ShardError.INVALID_REQUEST.toStatus(m.detail());
             case null, default -> throw ShardError.REJECTED.toStatus("unexpected answer for " + subject + ": " + answer);
         }

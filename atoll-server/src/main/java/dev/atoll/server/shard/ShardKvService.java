@@ -27,6 +27,7 @@ import dev.atoll.shard.RouteCheck;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardResult;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -314,8 +315,10 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         return onShard(shard, forwarded, replica -> CompletableFuture.supplyAsync(() -> {
             var b = MedianKeyResponse.newBuilder();
             try {
-                replica.stateMachine().medianKey().ifPresent(k -> b.setFound(true)
-                        .setKey(ByteString.copyFrom(k.toBytes())));
+                ShardStateMachine sm = replica.stateMachine();
+                sm.bounds().ifPresent(bounds -> b.setRangeVersion(bounds.epoch().rangeVersion()));
+                sm.medianKey().ifPresent(k -> b.setFound(true).setKey(ByteString.copyFrom(k.toBytes())));
+                b.setDataBytes(sm.dataBytes(ShardReplica.MERGE_BYTES_MAX + 1));
             } catch (ShardStateMachine.NotServed moved) {
                 throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
             }
