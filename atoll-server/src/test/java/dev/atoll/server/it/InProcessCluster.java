@@ -22,6 +22,7 @@ final class InProcessCluster implements AutoCloseable {
     final List<AtollServer> servers = new ArrayList<>();
     final List<ManagedChannel> channels = new ArrayList<>();
     private final List<ServerConfig> configs = new ArrayList<>();
+    private final java.util.Set<Integer> stopped = new java.util.HashSet<>();
 
     private InProcessCluster() {
     }
@@ -59,14 +60,30 @@ final class InProcessCluster implements AutoCloseable {
 
     /** Stops server {@code i} and starts it again from its data directory, on the same ports. */
     void restart(int i) throws Exception {
+        stop(i);
+        start(i);
+    }
+
+    /** Stops server {@code i} (its data directory stays) until {@link #start(int)}. */
+    void stop(int i) {
         servers.get(i).close();
+        stopped.add(i);
+    }
+
+    /** Starts server {@code i} again from its data directory, on the same ports. */
+    void start(int i) throws Exception {
         servers.set(i, new AtollServer(configs.get(i)));
+        stopped.remove(i);
         servers.get(i).start();
     }
 
     @Override
     public void close() {
         channels.forEach(ManagedChannel::shutdownNow);
-        servers.forEach(AtollServer::close);
+        for (int i = 0; i < servers.size(); i++) {
+            if (!stopped.contains(i)) {
+                servers.get(i).close();
+            }
+        }
     }
 }

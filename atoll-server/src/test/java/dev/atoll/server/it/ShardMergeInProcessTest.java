@@ -42,7 +42,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * Three AtollServers in one JVM: range shards split, then merge back two by two while writers
- * keep writing through every node; one node restarts while a merge is under way. Afterwards
+ * keep writing through every node; one node restarts while a merge is under way, and is down
+ * during another (it applies that merge from its log once back). Afterwards
  * every acknowledged write is readable from the shard the map names, no key is held by two
  * shards, and no node still hosts a merged shard. Refused merges say why with a stable code.
  */
@@ -78,7 +79,7 @@ class ShardMergeInProcessTest {
 
     @Test
     void acknowledgedWritesSurviveMergesUnderLoadAndARestartMidMerge() throws Exception {
-        admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
                 .setReplicationFactor(3).setInitialShardCount(1).build());
         for (int i = 0; i < 200; i++) {
             kv(i % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key(i))).setValue(b("v" + i)).build());
@@ -131,11 +132,15 @@ class ShardMergeInProcessTest {
             merged.add(four.get(3).id());
             awaitAcknowledgedAfter(acknowledged, 50);
 
-            // and the two that are left, the left one named alone
+            // and the two that are left, the left one named alone, while n3 is down: it applies the
+            // merge from its log once back (the frozen rows travel in the entry), and drops the source
+            cluster.stop(2);
             MergeShardsResponse m3 = admin(1).mergeShards(MergeShardsRequest.newBuilder()
                     .setLeft(four.get(0).id().value()).build());
             assertThat(m3.getMerged()).isEqualTo(four.get(2).id().value());
             merged.add(four.get(2).id());
+            awaitAcknowledgedAfter(acknowledged, 50);
+            cluster.start(2);
             awaitAcknowledgedAfter(acknowledged, 100);
         } finally {
             stop.set(true);
@@ -181,16 +186,16 @@ class ShardMergeInProcessTest {
 
     @Test
     void mergesThatCannotBeDoneAreRefusedWithStableCodesAndChangeNothing() throws Exception {
-        admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
                 .setReplicationFactor(3).setInitialShardCount(1).build());
         long users = shards("users").getFirst().getShard().getId();
         admin(0).splitShard(SplitShardRequest.newBuilder().setShard(users).setKey(b("m")).build());
         admin(0).splitShard(SplitShardRequest.newBuilder().setShard(users).setKey(b("f")).build());
         List<ShardDescriptor> u = inKeyOrder(shards("users"));
-        admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("slots").setSharding("hash")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("slots").setSharding("hash")
                 .setReplicationFactor(3).setInitialShardCount(2).build());
         // two shards of one replica each, on different nodes
-        admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("solo").setSharding("range")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("solo").setSharding("range")
                 .setReplicationFactor(1).setInitialShardCount(1).build());
         ShardDescriptor solo = ShardCodec.decode(shards("solo").getFirst().getShard());
         admin(0).splitShard(SplitShardRequest.newBuilder().setShard(solo.id().value()).setKey(b("m")).build());
@@ -214,6 +219,22 @@ class ShardMergeInProcessTest {
         assertThat(refusal(999, 0)).contains(ShardError.SHARD_NOT_FOUND);
         assertThat(shards("users")).hasSize(3).map(ShardInfo::getSpan)
                 .containsExactlyElementsOf(before.stream().map(ShardInfo::getSpan).toList());
+    }
+
+    /** Creates a keyspace, trying again while the meta group elects its first leader. */
+    private void createKeyspace(CreateKeyspaceRequest request) throws InterruptedException {
+        ProcessCluster.await("keyspace " + request.getName() + " created", Duration.ofSeconds(60), () -> {
+            try {
+                admin(0).createKeyspace(request);
+                return true;
+            } catch (StatusRuntimeException e) {
+                return switch (ShardError.of(e).orElse(ShardError.NO_LEADER)) {
+                    case KEYSPACE_EXISTS -> true; // an earlier try took effect
+                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN -> false;
+                    default -> throw e;
+                };
+            }
+        });
     }
 
     private Optional<ShardError> refusal(long left, long right) {
