@@ -42,7 +42,6 @@ import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Rebalancer;
 import dev.atoll.shard.placement.RebalancerConfig;
-import dev.atoll.shard.replica.ShardReplica;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 
@@ -69,6 +68,12 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     public static final long WAIT_MILLIS_MAX = 60_000;
     private static final long POLL_MILLIS = 50;
     private static final long NODE_CAPACITY_BYTES = 1L << 40;
+    /**
+     * Most bytes a merge source may hold (rows, with a per-row allowance for their encoding):
+     * its rows travel in one log entry, which goes to followers in one peer message, at most
+     * the peer transport's batchBytesMax (1 MiB); well below the pure replica's own bound.
+     */
+    public static final long MERGE_SOURCE_BYTES_MAX = 512 << 10;
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -283,15 +288,16 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             ShardDescriptor left = pair[0];
             ShardDescriptor right = pair[1];
             // both groups have applied every split of the map, and the source's rows fit in one entry
-            return medianKeys.apply(left).thenCombine(medianKeys.apply(right), (l, r) -> {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
+            return inStep(left, deadline).thenCombine(inStep(right, deadline), (l, r) -> {
                 if (l.getRangeVersion() != left.epoch().rangeVersion()
                         || r.getRangeVersion() != right.epoch().rangeVersion()) {
                     throw ShardError.MERGE_IN_PROGRESS.toStatus("a split of " + left.id() + " or " + right.id()
                             + " is not yet applied by its group");
                 }
-                if (r.getDataBytes() > ShardReplica.MERGE_BYTES_MAX / 2) {
+                if (r.getDataBytes() > MERGE_SOURCE_BYTES_MAX) {
                     throw ShardError.MERGE_TOO_LARGE.toStatus(right.id() + " holds more than "
-                            + ShardReplica.MERGE_BYTES_MAX / 2 + " bytes: its rows travel in one log entry");
+                            + MERGE_SOURCE_BYTES_MAX + " bytes: its rows travel in one log entry");
                 }
                 return pair;
             });
@@ -302,6 +308,28 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             return await(s -> s.mergeOf(source).isEmpty(), WAIT_MILLIS_MAX).thenApply(s -> MergeShardsResponse
                     .newBuilder().setShard(shardInfo(s, shard(pair[0].id()))).setMerged(source.value()).build());
         })), out);
+    }
+
+    /**
+     * A replica's probe of {@code shard} (range version, data bytes), asked again for a while
+     * when the replica is behind the map's range version (a split its group has yet to apply,
+     * or a replica lagging its group): the last answer at {@code deadlineNanos}.
+     */
+    private CompletableFuture<MedianKeyResponse> inStep(ShardDescriptor shard, long deadlineNanos) {
+        return medianKeys.apply(shard).thenCompose(probe -> {
+            if (probe.getRangeVersion() == shard.epoch().rangeVersion() || System.nanoTime() - deadlineNanos > 0) {
+                return CompletableFuture.completedFuture(probe);
+            }
+            var again = new CompletableFuture<MedianKeyResponse>();
+            scheduler.schedule(() -> inStep(shard, deadlineNanos).whenComplete((p, e) -> {
+                if (e != null) {
+                    again.completeExceptionally(e);
+                } else {
+                    again.complete(p);
+                }
+            }), POLL_MILLIS, TimeUnit.MILLISECONDS);
+            return again;
+        });
     }
 
     /** The shards a merge request names, left then right, checked against this node's map. */

@@ -27,7 +27,6 @@ import dev.atoll.shard.RouteCheck;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
-import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardResult;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -318,7 +317,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
                 ShardStateMachine sm = replica.stateMachine();
                 sm.bounds().ifPresent(bounds -> b.setRangeVersion(bounds.epoch().rangeVersion()));
                 sm.medianKey().ifPresent(k -> b.setFound(true).setKey(ByteString.copyFrom(k.toBytes())));
-                b.setDataBytes(sm.dataBytes(ShardReplica.MERGE_BYTES_MAX + 1));
+                b.setDataBytes(sm.dataBytes(AdminService.MERGE_SOURCE_BYTES_MAX + 1));
             } catch (ShardStateMachine.NotServed moved) {
                 throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
             }

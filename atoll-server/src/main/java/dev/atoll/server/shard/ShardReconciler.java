@@ -60,6 +60,11 @@ public final class ShardReconciler implements AutoCloseable {
     /** Least time between two tries of one leader transfer. */
     public static final long TRANSFER_RETRY_MILLIS = 2_000;
     private static final long BARRIER_MILLIS = 1_000;
+    /**
+     * Largest CommitMerge proposed: the entry reaches followers in one peer message (the peer
+     * transport's batchBytesMax, 1 MiB); a larger one would sit in the leader's log uncommitted.
+     */
+    public static final int COMMIT_MERGE_BYTES_MAX = (1 << 20) - (64 << 10);
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -292,10 +297,18 @@ public final class ShardReconciler implements AutoCloseable {
                                 return CompletableFuture.completedFuture(null);
                             }
                             ShardSnapshot rows = frozen.get();
+                            byte[] commit = ShardCodec.encode(new ShardCommand.CommitMerge(merge.target(),
+                                    merge.targetEpoch(), merge.source().epoch(), rows));
+                            if (commit.length > COMMIT_MERGE_BYTES_MAX) {
+                                // the admin API refuses such sources; writes raced its check: say so, propose nothing
+                                log.error("shard_merge_source_too_large node={} source={} target={} bytes={} max={}",
+                                        runtime.self(), sourceId, merge.target(), commit.length,
+                                        COMMIT_MERGE_BYTES_MAX);
+                                return CompletableFuture.completedFuture(null);
+                            }
                             log.info("shard_merge_commit node={} source={} target={} rows={} bytes={}", runtime.self(),
-                                    sourceId, merge.target(), rows.rows().size(), rows.dataBytes());
-                            return runtime.propose(targetGroup, ShardCodec.encode(new ShardCommand.CommitMerge(
-                                    merge.target(), merge.targetEpoch(), merge.source().epoch(), rows)));
+                                    sourceId, merge.target(), rows.rows().size(), commit.length);
+                            return runtime.propose(targetGroup, commit);
                         }).orTimeout(5, TimeUnit.SECONDS));
             }
             case null, default -> { }

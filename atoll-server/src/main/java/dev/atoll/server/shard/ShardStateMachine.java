@@ -354,16 +354,20 @@ public final class ShardStateMachine implements StateMachine {
         return Optional.empty(); // rows were deleted between the passes
     }
 
+    /** What {@link #dataBytes} counts per row besides its key and value: about its encoding's overhead. */
+    public static final int ROW_OVERHEAD_BYTES = 16;
+
     /**
-     * The bytes of keys and values of the replica's rows, counted until they reach {@code max}
-     * (then at least {@code max}): whether a merge source is small enough. Throws as {@link #scan}.
+     * The bytes of the replica's rows (keys, values and {@link #ROW_OVERHEAD_BYTES} each), counted
+     * until they reach {@code max} (then at least {@code max}): whether a merge source's rows fit
+     * in one log entry. Throws as {@link #scan}.
      */
     public long dataBytes(long max) {
         long bytes = 0;
         for (List<ShardStore.KeyValue> page = scan(new byte[0], null, MEDIAN_PAGE_ROWS); !page.isEmpty() && bytes < max;
              page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
             for (ShardStore.KeyValue kv : page) {
-                bytes += kv.key().length + kv.value().length;
+                bytes += kv.key().length + kv.value().length + ROW_OVERHEAD_BYTES;
             }
         }
         return bytes;

@@ -216,6 +216,12 @@ class ShardMergeInProcessTest {
                 .contains(ShardError.MERGE_NOT_RANGE);
         assertThat(refusal(s.get(0).id().value(), s.get(1).id().value())).contains(ShardError.MERGE_NOT_COLOCATED);
         assertThat(refusal(0, 0)).contains(ShardError.INVALID_REQUEST);
+        // a source whose rows would not fit in one log entry
+        for (int i = 0; i < 6; i++) {
+            kv(0).put(PutRequest.newBuilder().setKeyspace("users").setKey(b("x" + i))
+                    .setValue(ByteString.copyFrom(new byte[100_000])).build());
+        }
+        assertThat(refusal(u.get(1).id().value(), u.get(2).id().value())).contains(ShardError.MERGE_TOO_LARGE);
         assertThat(refusal(999, 0)).contains(ShardError.SHARD_NOT_FOUND);
         assertThat(shards("users")).hasSize(3).map(ShardInfo::getSpan)
                 .containsExactlyElementsOf(before.stream().map(ShardInfo::getSpan).toList());
