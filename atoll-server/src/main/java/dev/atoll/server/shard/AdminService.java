@@ -463,6 +463,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     static ShardInfo shardInfo(ShardState s, ShardDescriptor d) {
         var b = ShardInfo.newBuilder().setShard(ShardCodec.encode(d)).setSpan(d.span().toString());
         s.move(d.id()).ifPresent(m -> b.setMovingFrom(m.from().value()).setMovingTo(m.to().value()));
+        s.mergeInto(d.id()).ifPresent(m -> b.setMergingFrom(m.source().id().value()));
         return b.build();
     }
 
