@@ -12,7 +12,14 @@ import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
+import dev.atoll.core.protocol.Role;
+import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.server.AtollServer;
+import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.shard.ShardCodec;
+import dev.atoll.server.shard.ShardState;
+import dev.atoll.shard.ChangeResult;
+import dev.atoll.shard.ShardChange;
 import dev.atoll.server.shard.ShardError;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
@@ -182,6 +189,112 @@ class ShardMergeInProcessTest {
         ProcessCluster.await("no node hosts a merged shard", Duration.ofSeconds(30),
                 () -> cluster.servers.stream().allMatch(s -> merged.stream()
                         .allMatch(id -> s.shardHost().replica(id).isEmpty())));
+    }
+
+    @Test
+    void aWholeClusterStoppedMidMergeCompletesItFromTheMetaGroupsIntentOnRestart() throws Exception {
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
+                .setReplicationFactor(3).setInitialShardCount(1).build());
+        for (int i = 0; i < 100; i++) {
+            kv(i % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key(i))).setValue(b("v" + i)).build());
+        }
+        long first = shards("users").getFirst().getShard().getId();
+        admin(0).splitShard(SplitShardRequest.newBuilder().setShard(first).setKey(b(key(75))).build());
+        admin(0).splitShard(SplitShardRequest.newBuilder().setShard(first).setKey(b(key(25))).build());
+        List<ShardDescriptor> three = inKeyOrder(shards("users"));
+
+        // every node stops right after the meta group applied the merge (step 1), before the groups' steps
+        proposeMergeToMeta(three.get(1), three.get(2));
+        stopAndStartEveryNode();
+        awaitMergeDone(three.get(2).id());
+
+        // and right after the source froze on some node (step 2), before or after the commit
+        ShardDescriptor left = inKeyOrder(shards("users")).get(0);
+        ShardDescriptor right = inKeyOrder(shards("users")).get(1);
+        proposeMergeToMeta(left, right);
+        ProcessCluster.await("the source frozen on some node", Duration.ofSeconds(30), () -> cluster.servers.stream()
+                .anyMatch(s -> s.shardHost().replica(right.id()).flatMap(r -> r.stateMachine().pendingMerge())
+                        .isPresent() || s.shardHost().replica(right.id()).isEmpty()));
+        stopAndStartEveryNode();
+        awaitMergeDone(right.id());
+
+        assertThat(shards("users")).hasSize(1);
+        var expected = new java.util.HashSet<String>();
+        for (int i = 0; i < 100; i++) {
+            expected.add(key(i));
+            for (int via = 0; via < 3; via++) {
+                int node = via;
+                int k = i;
+                var got = ProcessCluster.awaitValue("a read of " + key(i), Duration.ofSeconds(30), () -> {
+                    try {
+                        return Optional.of(kv(node).get(GetRequest.newBuilder().setKeyspace("users")
+                                .setKey(b(key(k))).build()));
+                    } catch (StatusRuntimeException notNow) {
+                        return Optional.empty();
+                    }
+                });
+                assertThat(got.getValue().toStringUtf8()).as("value of %s via n%d", key(i), via + 1)
+                        .isEqualTo("v" + i);
+            }
+        }
+        ProcessCluster.await("every node holds each key once, in the merged shard", Duration.ofSeconds(60), () -> {
+            for (int node = 0; node < 3; node++) {
+                if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "users", expected)) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        ProcessCluster.await("no node hosts a merged shard", Duration.ofSeconds(30),
+                () -> cluster.servers.stream().allMatch(s -> s.shardHost().replica(three.get(1).id()).isEmpty()
+                        && s.shardHost().replica(three.get(2).id()).isEmpty()));
+    }
+
+    /** Has the meta group's leader apply the merge (the admin API's checks passed by construction). */
+    private void proposeMergeToMeta(ShardDescriptor left, ShardDescriptor right) throws Exception {
+        byte[] command = MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(ShardState.command(
+                new ShardChange.Merge(left.id(), left.epoch(), right.id(), right.epoch()))).build());
+        Object answer = ProcessCluster.awaitValue("the merge applied by the meta group", Duration.ofSeconds(30), () -> {
+            for (AtollServer s : cluster.servers) {
+                var status = s.runtime().status(AtollServer.META_GROUP);
+                if (status != null && status.role() == Role.LEADER) {
+                    try {
+                        return Optional.of(s.runtime().propose(AtollServer.META_GROUP, command).get(10, TimeUnit.SECONDS));
+                    } catch (Exception notNow) {
+                        return Optional.empty();
+                    }
+                }
+            }
+            return Optional.empty();
+        });
+        assertThat(answer).isInstanceOf(ChangeResult.Applied.class);
+    }
+
+    private void stopAndStartEveryNode() throws Exception {
+        var stopping = new ArrayList<Thread>();
+        for (int i = 0; i < 3; i++) {
+            int node = i;
+            stopping.add(Thread.ofPlatform().start(() -> cluster.stop(node)));
+        }
+        for (Thread t : stopping) {
+            t.join();
+        }
+        for (int i = 0; i < 3; i++) {
+            cluster.start(i);
+        }
+    }
+
+    /** Waits until the map no longer has the source nor its merge intent (asked of every node in turn). */
+    private void awaitMergeDone(ShardId source) throws InterruptedException {
+        ProcessCluster.await("the merge of " + source + " done", Duration.ofSeconds(60), () -> {
+            try {
+                List<ShardInfo> now = admin(0).withDeadlineAfter(5, TimeUnit.SECONDS).listShards(
+                        ListShardsRequest.newBuilder().setKeyspace("users").build()).getShardsList();
+                return now.stream().noneMatch(s -> s.getShard().getId() == source.value() || s.getMergingFrom() != 0);
+            } catch (StatusRuntimeException notYet) {
+                return false; // the client channel reconnects after a back-off
+            }
+        });
     }
 
     @Test
