@@ -65,6 +65,7 @@ public final class ShardReconciler implements AutoCloseable {
      * transport's batchBytesMax, 1 MiB); a larger one would sit in the leader's log uncommitted.
      */
     public static final int COMMIT_MERGE_BYTES_MAX = (1 << 20) - (64 << 10);
+    private static final long TOO_LARGE_REPORT_MILLIS = 30_000;
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -292,7 +293,7 @@ public final class ShardReconciler implements AutoCloseable {
                 long sourceGroup = source.orElseThrow().groupId();
                 ShardStateMachine sm = source.get().stateMachine();
                 mergeSteps.put(sourceId, runtime.query(sourceGroup, r -> sm.frozenSnapshot())
-                        .thenCompose(frozen -> {
+                        .orTimeout(5, TimeUnit.SECONDS).<Object>thenCompose(frozen -> {
                             if (frozen.isEmpty()) {
                                 return CompletableFuture.completedFuture(null);
                             }
@@ -300,16 +301,19 @@ public final class ShardReconciler implements AutoCloseable {
                             byte[] commit = ShardCodec.encode(new ShardCommand.CommitMerge(merge.target(),
                                     merge.targetEpoch(), merge.source().epoch(), rows));
                             if (commit.length > COMMIT_MERGE_BYTES_MAX) {
-                                // the admin API refuses such sources; writes raced its check: say so, propose nothing
+                                // the admin API refuses such sources; writes raced its check. Propose nothing
+                                // and say so now and then: the merge is stuck (the source frozen) until an
+                                // operator steps in.
                                 log.error("shard_merge_source_too_large node={} source={} target={} bytes={} max={}",
                                         runtime.self(), sourceId, merge.target(), commit.length,
                                         COMMIT_MERGE_BYTES_MAX);
-                                return CompletableFuture.completedFuture(null);
+                                return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
+                                        TOO_LARGE_REPORT_MILLIS, TimeUnit.MILLISECONDS));
                             }
                             log.info("shard_merge_commit node={} source={} target={} rows={} bytes={}", runtime.self(),
                                     sourceId, merge.target(), rows.rows().size(), commit.length);
-                            return runtime.propose(targetGroup, commit);
-                        }).orTimeout(5, TimeUnit.SECONDS));
+                            return runtime.propose(targetGroup, commit).orTimeout(5, TimeUnit.SECONDS);
+                        }));
             }
             case null, default -> { }
         }
