@@ -15,9 +15,9 @@ import dev.atoll.proto.shardmap.StartMove;
 import dev.atoll.proto.shardmap.TransferRecord;
 import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Directory;
+import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardChange;
-import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
@@ -64,7 +64,10 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         }
     }
 
-    /** A merge refused before the map was asked: a move, split or merge of one of its shards is running. */
+    /**
+     * Refused before the map was asked: a merge whose shard is moving or merging, or a split, move
+     * or merge of the target of a merge in progress. Retry once it is done.
+     */
     public record MergeRefused(String reason) {
     }
 
