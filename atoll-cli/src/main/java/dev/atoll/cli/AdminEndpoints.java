@@ -61,7 +61,8 @@ final class AdminEndpoints {
             var shard = s.getShard();
             String replicas = shard.getReplicasList().stream().map(r -> replica(r, shard.getLeaderHint()))
                     .collect(Collectors.joining(","));
-            String moving = s.getMovingTo().isEmpty() ? "" : "  moving " + s.getMovingFrom() + "->" + s.getMovingTo();
+            String moving = (s.getMovingTo().isEmpty() ? "" : "  moving " + s.getMovingFrom() + "->" + s.getMovingTo())
+                    + (s.getMergingFrom() == 0 ? "" : "  merging s" + s.getMergingFrom() + " in");
             out.printf("%-8s %-16s %-40s %-28s v%d/c%d%s%n", "s" + shard.getId(), shard.getKeyspace(), s.getSpan(),
                     replicas, shard.getEpoch().getRangeVersion(), shard.getEpoch().getConfVersion(), moving);
         }

@@ -1,6 +1,7 @@
 package dev.atoll.cli;
 
 import dev.atoll.proto.admin.ListShardsRequest;
+import dev.atoll.proto.admin.MergeShardsRequest;
 import com.google.protobuf.ByteString;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.SplitShardRequest;
@@ -15,11 +16,11 @@ import picocli.CommandLine.Spec;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code atoll shard list|move|transfer-leader|split}: where shards live, who leads them, splits. */
+/** {@code atoll shard list|move|transfer-leader|split|merge}: where shards live, who leads them, splits, merges. */
 @Command(name = "shard", mixinStandardHelpOptions = true,
-        description = "List shards, move replicas, transfer leaders, split range shards.",
+        description = "List shards, move replicas, transfer leaders, split and merge range shards.",
         subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class,
-                ShardCommand.Split.class})
+                ShardCommand.Split.class, ShardCommand.Merge.class})
 final class ShardCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -137,6 +138,48 @@ final class ShardCommand implements Runnable {
                 return 1;
             }
             AdminEndpoints.printShards(List.of(split.getShard(), split.getCreated()), spec.commandLine().getOut());
+            return 0;
+        }
+    }
+
+    @Command(name = "merge", mixinStandardHelpOptions = true,
+            description = "Merge two adjacent range shards whose replicas are on the same nodes: RIGHT into LEFT"
+                    + " (without RIGHT, LEFT's right neighbour; with --into-left, the one shard named into its left"
+                    + " neighbour). Answers once the merged shard holds both.")
+    static final class Merge implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Parameters(index = "0", description = "The shard that stays (s12 or 12), or with --into-left the one merged.")
+        String left;
+        @Parameters(index = "1", arity = "0..1", description = "The shard merged into it, just after it.")
+        String right;
+        @Option(names = "--into-left", description = "Merge the shard named into its left neighbour.")
+        boolean intoLeft;
+
+        @Override
+        public Integer call() {
+            var request = MergeShardsRequest.newBuilder();
+            if (intoLeft) {
+                if (right != null) {
+                    spec.commandLine().getErr().println("atoll: INVALID_REQUEST: --into-left takes one shard");
+                    return 2;
+                }
+                request.setRight(shardId(left));
+            } else {
+                request.setLeft(shardId(left));
+                if (right != null) {
+                    request.setRight(shardId(right));
+                }
+            }
+            var merged = admin.call(a -> a.mergeShards(request.build()), spec.commandLine().getErr());
+            if (merged == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(merged.getShard()), spec.commandLine().getOut());
+            spec.commandLine().getOut().println("merged s" + merged.getMerged() + " into s"
+                    + merged.getShard().getShard().getId());
             return 0;
         }
     }

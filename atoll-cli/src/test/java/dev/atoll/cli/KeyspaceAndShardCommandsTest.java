@@ -147,4 +147,23 @@ class KeyspaceAndShardCommandsTest {
         assertThat(row).as("name, region, zone, capacity in GiB, replicas, leaders, client URL")
                 .containsExactly("n1", "default", "-", "1024", "3", "3", "http://" + endpoint);
     }
+
+    @Test
+    void twoAdjacentRangeShardsMergeBackIntoOne() {
+        atoll("keyspace", "create", "users", "--replication-factor", "1");
+        atoll("shard", "split", "s1", "--at", "m");
+        atoll("shard", "split", "s2", "--at", "t");
+
+        Run merged = atoll("shard", "merge", "s1", "s2");
+        assertThat(merged.exitCode()).as(merged.err()).isZero();
+        assertThat(merged.out()).contains("merged s2 into s1");
+        Run intoLeft = atoll("shard", "merge", "s3", "--into-left");
+        assertThat(intoLeft.exitCode()).as(intoLeft.err()).isZero();
+        assertThat(intoLeft.out()).contains("merged s3 into s1");
+        assertThat(atoll("shard", "list", "--keyspace", "users").out().lines()).hasSize(2);
+
+        // the only shard left has no neighbour
+        assertThat(atoll("shard", "merge", "s1").err()).startsWith("atoll: MERGE_NOT_ADJACENT:");
+        assertThat(atoll("shard", "merge", "s1", "s2").err()).startsWith("atoll: SHARD_NOT_FOUND:");
+    }
 }

@@ -14,9 +14,11 @@ import dev.atoll.proto.admin.ListKeyspacesResponse;
 import dev.atoll.proto.admin.ListNodesRequest;
 import dev.atoll.proto.admin.ListNodesResponse;
 import dev.atoll.proto.admin.ListShardsRequest;
-import dev.atoll.proto.admin.NodeInfo;
 import dev.atoll.proto.admin.ListShardsResponse;
+import dev.atoll.proto.admin.MergeShardsRequest;
+import dev.atoll.proto.admin.MergeShardsResponse;
 import dev.atoll.proto.admin.MoveShardRequest;
+import dev.atoll.proto.admin.NodeInfo;
 import dev.atoll.proto.admin.MoveShardResponse;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
@@ -69,6 +71,12 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     /** Default cap on how long a request waits for its change to show (shards led, a move done). */
     public static final long WAIT_MILLIS_MAX = 60_000;
     private static final long POLL_MILLIS = 50;
+    /**
+     * Most bytes a merge source may hold (rows, with a per-row allowance for their encoding):
+     * its rows travel in one log entry, which goes to followers in one peer message, at most
+     * the peer transport's batchBytesMax (1 MiB); well below the pure replica's own bound.
+     */
+    public static final long MERGE_SOURCE_BYTES_MAX = 512 << 10;
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -294,6 +302,115 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         }), out);
     }
 
+    /**
+     * Merges the right shard into the left one (both adjacent range shards of one keyspace, with
+     * replicas on the same nodes, neither moving, splitting or merging): the meta group applies
+     * the merge and records its intent; the groups then freeze the source and commit its rows
+     * into the target ({@link ShardReconciler}, {@link MergePlan}). Answers once the target's
+     * group holds the source's keys and the meta group has forgotten the merge.
+     */
+    @Override
+    public void mergeShards(MergeShardsRequest request, StreamObserver<MergeShardsResponse> out) {
+        answer(fresh().thenCompose(x -> {
+            ShardDescriptor[] pair = mergePair(request);
+            ShardDescriptor left = pair[0];
+            ShardDescriptor right = pair[1];
+            // both groups have applied every split of the map, and the source's rows fit in one entry
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
+            return inStep(left, deadline).thenCombine(inStep(right, deadline), (l, r) -> {
+                if (l.getRangeVersion() != left.epoch().rangeVersion()
+                        || r.getRangeVersion() != right.epoch().rangeVersion()) {
+                    throw ShardError.MERGE_IN_PROGRESS.toStatus("a split of " + left.id() + " or " + right.id()
+                            + " is not yet applied by its group");
+                }
+                if (r.getDataBytes() > MERGE_SOURCE_BYTES_MAX) {
+                    throw ShardError.MERGE_TOO_LARGE.toStatus(right.id() + " holds more than "
+                            + MERGE_SOURCE_BYTES_MAX + " bytes: its rows travel in one log entry");
+                }
+                return pair;
+            });
+        }).thenCompose(pair -> propose(ShardState.command(new ShardChange.Merge(pair[0].id(), pair[0].epoch(),
+                pair[1].id(), pair[1].epoch()))).thenCompose(answer -> {
+            refuseUnlessApplied(answer, pair[0].id() + "+" + pair[1].id());
+            ShardId source = pair[1].id();
+            return await(s -> s.mergeOf(source).isEmpty(), WAIT_MILLIS_MAX).thenApply(s -> MergeShardsResponse
+                    .newBuilder().setShard(shardInfo(s, shard(pair[0].id()))).setMerged(source.value()).build());
+        })), out);
+    }
+
+    /**
+     * A replica's probe of {@code shard} (range version, data bytes), asked again for a while
+     * when the replica is behind the map's range version (a split its group has yet to apply,
+     * or a replica lagging its group): the last answer at {@code deadlineNanos}.
+     */
+    private CompletableFuture<MedianKeyResponse> inStep(ShardDescriptor shard, long deadlineNanos) {
+        return medianKeys.apply(shard).thenCompose(probe -> {
+            if (probe.getRangeVersion() == shard.epoch().rangeVersion() || System.nanoTime() - deadlineNanos > 0) {
+                return CompletableFuture.completedFuture(probe);
+            }
+            var again = new CompletableFuture<MedianKeyResponse>();
+            scheduler.schedule(() -> inStep(shard, deadlineNanos).whenComplete((p, e) -> {
+                if (e != null) {
+                    again.completeExceptionally(e);
+                } else {
+                    again.complete(p);
+                }
+            }), POLL_MILLIS, TimeUnit.MILLISECONDS);
+            return again;
+        });
+    }
+
+    /** The shards a merge request names, left then right, checked against this node's map. */
+    private ShardDescriptor[] mergePair(MergeShardsRequest request) {
+        ShardState state = meta.shards();
+        if (request.getLeft() == 0 && request.getRight() == 0) {
+            throw ShardError.INVALID_REQUEST.toStatus("name the shard to merge into (left), the one merged (right), or both");
+        }
+        ShardDescriptor left = request.getLeft() == 0 ? null : shard(ShardId.of(request.getLeft()));
+        ShardDescriptor right = request.getRight() == 0 ? null : shard(ShardId.of(request.getRight()));
+        ShardDescriptor named = left != null ? left : right;
+        if (!(named.span() instanceof KeyRange namedRange)) {
+            throw ShardError.MERGE_NOT_RANGE.toStatus(named.id() + " is not a range shard: only range (and geo)"
+                    + " shards merge");
+        }
+        if (left == null || right == null) {
+            boolean findRight = right == null;
+            ShardDescriptor neighbour = state.map().shards(named.keyspace()).stream()
+                    .filter(d -> d.span() instanceof KeyRange r && (findRight ? r.start().equals(namedRange.end())
+                            && !namedRange.end().isEnd() : r.end().equals(namedRange.start())
+                            && !namedRange.start().equals(Key.MIN)))
+                    .findFirst().orElseThrow(() -> ShardError.MERGE_NOT_ADJACENT.toStatus(named.id() + " has no "
+                            + (findRight ? "right" : "left") + " neighbour"));
+            left = findRight ? named : neighbour;
+            right = findRight ? neighbour : named;
+        }
+        if (left.id().equals(right.id())) {
+            throw ShardError.INVALID_REQUEST.toStatus("a shard does not merge with itself: " + left.id());
+        }
+        if (!left.keyspace().equals(right.keyspace())) {
+            throw ShardError.MERGE_KEYSPACE_MISMATCH.toStatus(left.id() + " is in " + left.keyspace() + ", "
+                    + right.id() + " in " + right.keyspace());
+        }
+        if (!(left.span() instanceof KeyRange l) || !(right.span() instanceof KeyRange r)) {
+            throw ShardError.MERGE_NOT_RANGE.toStatus("only range (and geo) shards merge");
+        }
+        if (!l.end().equals(r.start())) {
+            throw ShardError.MERGE_NOT_ADJACENT.toStatus(right.id() + " " + r + " does not follow " + left.id() + " "
+                    + l + ": name the left shard first");
+        }
+        for (ShardDescriptor d : List.of(left, right)) {
+            if (state.move(d.id()).isPresent() || state.mergeInto(d.id()).isPresent()) {
+                throw ShardError.MERGE_IN_PROGRESS.toStatus(d.id() + " has a move or merge in progress");
+            }
+        }
+        if (!left.replicas().equals(right.replicas()) || !left.learners().isEmpty()) {
+            throw ShardError.MERGE_NOT_COLOCATED.toStatus("a merge needs the same voters on the same nodes and no"
+                    + " learners: " + left.id() + " " + left.replicas() + ", " + right.id() + " " + right.replicas()
+                    + "; move replicas to co-locate them first");
+        }
+        return new ShardDescriptor[] {left, right};
+    }
+
     // ------------------------------------------------------------------ parts
 
     /** The spec a request asks for; INVALID_KEYSPACE naming what is wrong. */
@@ -356,6 +473,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             case ChangeResult.Rejected r -> throw (r.reason().endsWith(" exists")
                     ? ShardError.KEYSPACE_EXISTS : ShardError.REJECTED).toStatus(r.reason());
             case ShardState.MoveRefused m -> throw ShardError.MOVE_REFUSED.toStatus(m.reason());
+            case ShardState.MergeRefused m -> throw ShardError.MERGE_IN_PROGRESS.toStatus(m.reason());
             case ShardState.Malformed m -> throw ShardError.INVALID_REQUEST.toStatus(m.detail());
             case null, default -> throw ShardError.REJECTED.toStatus("unexpected answer for " + subject + ": " + answer);
         }
@@ -371,6 +489,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     static ShardInfo shardInfo(ShardState s, ShardDescriptor d) {
         var b = ShardInfo.newBuilder().setShard(ShardCodec.encode(d)).setSpan(d.span().toString());
         s.move(d.id()).ifPresent(m -> b.setMovingFrom(m.from().value()).setMovingTo(m.to().value()));
+        s.mergeInto(d.id()).ifPresent(m -> b.setMergingFrom(m.source().id().value()));
         return b.build();
     }
 

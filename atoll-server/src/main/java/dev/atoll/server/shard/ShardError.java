@@ -21,6 +21,17 @@ public enum ShardError {
     NODE_NOT_FOUND(Status.Code.NOT_FOUND),
     UNPLACEABLE(Status.Code.FAILED_PRECONDITION),
     MOVE_REFUSED(Status.Code.FAILED_PRECONDITION),
+    /** The two shards of a merge do not touch (or one has no neighbour on that side). */
+    MERGE_NOT_ADJACENT(Status.Code.FAILED_PRECONDITION),
+    MERGE_KEYSPACE_MISMATCH(Status.Code.FAILED_PRECONDITION),
+    /** Only range (and geo) shards merge; hash and directory keyspaces are rebalanced otherwise. */
+    MERGE_NOT_RANGE(Status.Code.FAILED_PRECONDITION),
+    /** The shards' replicas are not on the same nodes (the rebalancer has to co-locate them first). */
+    MERGE_NOT_COLOCATED(Status.Code.FAILED_PRECONDITION),
+    /** A move, split or merge of one of the shards is not finished: try again once it is. */
+    MERGE_IN_PROGRESS(Status.Code.FAILED_PRECONDITION),
+    /** The source holds too much data for its rows to travel in one log entry. */
+    MERGE_TOO_LARGE(Status.Code.FAILED_PRECONDITION),
     REJECTED(Status.Code.FAILED_PRECONDITION),
     STALE_EPOCH(Status.Code.ABORTED),
     SHARD_MOVED(Status.Code.FAILED_PRECONDITION),

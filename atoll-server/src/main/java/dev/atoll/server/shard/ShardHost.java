@@ -42,7 +42,8 @@ import java.util.function.LongSupplier;
  * leader's snapshot), and removes it when the replica is gone, deleting its data from the
  * shared {@link ShardStore}. A group leaves once its own membership no longer holds this node,
  * once its shard is dropped, or after {@link #REMOVAL_GRACE_MILLIS}, so that the shard's leader
- * has had the time to take it out of the group first.
+ * has had the time to take it out of the group first. The source of a merge in progress stays
+ * (its frozen rows are what the target's leader commits) until the meta group forgets the merge.
  *
  * <p>Group ids come from shard ids ({@link #groupOf}), above the meta and {@code default}
  * groups. Runs on {@code scheduler} (one round at a time); lookups are thread-safe.
@@ -142,6 +143,18 @@ public final class ShardHost implements AutoCloseable {
             wanted.add(s.id());
             if (!hosted.containsKey(s.id())) {
                 host(s, map.keyspace(s.keyspace()).orElseThrow(), state.keyspaceId(s.keyspace()).orElseThrow());
+            }
+        }
+        for (ShardState.Merge m : state.merges().values()) {
+            ShardDescriptor source = m.source();
+            if (!source.hasReplicaOn(self) || map.keyspace(source.keyspace()).isEmpty()) {
+                continue;
+            }
+            wanted.add(source.id());
+            if (!hosted.containsKey(source.id())) {
+                // after a restart: the frozen source resumes from its store, for the target's leader to read
+                host(source, map.keyspace(source.keyspace()).orElseThrow(),
+                        state.keyspaceId(source.keyspace()).orElseThrow());
             }
         }
         long now = clockMillis.getAsLong();
@@ -244,9 +257,11 @@ public final class ShardHost implements AutoCloseable {
             return;
         }
         NodeId self = runtime.self();
-        ShardMap map = meta.shards().map();
+        ShardState state = meta.shards();
+        ShardMap map = state.map();
         store.shardsWithData().forEach((id, bounds) -> {
-            boolean here = map.shard(id).map(s -> s.hasReplicaOn(self)).orElse(false);
+            boolean here = map.shard(id).map(s -> s.hasReplicaOn(self)).orElse(false)
+                    || state.mergeOf(id).map(m -> m.source().hasReplicaOn(self)).orElse(false);
             if (!here && !hosted.containsKey(id)) {
                 store.deleteShard(id, bounds);
                 log.info("shard_orphan_deleted node={} shard={}", self, id);

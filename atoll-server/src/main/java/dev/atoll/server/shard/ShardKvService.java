@@ -378,8 +378,10 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         return onShard(shard, forwarded, replica -> CompletableFuture.supplyAsync(() -> {
             var b = MedianKeyResponse.newBuilder();
             try {
-                replica.stateMachine().medianKey().ifPresent(k -> b.setFound(true)
-                        .setKey(ByteString.copyFrom(k.toBytes())));
+                ShardStateMachine sm = replica.stateMachine();
+                sm.bounds().ifPresent(bounds -> b.setRangeVersion(bounds.epoch().rangeVersion()));
+                sm.medianKey().ifPresent(k -> b.setFound(true).setKey(ByteString.copyFrom(k.toBytes())));
+                b.setDataBytes(sm.dataBytes(AdminService.MERGE_SOURCE_BYTES_MAX + 1));
             } catch (ShardStateMachine.NotServed moved) {
                 throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
             }

@@ -11,6 +11,9 @@ import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.replica.ShardBounds;
+import dev.atoll.shard.replica.ShardCodec;
+import dev.atoll.shard.replica.ShardCommand;
+import dev.atoll.shard.replica.ShardSnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +44,9 @@ import java.util.function.Predicate;
  *       promotion to the meta group, once it votes the removal of the source (after handing
  *       leadership over if the source is this node);</li>
  *   <li>carries out a leader transfer the map asks for;</li>
+ *   <li>advances a merge ({@link MergePlan}): the source's leader freezes its group, the
+ *       target's leader commits the frozen rows of its node's source replica into its group,
+ *       then tells the meta group the merge is done;</li>
  *   <li>reports the shards it leads that the map names another leader for, batched into one
  *       meta command per round, at most one per {@link #REPORT_PERIOD_MILLIS}.</li>
  * </ol>
@@ -54,6 +60,12 @@ public final class ShardReconciler implements AutoCloseable {
     /** Least time between two tries of one leader transfer. */
     public static final long TRANSFER_RETRY_MILLIS = 2_000;
     private static final long BARRIER_MILLIS = 1_000;
+    /**
+     * Largest CommitMerge proposed: the entry reaches followers in one peer message (the peer
+     * transport's batchBytesMax, 1 MiB); a larger one would sit in the leader's log uncommitted.
+     */
+    public static final int COMMIT_MERGE_BYTES_MAX = (1 << 20) - (64 << 10);
+    private static final long TOO_LARGE_REPORT_MILLIS = 30_000;
 
     private final NodeRuntime runtime;
     private final long metaGroup;
@@ -68,6 +80,8 @@ public final class ShardReconciler implements AutoCloseable {
     private final Map<ShardId, CompletableFuture<Object>> metaChanges = new HashMap<>();
     /** The last split proposed per group, until it completes. */
     private final Map<Long, CompletableFuture<Object>> splitProposals = new HashMap<>();
+    /** The last merge step proposed per merge (by source shard), until it completes. */
+    private final Map<ShardId, CompletableFuture<?>> mergeSteps = new HashMap<>();
     private final Map<ShardId, Long> transferTriedAtMillis = new HashMap<>();
     private CompletableFuture<Object> report = CompletableFuture.completedFuture(null);
     private long reportedAtMillis = Long.MIN_VALUE / 2;
@@ -114,6 +128,11 @@ public final class ShardReconciler implements AutoCloseable {
         groupChanges.values().removeIf(CompletableFuture::isDone);
         metaChanges.values().removeIf(CompletableFuture::isDone);
         splitProposals.values().removeIf(CompletableFuture::isDone);
+        mergeSteps.values().removeIf(CompletableFuture::isDone);
+        mergeSteps.keySet().retainAll(meta.shards().merges().keySet());
+        for (ShardState.Merge merge : meta.shards().merges().values()) {
+            advanceMerge(merge);
+        }
         boolean fresh = false;
         var observed = new ArrayList<ShardChange.LeaderObserved>();
         for (ShardDescriptor shard : meta.shards().map().shards()) {
@@ -234,6 +253,75 @@ public final class ShardReconciler implements AutoCloseable {
             splitProposals.put(group, runtime.propose(group, dev.atoll.shard.replica.ShardCodec.encode(split))
                     .orTimeout(5, TimeUnit.SECONDS));
         });
+    }
+
+    /**
+     * The merge step this node leads, if any: freeze the source (its leader), commit the frozen
+     * rows into the target, then forget the merge (the target's leader). Only forward, like a
+     * split: a repeated proposal meets a frozen shard or another epoch and changes nothing.
+     */
+    private void advanceMerge(ShardState.Merge merge) {
+        ShardId sourceId = merge.source().id();
+        if (mergeSteps.containsKey(sourceId)) {
+            return;
+        }
+        Optional<ShardHost.Hosted> source = host.replica(sourceId);
+        if (source.isPresent() && leads(source.get().groupId())) {
+            ShardStateMachine sm = source.get().stateMachine();
+            MergePlan.forSource(merge, sm.bounds(), sm.pendingMerge()).ifPresent(step -> {
+                ShardCommand.PrepareMerge prepare = ((MergePlan.Prepare) step).command();
+                log.info("shard_merge_prepare node={} source={} target={} epoch={}", runtime.self(), sourceId,
+                        merge.target(), prepare.epoch());
+                mergeSteps.put(sourceId, runtime.propose(source.get().groupId(), ShardCodec.encode(prepare))
+                        .orTimeout(5, TimeUnit.SECONDS));
+            });
+        }
+        Optional<ShardHost.Hosted> target = host.replica(merge.target());
+        if (mergeSteps.containsKey(sourceId) || target.isEmpty() || !leads(target.get().groupId())) {
+            return;
+        }
+        long targetGroup = target.get().groupId();
+        Optional<MergePlan.Step> step = MergePlan.forTarget(merge, target.get().stateMachine().bounds(),
+                source.flatMap(s -> s.stateMachine().pendingMerge()));
+        switch (step.orElse(null)) {
+            case MergePlan.Finish f -> {
+                log.info("shard_merge_done node={} source={} target={}", runtime.self(), sourceId, merge.target());
+                mergeSteps.put(sourceId, proposeMeta(ShardState.finishMerge(sourceId)));
+            }
+            case MergePlan.Commit c -> {
+                // the frozen rows of this node's source replica: every replica that applied the freeze holds the same
+                long sourceGroup = source.orElseThrow().groupId();
+                ShardStateMachine sm = source.get().stateMachine();
+                mergeSteps.put(sourceId, runtime.query(sourceGroup, r -> sm.frozenSnapshot())
+                        .orTimeout(5, TimeUnit.SECONDS).<Object>thenCompose(frozen -> {
+                            if (frozen.isEmpty()) {
+                                return CompletableFuture.completedFuture(null);
+                            }
+                            ShardSnapshot rows = frozen.get();
+                            byte[] commit = ShardCodec.encode(new ShardCommand.CommitMerge(merge.target(),
+                                    merge.targetEpoch(), merge.source().epoch(), rows));
+                            if (commit.length > COMMIT_MERGE_BYTES_MAX) {
+                                // the admin API refuses such sources; writes raced its check. Propose nothing
+                                // and say so now and then: the merge is stuck (the source frozen) until an
+                                // operator steps in.
+                                log.error("shard_merge_source_too_large node={} source={} target={} bytes={} max={}",
+                                        runtime.self(), sourceId, merge.target(), commit.length,
+                                        COMMIT_MERGE_BYTES_MAX);
+                                return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
+                                        TOO_LARGE_REPORT_MILLIS, TimeUnit.MILLISECONDS));
+                            }
+                            log.info("shard_merge_commit node={} source={} target={} rows={} bytes={}", runtime.self(),
+                                    sourceId, merge.target(), rows.rows().size(), commit.length);
+                            return runtime.propose(targetGroup, commit).orTimeout(5, TimeUnit.SECONDS);
+                        }));
+            }
+            case null, default -> { }
+        }
+    }
+
+    private boolean leads(long group) {
+        LogStatus status = runtime.status(group);
+        return status != null && status.role() == Role.LEADER;
     }
 
     private boolean metaBarrier() throws InterruptedException {

@@ -3,7 +3,9 @@ package dev.atoll.server.shard;
 import dev.atoll.core.NodeId;
 import dev.atoll.proto.shardmap.ChangeBatch;
 import dev.atoll.proto.shardmap.DirectoryRecord;
+import dev.atoll.proto.shardmap.FinishMerge;
 import dev.atoll.proto.shardmap.KeyspaceRecord;
+import dev.atoll.proto.shardmap.MergeRecord;
 import dev.atoll.proto.shardmap.MoveRecord;
 import dev.atoll.proto.shardmap.ShardChangeRecord;
 import dev.atoll.proto.shardmap.ShardMapCommand;
@@ -13,9 +15,11 @@ import dev.atoll.proto.shardmap.StartMove;
 import dev.atoll.proto.shardmap.TransferRecord;
 import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Directory;
+import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
 
@@ -29,22 +33,46 @@ import java.util.TreeMap;
 
 /**
  * The meta group's shard state: the {@link ShardMap}, each keyspace's storage id, and the
- * intents the shard leaders carry out (replica moves, leader transfers). Immutable: {@link #apply}
+ * intents the shard leaders carry out (replica moves, leader transfers, merges). Immutable: {@link #apply}
  * returns the next state and the answer for the proposer; a refused command returns this very
  * state, so a refusal changes nothing. Deterministic, as every replica of the meta group must
  * compute the same state.
  *
  * <p>Intents end by themselves: a move once its source replica is gone from the shard (or its
  * learner was removed), a transfer once its target is observed leading or is no longer a voter,
- * both when their shard is dropped.
+ * all of them when their shard is dropped. A merge is recorded with the map's {@code Merge} (the
+ * source leaves the map at once; the intent keeps its replicas and data on their nodes) and ends
+ * with {@code FinishMerge}, once the target's group applied the merge, or when the target is dropped.
  */
 public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, NavigableMap<ShardId, Move> moves,
-                         NavigableMap<ShardId, NodeId> transfers) {
+                         NavigableMap<ShardId, NodeId> transfers, NavigableMap<ShardId, Merge> merges) {
     public static final ShardState EMPTY = new ShardState(ShardMap.empty(), new TreeMap<>(), new TreeMap<>(),
-            new TreeMap<>());
+            new TreeMap<>(), new TreeMap<>());
 
     /** A replica move in progress: the learner on {@code to} replaces the replica on {@code from}. */
     public record Move(NodeId from, NodeId to) {
+    }
+
+    /**
+     * A merge in progress, under its source's id: {@code source} (the descriptor the map held
+     * before the merge) freezes and goes into {@code target}, which was at {@code targetEpoch}.
+     * The target's group then reaches {@link #mergedEpoch()}, the epoch the map gave it.
+     */
+    public record Merge(ShardId target, ShardEpoch targetEpoch, ShardDescriptor source) {
+        public ShardEpoch mergedEpoch() {
+            return ShardEpoch.merged(targetEpoch, source.epoch());
+        }
+    }
+
+    /**
+     * Refused before the map was asked: a merge whose shard is moving or merging, or a split, move
+     * or merge of the target of a merge in progress. Retry once it is done.
+     */
+    public record MergeRefused(String reason) {
+    }
+
+    /** {@code FinishMerge} came to this: whether an intent was forgotten. */
+    public record MergeFinished(boolean forgotten) {
     }
 
     /** What a command came to: the state after it, and the proposer's answer. */
@@ -63,6 +91,17 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         keyspaceIds = Collections.unmodifiableNavigableMap(new TreeMap<>(keyspaceIds));
         moves = Collections.unmodifiableNavigableMap(new TreeMap<>(moves));
         transfers = Collections.unmodifiableNavigableMap(new TreeMap<>(transfers));
+        merges = Collections.unmodifiableNavigableMap(new TreeMap<>(merges));
+    }
+
+    /** The merge in progress whose source is {@code source}. */
+    public Optional<Merge> mergeOf(ShardId source) {
+        return Optional.ofNullable(merges.get(source));
+    }
+
+    /** The merge in progress into {@code target}, if any (at most one: a target takes no other operation). */
+    public Optional<Merge> mergeInto(ShardId target) {
+        return merges.values().stream().filter(m -> m.target().equals(target)).findFirst();
     }
 
     public Optional<Move> move(ShardId shard) {
@@ -87,6 +126,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 case BATCH -> batch(command.getBatch());
                 case DROP_KEYSPACE -> drop(command.getDropKeyspace().getName());
                 case START_MOVE -> startMove(command.getStartMove());
+                case FINISH_MERGE -> finishMerge(command.getFinishMerge());
                 case OP_NOT_SET -> new Outcome(this, new Malformed("a shard map command names its kind"));
             };
         } catch (ShardCodec.MalformedShardRecord | IllegalArgumentException bad) {
@@ -101,9 +141,25 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
             return new Outcome(this, new ChangeResult.Rejected(split.shard()
                     + " has a replica move in progress: split it after"));
         }
+        if (change instanceof ShardChange.Operation op && !(change instanceof ShardChange.TransferLeader)
+                && mergeInto(op.shard()).isPresent()) {
+            // the group has yet to take the source's keys at the epoch the merge planned
+            return new Outcome(this, new MergeRefused(op.shard() + " has a merge in progress: wait until it is done"));
+        }
+        if (change instanceof ShardChange.Merge m) {
+            Optional<String> refused = mergeRefusal(m);
+            if (refused.isPresent()) {
+                return new Outcome(this, new MergeRefused(refused.get()));
+            }
+        }
         ChangeResult result = map.apply(change);
         if (!(result instanceof ChangeResult.Applied applied)) {
             return new Outcome(this, result);
+        }
+        var nextMerges = new TreeMap<>(merges);
+        if (change instanceof ShardChange.Merge m) {
+            // the source leaves the map now; its replicas keep its frozen rows until the target took them
+            nextMerges.put(m.right(), new Merge(m.shard(), m.epoch(), map.shard(m.right()).orElseThrow()));
         }
         var ids = new TreeMap<>(keyspaceIds);
         if (change instanceof ShardChange.CreateKeyspace c) {
@@ -115,7 +171,34 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
             case ShardChange.LeaderObserved o -> nextTransfers.remove(o.shard(), o.leader());
             default -> { }
         }
-        return new Outcome(new ShardState(applied.map(), ids, moves, nextTransfers).settled(), result);
+        return new Outcome(new ShardState(applied.map(), ids, moves, nextTransfers, nextMerges).settled(), result);
+    }
+
+    /** Why the map must not apply {@code m} now (beyond its own checks), if it must not. */
+    private Optional<String> mergeRefusal(ShardChange.Merge m) {
+        for (ShardId id : List.of(m.shard(), m.right())) {
+            if (moves.containsKey(id)) {
+                return Optional.of(id + " has a replica move in progress: merge it after");
+            }
+            if (mergeInto(id).isPresent()) {
+                return Optional.of(id + " has a merge in progress: wait until it is done");
+            }
+        }
+        Optional<ShardDescriptor> left = map.shard(m.shard());
+        if (left.isPresent() && !(left.get().span() instanceof KeyRange)) {
+            return Optional.of(m.shard() + " is not a range shard: only range (and geo) shards merge here");
+        }
+        return Optional.empty();
+    }
+
+    private Outcome finishMerge(FinishMerge f) {
+        ShardId source = ShardCodec.shard(f.getSource());
+        if (!merges.containsKey(source)) {
+            return new Outcome(this, new MergeFinished(false));
+        }
+        var nextMerges = new TreeMap<>(merges);
+        nextMerges.remove(source);
+        return new Outcome(new ShardState(map, keyspaceIds, moves, transfers, nextMerges), new MergeFinished(true));
     }
 
     private Outcome batch(ChangeBatch batch) {
@@ -141,7 +224,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         }
         var ids = new TreeMap<>(keyspaceIds);
         ids.remove(keyspace);
-        return new Outcome(new ShardState(applied.map(), ids, moves, transfers).settled(), result);
+        return new Outcome(new ShardState(applied.map(), ids, moves, transfers, merges).settled(), result);
     }
 
     private Outcome startMove(StartMove m) {
@@ -167,7 +250,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         ShardState s = added.state();
         var nextMoves = new TreeMap<>(s.moves);
         nextMoves.put(id, new Move(from, to));
-        return new Outcome(new ShardState(s.map, s.keyspaceIds, nextMoves, s.transfers), added.answer());
+        return new Outcome(new ShardState(s.map, s.keyspaceIds, nextMoves, s.transfers, s.merges), added.answer());
     }
 
     /** This state without the intents that are done or can no longer be carried out. */
@@ -184,7 +267,13 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 nextTransfers.put(id, to);
             }
         }));
-        return new ShardState(map, keyspaceIds, nextMoves, nextTransfers);
+        var nextMerges = new TreeMap<ShardId, Merge>();
+        merges.forEach((id, m) -> {
+            if (map.shard(m.target()).isPresent()) {
+                nextMerges.put(id, m);
+            }
+        });
+        return new ShardState(map, keyspaceIds, nextMoves, nextTransfers, nextMerges);
     }
 
     // ------------------------------------------------------------------ snapshot form
@@ -201,6 +290,8 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 .setTo(m.to().value())));
         transfers.forEach((id, to) -> b.addTransfers(TransferRecord.newBuilder().setShard(id.value())
                 .setTo(to.value())));
+        merges.forEach((id, m) -> b.addMerges(MergeRecord.newBuilder().setTarget(m.target().value())
+                .setTargetEpoch(ShardCodec.encode(m.targetEpoch())).setSource(ShardCodec.encode(m.source()))));
         return b.build();
     }
 
@@ -228,7 +319,12 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 new Move(ShardCodec.node(m.getFrom()), ShardCodec.node(m.getTo()))));
         var transfers = new TreeMap<ShardId, NodeId>();
         p.getTransfersList().forEach(t -> transfers.put(ShardId.of(t.getShard()), ShardCodec.node(t.getTo())));
-        return new ShardState(map, ids, moves, transfers);
+        var merges = new TreeMap<ShardId, Merge>();
+        for (MergeRecord m : p.getMergesList()) {
+            ShardDescriptor source = ShardCodec.decode(m.getSource());
+            merges.put(source.id(), new Merge(ShardId.of(m.getTarget()), ShardCodec.decode(m.getTargetEpoch()), source));
+        }
+        return new ShardState(map, ids, moves, transfers, merges);
     }
 
     // ------------------------------------------------------------------ commands
@@ -241,6 +337,10 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         var b = ChangeBatch.newBuilder();
         changes.forEach(c -> b.addChanges(ShardCodec.encode(c)));
         return ShardMapCommand.newBuilder().setBatch(b).build();
+    }
+
+    public static ShardMapCommand finishMerge(ShardId source) {
+        return ShardMapCommand.newBuilder().setFinishMerge(FinishMerge.newBuilder().setSource(source.value())).build();
     }
 
     public static ShardMapCommand dropKeyspace(String name) {

@@ -8,6 +8,7 @@ import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.replica.MalformedShardData;
+import dev.atoll.shard.replica.PendingMerge;
 import dev.atoll.shard.replica.ShardBounds;
 import dev.atoll.shard.replica.ShardCodec;
 import dev.atoll.shard.replica.ShardCommand;
@@ -61,6 +62,7 @@ public final class ShardStateMachine implements StateMachine {
     private ShardReplica replica;
     /** What readers may serve: null while a snapshot replaces everything. */
     private volatile ShardBounds bounds;
+    private volatile PendingMerge pendingMerge;
     private volatile long appliedIndex;
     private volatile boolean closed;
 
@@ -86,8 +88,23 @@ public final class ShardStateMachine implements StateMachine {
         }
         if (replica != null) {
             bounds = replica.bounds();
+            pendingMerge = replica.pendingMerge().orElse(null);
             appliedIndex = replica.appliedIndex();
         }
+    }
+
+    /** Present once the replica applied a PrepareMerge: it is frozen for a merge into another shard. Any thread. */
+    public Optional<PendingMerge> pendingMerge() {
+        return Optional.ofNullable(pendingMerge);
+    }
+
+    /**
+     * The frozen replica's whole state, rows included, for the target's leader to carry in its
+     * CommitMerge; empty unless it applied a PrepareMerge. On the loop thread only (through
+     * {@code NodeRuntime.query}): its rows no longer change, but a snapshot may replace them.
+     */
+    public Optional<ShardSnapshot> frozenSnapshot() {
+        return replica == null || replica.pendingMerge().isEmpty() ? Optional.empty() : Optional.of(replica.snapshot());
     }
 
     public ShardId shardId() {
@@ -162,6 +179,7 @@ public final class ShardStateMachine implements StateMachine {
             data.commit(state(term));
         }
         bounds = replica == null ? null : replica.bounds();
+        pendingMerge = replica == null ? null : replica.pendingMerge().orElse(null);
         appliedIndex = replicaIndex();
         return results;
     }
@@ -246,6 +264,7 @@ public final class ShardStateMachine implements StateMachine {
         }
         data.commit(state(snapshot.term()));
         bounds = replica.bounds();
+        pendingMerge = replica.pendingMerge().orElse(null);
         appliedIndex = snapshot.index();
     }
 
@@ -333,6 +352,25 @@ public final class ShardStateMachine implements StateMachine {
             skip -= page.size();
         }
         return Optional.empty(); // rows were deleted between the passes
+    }
+
+    /** What {@link #dataBytes} counts per row besides its key and value: about its encoding's overhead. */
+    public static final int ROW_OVERHEAD_BYTES = 16;
+
+    /**
+     * The bytes of the replica's rows (keys, values and {@link #ROW_OVERHEAD_BYTES} each), counted
+     * until they reach {@code max} (then at least {@code max}): whether a merge source's rows fit
+     * in one log entry. Throws as {@link #scan}.
+     */
+    public long dataBytes(long max) {
+        long bytes = 0;
+        for (List<ShardStore.KeyValue> page = scan(new byte[0], null, MEDIAN_PAGE_ROWS); !page.isEmpty() && bytes < max;
+             page = page.size() < MEDIAN_PAGE_ROWS ? List.of() : scan(next(page), null, MEDIAN_PAGE_ROWS)) {
+            for (ShardStore.KeyValue kv : page) {
+                bytes += kv.key().length + kv.value().length + ROW_OVERHEAD_BYTES;
+            }
+        }
+        return bytes;
     }
 
     private static byte[] next(List<ShardStore.KeyValue> page) {

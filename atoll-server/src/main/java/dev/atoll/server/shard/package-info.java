@@ -5,7 +5,7 @@
  * <h2>The map</h2>
  * The meta group's {@link dev.atoll.server.runtime.MetaStateMachine} holds a {@link
  * dev.atoll.server.shard.ShardState}: atoll-shard's {@code ShardMap}, each keyspace's storage id,
- * and two kinds of intent, replica moves and leader transfers. Every change is a protobuf meta
+ * and three kinds of intent: replica moves, leader transfers and merges. Every change is a protobuf meta
  * command ({@link dev.atoll.server.shard.ShardCodec}); its apply answers the proposer with the
  * map's {@code ChangeResult}, and a refusal changes nothing.
  *
@@ -62,6 +62,41 @@
  *       for it are stale and not written.</li>
  * </ul>
  * Clients with the old map get "shard moved" (the replica refuses their range version) and retry.
+ *
+ * <h2>Merges</h2>
+ * {@code MergeShards} (admin API, {@code ./atoll shard merge s3 s4}: s4 into s3) joins two
+ * adjacent range shards of one keyspace whose replicas are on the same nodes (no learners), in
+ * the order the simulator's placement driver proves ({@code ./atoll sim sharded}), every step
+ * forward only and derived from the meta group's state alone ({@link
+ * dev.atoll.server.shard.MergePlan}), so a crash anywhere is completed by the next leader:
+ * <ol>
+ *   <li>the meta group applies {@code ShardChange.Merge} and, in the same command, records the
+ *       intent ({@link dev.atoll.server.shard.ShardState.Merge}: the source's descriptor, the
+ *       target's epoch before; in the snapshot too). The source leaves the map at once, the
+ *       target spans both at the merged epoch; while the intent lasts every node keeps hosting
+ *       its source replica ({@link dev.atoll.server.shard.ShardHost}, after a restart from its
+ *       store) and neither shard takes a split, move or other merge;</li>
+ *   <li>the source's leader proposes {@code PrepareMerge} at the source's epoch: from that entry
+ *       on its replicas refuse every write ("shard moved", naming the target), so its rows are
+ *       final: a write it acknowledged was applied before;</li>
+ *   <li>the target's leader waits until the source replica on its own node (there is one: the
+ *       replicas are co-located) has applied the freeze, takes its rows on the loop thread and
+ *       proposes {@code CommitMerge} carrying them. Each target replica that applies it takes
+ *       the rows and the merged span and epoch; the rows are in the entry, so a replica that
+ *       lags (or was down) applies it later from its log without its node's copy of the source;</li>
+ *   <li>once the target's leader has applied it (so it is committed) it proposes
+ *       {@code FinishMerge}: the meta group forgets the intent;</li>
+ *   <li>every node then removes its source group and deletes its data, as for a dropped shard
+ *       (after a crash before the delete, the orphan sweep does it).</li>
+ * </ol>
+ * Between steps 1 and 3 the source's keys are unavailable: the map names the target, whose
+ * replicas refuse the merged range version until they apply the commit, so clients retry on
+ * "shard moved". The rows travel in one log entry, hence in one peer message: the admin API
+ * refuses sources over {@link dev.atoll.server.shard.AdminService#MERGE_SOURCE_BYTES_MAX}
+ * ({@code MERGE_TOO_LARGE}), and the request waits (a while) until both groups have applied
+ * every split of the map. Other refusals: {@code MERGE_NOT_ADJACENT}, {@code
+ * MERGE_KEYSPACE_MISMATCH}, {@code MERGE_NOT_RANGE}, {@code MERGE_NOT_COLOCATED} (the replicas
+ * must first be moved onto the same nodes) and {@code MERGE_IN_PROGRESS}.
  *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or

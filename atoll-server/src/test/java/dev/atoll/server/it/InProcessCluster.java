@@ -23,6 +23,7 @@ final class InProcessCluster implements AutoCloseable {
     final List<AtollServer> servers = new ArrayList<>();
     final List<ManagedChannel> channels = new ArrayList<>();
     private final List<ServerConfig> configs = new ArrayList<>();
+    private final java.util.Set<Integer> stopped = new java.util.HashSet<>();
 
     private InProcessCluster() {
     }
@@ -75,14 +76,27 @@ final class InProcessCluster implements AutoCloseable {
 
     /** Stops server {@code i} and starts it again from its data directory, on the same ports. */
     void restart(int i) throws Exception {
-        restart(i, configs.get(i));
+        stop(i);
+        start(i);
     }
 
     /** Stops server {@code i} and starts it again from its data directory with {@code config}. */
     void restart(int i, ServerConfig config) throws Exception {
-        servers.get(i).close();
+        stop(i);
         configs.set(i, config);
-        servers.set(i, new AtollServer(config));
+        start(i);
+    }
+
+    /** Stops server {@code i} (its data directory stays) until {@link #start(int)}. */
+    void stop(int i) {
+        servers.get(i).close();
+        stopped.add(i);
+    }
+
+    /** Starts server {@code i} again from its data directory, on the same ports. */
+    void start(int i) throws Exception {
+        servers.set(i, new AtollServer(configs.get(i)));
+        stopped.remove(i);
         servers.get(i).start();
     }
 
@@ -93,6 +107,10 @@ final class InProcessCluster implements AutoCloseable {
     @Override
     public void close() {
         channels.forEach(ManagedChannel::shutdownNow);
-        servers.forEach(AtollServer::close);
+        for (int i = 0; i < servers.size(); i++) {
+            if (!stopped.contains(i)) {
+                servers.get(i).close();
+            }
+        }
     }
 }

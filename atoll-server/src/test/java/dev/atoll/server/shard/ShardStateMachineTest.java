@@ -171,6 +171,50 @@ class ShardStateMachineTest {
     }
 
     @Test
+    void aMergeSurvivesARestartAfterEachStepOnTheSameNode() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine target = replica(range(1, "", "m"));
+        ShardStateMachine source = replica(range(2, "m", ""));
+        target.apply(put(1, 2, "apple", "1"));
+        source.apply(put(2, 2, "mango", "2"));
+        assertThat(source.frozenSnapshot()).isEmpty();
+
+        // the source freezes, and stays frozen across a restart: its rows are final
+        source.apply(new Entry(3, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.PrepareMerge(ShardId.of(2), E, ShardId.of(1), E))));
+        assertThat(source.apply(put(2, 4, "mango", "late"))).isInstanceOf(ShardResult.ShardMoved.class);
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        source = replica(range(2, "m", ""));
+        target = replica(range(1, "", "m"));
+        assertThat(source.pendingMerge()).hasValueSatisfying(pm -> assertThat(pm.target()).isEqualTo(ShardId.of(1)));
+        var frozen = source.frozenSnapshot().orElseThrow();
+        assertThat(frozen.rows()).hasSize(1);
+
+        // the target takes the frozen rows from its log entry, and keeps them across a restart
+        Object merged = target.apply(new Entry(3, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.CommitMerge(ShardId.of(1), E, E, frozen))));
+        assertThat(merged).isInstanceOf(ShardResult.Merged.class);
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        target = replica(range(1, "", "m"));
+        source = replica(range(2, "m", ""));
+        assertThat(target.bounds()).hasValueSatisfying(bb -> {
+            assertThat(bb.span()).isEqualTo(KeyRange.ALL);
+            assertThat(bb.epoch()).isEqualTo(ShardEpoch.merged(E, E));
+        });
+        assertThat(target.get(b("mango")).map(ShardStateMachineTest::s)).contains("2");
+        assertThat(target.get(b("apple")).map(ShardStateMachineTest::s)).contains("1");
+        // a repeated commit (another leader's) meets the merged epoch and changes nothing
+        assertThat(target.apply(new Entry(4, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.CommitMerge(ShardId.of(1), E, E, frozen))))).isInstanceOf(ShardResult.StaleEpoch.class);
+        // the source's data, under its own prefix, goes once the node drops it; the target's stays
+        source.data().deleteAll();
+        assertThat(store.shardsWithData()).containsOnlyKeys(ShardId.of(1));
+        assertThat(target.get(b("mango")).map(ShardStateMachineTest::s)).contains("2");
+    }
+
+    @Test
     void aSplitMovesTheUpperRowsToTheNewShardInOneWrite() {
         store = ShardStore.open(dir.resolve("store"));
         ShardStateMachine parent = replica(range(1, "", ""));
