@@ -234,6 +234,7 @@ public final class AtollClient implements AutoCloseable {
         long deadline = deadline();
         StatusRuntimeException last = null;
         int failures = 0;
+        int movedInARow = 0;
         for (int attemptNo = 1; attemptNo <= options.attemptsMax() && System.nanoTime() < deadline; attemptNo++) {
             KeyspaceRoutes r = routes(keyspace, deadline);
             Optional<ShardRecord> shard = r.lookup(key);
@@ -256,8 +257,14 @@ public final class AtollClient implements AutoCloseable {
                     } else {
                         routes.remove(keyspace);
                     }
+                    // the first answer is followed at once; more in a row mean a replica still
+                    // applying the change, or a node whose map is behind: wait a little
+                    if (++movedInARow > 1) {
+                        backoff(movedInARow - 1, deadline);
+                    }
                     continue;
                 }
+                movedInARow = 0;
                 if (code.equals("KEYSPACE_NOT_FOUND")) {
                     routes.remove(keyspace);
                 }
