@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Put throughput of one range keyspace cut into 1, 4 and 16 shards, through atoll-client.
 #
-#   bench/sharded.sh [--shards "1 4 16"] [--clients 64] [--prewarm D] [--warmup D] [--duration D]
-#                    [--out DIR]
+#   bench/sharded.sh [--shards "1 4 16"] [--clients 64] [--prewarm D] [--duration D] [--out DIR]
 #
 # For each shard count, fresh: starts a 3-node Atoll (`atoll server` x3, the CLI jar) on
 # 127.0.0.1, creates keyspace `users` (range sharding, replication factor 3, one shard), splits it
 # into N shards at evenly spaced keys of the bench's key space (bench/0000000000 ..
 # bench/0000009999), hands the shards' leaders round-robin to n1, n2, n3, runs --prewarm of
-# unrecorded puts (the JIT), then `atoll bench put --keyspace users` with --clients clients
-# (--warmup not recorded, --duration measured), then the same puts on etcd's `default` keyspace
-# through the etcd API as a reference for how busy the machine was, and stops the nodes. Prints
-# one markdown row per shard count. Every process it starts is stopped by PID on exit.
+# unrecorded puts (the JIT), then `atoll bench put --keyspace users` with --clients clients for
+# --duration, then the same puts on etcd's `default` keyspace through the etcd API as a reference
+# for how busy the machine was, and stops the nodes. Prints one markdown row per shard count, with
+# the servers' CPU time (user + system, all three nodes) per put: a figure that a busy machine
+# disturbs much less than throughput. Every process it starts is stopped by PID on exit.
 # Benchmarks are not tests: nothing here passes or fails on a number.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +21,6 @@ cd "$ROOT"
 SHARD_COUNTS="1 4 16"
 CLIENTS=64
 PREWARM=10s
-WARMUP=2s
 DURATION=15s
 OUT=""
 KEY_COUNT=10000
@@ -30,7 +29,6 @@ while [ $# -gt 0 ]; do
         --shards) SHARD_COUNTS="$2"; shift 2 ;;
         --clients) CLIENTS="$2"; shift 2 ;;
         --prewarm) PREWARM="$2"; shift 2 ;;
-        --warmup) WARMUP="$2"; shift 2 ;;
         --duration) DURATION="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         *) echo "bench/sharded.sh: unknown option $1" >&2; exit 2 ;;
@@ -78,6 +76,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$WORK/results" "$WORK/logs"
+
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() {
+    local pid total=0
+    for pid in "${PIDS[@]}"; do
+        # fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name
+        total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+    done
+    echo "$total"
+}
 
 port_free() { ! (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORTS=()
@@ -133,27 +141,30 @@ for n in $SHARD_COUNTS; do
     log "$n shard(s): $(grep -c '^s' "$WORK/results/shards-$n.txt") shards; prewarm $PREWARM"
     atoll bench put --keyspace users --endpoints "$ENDPOINTS" --clients "$CLIENTS" --duration "$PREWARM" \
         --key-count "$KEY_COUNT" --no-progress >/dev/null
-    log "$n shard(s): measuring $DURATION after $WARMUP"
-    atoll bench put --keyspace users --endpoints "$ENDPOINTS" --clients "$CLIENTS" --warmup "$WARMUP" \
+    log "$n shard(s): measuring $DURATION"
+    ticks_before=$(cpu_ticks)
+    atoll bench put --keyspace users --endpoints "$ENDPOINTS" --clients "$CLIENTS" \
         --duration "$DURATION" --key-count "$KEY_COUNT" --json --no-progress >"$WORK/results/put-$n.json"
+    ticks=$(($(cpu_ticks) - ticks_before))
     # the same load on etcd's `default` keyspace (one Raft group, the etcd API) of the same cluster,
     # right after: how busy the machine was, for reading the row
     log "$n shard(s): reference: put on the default keyspace through the etcd API"
-    atoll bench put --endpoints "$ENDPOINTS" --clients "$CLIENTS" --conns 4 --warmup "$WARMUP" \
+    atoll bench put --endpoints "$ENDPOINTS" --clients "$CLIENTS" --conns 4 --warmup 2s \
         --duration "$DURATION" --key-count "$KEY_COUNT" --json --no-progress >"$WORK/results/default-put-$n.json"
-    ROWS+=("$(python3 - "$n" "$WORK/results/put-$n.json" "$WORK/results/default-put-$n.json" <<'PY'
+    ROWS+=("$(python3 - "$n" "$WORK/results/put-$n.json" "$WORK/results/default-put-$n.json" "$ticks" "$CLK_TCK" <<'PY'
 import json, sys
-n, path, ref = sys.argv[1], sys.argv[2], sys.argv[3]
+n, path, ref, ticks, tck = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 r = json.load(open(path))
 d = json.load(open(ref))
 print(f"| {n} | {r['opsPerSecond']:.0f} | {r['latencyMicrosP50']/1000:.1f} | {r['latencyMicrosP99']/1000:.1f} "
-      f"| {r['latencyMicrosP999']/1000:.1f} | {r['errorCount']} | {d['opsPerSecond']:.0f} |")
+      f"| {r['latencyMicrosP999']/1000:.1f} | {r['errorCount']} | {ticks * 1e6 / tck / max(1, r['opCount']):.0f} "
+      f"| {d['opsPerSecond']:.0f} |")
 PY
 )")
     cat "$WORK/results/shards-$n.txt" >&2
     stop_pids
 done
 
-echo "| shards | put ops/s | p50 ms | p99 ms | p99.9 ms | errors | default keyspace put ops/s (etcd API, same cluster, right after) |"
-echo "|---|---|---|---|---|---|---|"
+echo "| shards | put ops/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU µs/put | default keyspace put ops/s (etcd API, same cluster, right after) |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
