@@ -31,6 +31,9 @@ import java.util.concurrent.atomic.LongAdder;
  * runs from the due time, so a stalled server is charged for the requests it kept from being
  * sent (Gil Tene's coordinated omission; the wrk2 scheme).
  *
+ * <p>With {@code --keyspace} the requests go through atoll-client to a sharded keyspace instead
+ * ({@link ShardedLoad}); the clients, the loop and the measuring are the same.
+ *
  * <p>Requests due before {@code t0 + warmup} are sent but not recorded. Measuring stops when
  * {@code totalOps} measured requests were sent or {@code duration} passed, whichever first.
  */
@@ -56,6 +59,8 @@ public final class LoadGenerator {
     private final AtomicLong tickets = new AtomicLong();
     private final AtomicLong lastMeasuredCompletionNanos = new AtomicLong();
     private ScheduledExecutorService scheduler;
+    /** With {@code --keyspace}: the requests on the sharded keyspace, else null (the etcd API). */
+    private ShardedLoad sharded;
     private CountDownLatch clientsDone;
     private long t0Nanos;
     private long measureStartNanos;
@@ -80,10 +85,15 @@ public final class LoadGenerator {
         });
         WatchLoad watch = null;
         try {
-            for (int i = 0; i < options.connCount(); i++) {
-                channels.add(channel(options.endpoints().get(i % options.endpoints().size())));
+            if (options.sharded()) {
+                sharded = new ShardedLoad(options, keys);
+                sharded.prepare();
+            } else {
+                for (int i = 0; i < options.connCount(); i++) {
+                    channels.add(channel(options.endpoints().get(i % options.endpoints().size())));
+                }
+                awaitReady(channels);
             }
-            awaitReady(channels);
             if (options.workload() == Workload.WATCH) {
                 watch = new WatchLoad(options.watcherCount(), errors);
                 if (!watch.open(channels, options.watcherCount(), keys, WATCH_CREATE_WAIT_MILLIS)) {
@@ -110,7 +120,7 @@ public final class LoadGenerator {
             }
             clientsDone = new CountDownLatch(options.clientCount());
             for (int k = 0; k < options.clientCount(); k++) {
-                var stub = KVGrpc.newStub(channels.get(k % channels.size()));
+                var stub = sharded != null ? null : KVGrpc.newStub(channels.get(k % channels.size()));
                 new Client(k, stub, new SplittableRandom(options.seed() * 1_000_003L + k)).next();
             }
             report(watch);
@@ -131,6 +141,9 @@ public final class LoadGenerator {
         } finally {
             if (watch != null) {
                 watch.close();
+            }
+            if (sharded != null) {
+                sharded.close();
             }
             scheduler.shutdownNow();
             for (ManagedChannel c : channels) {
@@ -248,6 +261,10 @@ public final class LoadGenerator {
         private void send(long start, boolean inMeasure) {
             startNanos = start;
             measured = inMeasure;
+            if (sharded != null) {
+                sharded.issue(random, this);
+                return;
+            }
             operation.issue(stub.withDeadlineAfter(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS), random, this);
         }
 

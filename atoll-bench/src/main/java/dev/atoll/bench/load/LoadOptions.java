@@ -34,6 +34,8 @@ import java.util.Set;
  * @param seed                 of the key and mix choices, so two runs send the same sequence
  * @param json                 print the result as one JSON object on stdout
  * @param progress             print a progress line every second on stderr
+ * @param keyspace             a sharded keyspace to drive through atoll-client (ShardKV API), or empty
+ *                             for the etcd v3 API (keyspace {@code default})
  */
 public record LoadOptions(
         Workload workload,
@@ -57,7 +59,8 @@ public record LoadOptions(
         long requestTimeoutMillis,
         long seed,
         boolean json,
-        boolean progress) {
+        boolean progress,
+        String keyspace) {
 
     /** Limits that keep a typo from exhausting the machine. */
     public static final int CONN_COUNT_MAX = 1_024;
@@ -102,13 +105,24 @@ public record LoadOptions(
         require(workload != Workload.WATCH || valueBytes >= WatchLoad.STAMP_BYTES,
                 "val-size: the watch workload stamps the send time in the first " + WatchLoad.STAMP_BYTES + " bytes");
         require(requestTimeoutMillis >= 1, "timeout: positive");
+        require(keyspace.isEmpty() || SHARDED_WORKLOADS.contains(workload),
+                "keyspace: a sharded keyspace takes put, get (range) and mixed, not " + workload.cliName());
+    }
+
+    /** What a sharded keyspace is driven with: point writes and reads. */
+    public static final Set<Workload> SHARDED_WORKLOADS = Set.of(Workload.PUT, Workload.GET, Workload.RANGE,
+            Workload.MIXED);
+
+    /** Drives a sharded keyspace through atoll-client rather than the etcd v3 API. */
+    public boolean sharded() {
+        return !keyspace.isEmpty();
     }
 
     /** The options a bare {@code atoll bench WORKLOAD} runs with. */
     public static LoadOptions defaults(Workload workload) {
         return new LoadOptions(workload, List.of("127.0.0.1:2379"), 1, 1, 0, DURATION_MILLIS_DEFAULT, 0,
                 10_000, KeyDistribution.UNIFORM, 0.99, 16, 256, "bench/", 0, Consistency.LINEARIZABLE, 0.9,
-                TxnCompare.MOD, 16, 10_000, 1, false, true);
+                TxnCompare.MOD, 16, 10_000, 1, false, true, "");
     }
 
     public boolean openLoop() {
@@ -118,7 +132,7 @@ public record LoadOptions(
     public static final String USAGE = """
             Usage: atoll bench WORKLOAD [options]
             Drives any etcd v3 API server (Atoll or etcd) and reports throughput and latency.
-            Workloads: put | range | txn | mixed | watch
+            Workloads: put | range | txn | mixed | watch; with --keyspace: put | get | mixed
 
               --endpoints H:P,H:P     members to connect to (default 127.0.0.1:2379)
               --conns N               gRPC connections, spread over the endpoints (default 1)
@@ -141,6 +155,9 @@ public record LoadOptions(
               --watchers N            watch: watch streams on the prefix (default 16)
               --timeout D             deadline of each request (default 10s)
               --seed N                seed of key and mix choices (default 1)
+              --keyspace K            drive sharded keyspace K through atoll-client (each key
+                                      straight to its shard's leader) instead of the etcd API;
+                                      --conns is then unused (one channel per node)
               --json                  print the result as JSON on stdout
               --no-progress           no per-second progress line on stderr
             """;
@@ -148,7 +165,7 @@ public record LoadOptions(
     private static final Set<String> FLAGS = Set.of("json", "no-progress", "help");
     private static final Set<String> VALUED = Set.of("endpoints", "conns", "clients", "total", "duration",
             "warmup", "rate", "key-count", "key-dist", "zipf-theta", "key-size", "val-size", "prefix",
-            "consistency", "read-ratio", "txn-compare", "watchers", "timeout", "seed");
+            "consistency", "read-ratio", "txn-compare", "watchers", "timeout", "seed", "keyspace");
 
     /** True when the arguments ask for the usage text. */
     public static boolean wantsHelp(String[] args) {
@@ -189,7 +206,7 @@ public record LoadOptions(
             }
             require(values.put(key, value) == null, key + ": given twice");
         }
-        require(workload != null, "workload: one of put, range, txn, mixed, watch");
+        require(workload != null, "workload: one of put, range, txn, mixed, watch (get with --keyspace)");
         LoadOptions d = defaults(workload);
         long total = longValue(values, "total", 0);
         long duration = values.containsKey("duration") ? millis("duration", values.get("duration"))
@@ -214,7 +231,8 @@ public record LoadOptions(
                 values.containsKey("timeout") ? millis("timeout", values.get("timeout")) : d.requestTimeoutMillis(),
                 longValue(values, "seed", d.seed()),
                 values.containsKey("json"),
-                !values.containsKey("no-progress"));
+                !values.containsKey("no-progress"),
+                values.getOrDefault("keyspace", d.keyspace()).trim());
     }
 
     /** Parses a duration: {@code 250ms}, {@code 10s}, {@code 1.5s}, {@code 2m}, or bare seconds. */

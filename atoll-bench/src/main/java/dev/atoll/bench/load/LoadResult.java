@@ -46,6 +46,9 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
     public String toJson() {
         var o = new JsonObject();
         o.put("workload", options.workload().cliName());
+        if (options.sharded()) {
+            o.put("keyspace", options.keyspace());
+        }
         o.putRaw("endpoints", JsonObject.array(options.endpoints()));
         o.put("conns", options.connCount());
         o.put("clients", options.clientCount());
@@ -54,7 +57,8 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
         o.put("keyDist", options.keyDistribution().name().toLowerCase(Locale.ROOT));
         o.put("keySize", options.keyBytes());
         o.put("valSize", options.valueBytes());
-        if (options.workload() == Workload.RANGE || options.workload() == Workload.MIXED) {
+        if (options.workload() == Workload.RANGE || options.workload() == Workload.GET
+                || options.workload() == Workload.MIXED) {
             o.put("consistency", options.consistency().name().toLowerCase(Locale.ROOT));
         }
         if (options.workload() == Workload.MIXED) {
@@ -94,9 +98,10 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
     /** The summary a person reads. */
     public String toText() {
         var b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%s: %d ops in %.2f s = %.1f ops/s (%d clients, %d conns, %s)%n",
-                options.workload().cliName(), opCount, durationSeconds, opsPerSecond(), options.clientCount(),
-                options.connCount(), options.openLoop()
+        b.append(String.format(Locale.ROOT, "%s: %d ops in %.2f s = %.1f ops/s (%d clients, %s, %s)%n",
+                options.workload().cliName() + (options.sharded() ? " on keyspace " + options.keyspace() : ""),
+                opCount, durationSeconds, opsPerSecond(), options.clientCount(),
+                options.sharded() ? "atoll-client" : options.connCount() + " conns", options.openLoop()
                         ? String.format(Locale.ROOT, "open loop at %.0f/s", options.ratePerSecond()) : "closed loop"));
         b.append(latencyLine(options.openLoop() ? "latency from intended start" : "latency", latency));
         if (txn != null) {

@@ -41,7 +41,7 @@ sealed interface Operation permits Operation.Put, Operation.Range, Operation.Com
         return switch (options.workload()) {
             case PUT -> new Put(keys, value, false);
             case WATCH -> new Put(keys, value.substring(WatchLoad.STAMP_BYTES), true);
-            case RANGE -> range;
+            case RANGE, GET -> range;
             case TXN -> new CompareAndSwap(keys, options.txnCompare(), options.valueBytes());
             case MIXED -> new Mixed(range, new Put(keys, value, false), options.readRatio());
         };

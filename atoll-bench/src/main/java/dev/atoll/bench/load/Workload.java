@@ -10,6 +10,8 @@ public enum Workload {
     PUT,
     /** KV.Range of one key, linearizable or serializable ({@code --consistency}). */
     RANGE,
+    /** The same point read as {@link #RANGE}, by the name it has on a sharded keyspace ({@code --keyspace}). */
+    GET,
     /** KV.Txn: compare-and-swap of one key on its mod revision or its value ({@code --txn-compare}). */
     TXN,
     /** Range or Put per request, reads with probability {@code --read-ratio}. */

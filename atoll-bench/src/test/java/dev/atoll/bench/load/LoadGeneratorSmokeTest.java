@@ -2,8 +2,12 @@ package dev.atoll.bench.load;
 
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Role;
+import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.server.AtollServer;
 import dev.atoll.server.ServerConfig;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,6 +18,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The generator end to end against one in-process Atoll member: it connects, sends, and
@@ -44,6 +49,55 @@ class LoadGeneratorSmokeTest {
             assertThat(result.opCount()).isPositive();
             assertThat(result.latency().count()).isEqualTo(result.opCount());
             assertThat(result.toJson()).contains("\"errorCount\":0");
+        }
+    }
+
+    @Test
+    void mixedLoadOnAShardedKeyspaceThroughTheClientWithoutErrors() throws Exception {
+        int clientPort = freePort();
+        int peerPort = freePort();
+        var config = ServerConfig.fromArgs(new String[] {"--name", "n1", "--data-dir", dir.resolve("n1").toString(),
+                "--listen-client", "127.0.0.1:" + clientPort, "--listen-peer", "127.0.0.1:" + peerPort,
+                "--initial-cluster", "n1=127.0.0.1:" + peerPort});
+        try (var server = new AtollServer(config)) {
+            server.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!server.memberTable().seeded() || server.memberTable().current().stream().noneMatch(m -> m.started())) {
+                assertThat(System.nanoTime()).as("a started member within 30 s").isLessThan(deadline);
+                TimeUnit.MILLISECONDS.sleep(20);
+            }
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext().build();
+            try {
+                AdminGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).createKeyspace(
+                        CreateKeyspaceRequest.newBuilder().setName("users").setSharding("hash")
+                                .setReplicationFactor(1).setInitialShardCount(4).build());
+            } finally {
+                channel.shutdownNow();
+            }
+            var options = LoadOptions.parse(("mixed --keyspace users --endpoints 127.0.0.1:" + clientPort
+                    + " --clients 8 --duration 1s --key-count 100 --read-ratio 0.5 --no-progress").split(" "));
+
+            LoadResult result = new LoadGenerator(options, System.err).run();
+
+            assertThat(result.errors()).isEmpty();
+            assertThat(result.opCount()).isPositive();
+            assertThat(result.toJson()).contains("\"keyspace\":\"users\"", "\"errorCount\":0");
+            assertThat(result.toText()).startsWith("mixed on keyspace users: ");
+        }
+    }
+
+    @Test
+    void aMissingKeyspaceEndsTheRunWithItsCode() throws Exception {
+        int clientPort = freePort();
+        var config = ServerConfig.fromArgs(new String[] {"--name", "n1", "--data-dir", dir.resolve("n1").toString(),
+                "--listen-client", "127.0.0.1:" + clientPort, "--listen-peer", "127.0.0.1:" + freePort()});
+        try (var server = new AtollServer(config)) {
+            server.start();
+            var options = LoadOptions.parse(("put --keyspace nowhere --endpoints 127.0.0.1:" + clientPort
+                    + " --duration 1s --no-progress").split(" "));
+
+            assertThatThrownBy(() -> new LoadGenerator(options, System.err).run())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("KEYSPACE_NOT_FOUND");
         }
     }
 

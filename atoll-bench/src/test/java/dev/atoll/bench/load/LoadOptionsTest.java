@@ -32,8 +32,18 @@ class LoadOptionsTest {
                 + "--txn-compare value --watchers 3 --timeout 2.5s --seed 9 --json --no-progress");
         assertThat(o).isEqualTo(new LoadOptions(Workload.RANGE, List.of("127.0.0.1:1", "127.0.0.1:2"), 2, 64,
                 5000, 60_000, 500, 100_000, LoadOptions.KeyDistribution.ZIPFIAN, 0.8, 20, 8, "k/", 2500,
-                LoadOptions.Consistency.SERIALIZABLE, 0.25, LoadOptions.TxnCompare.VALUE, 3, 2_500, 9, true, false));
+                LoadOptions.Consistency.SERIALIZABLE, 0.25, LoadOptions.TxnCompare.VALUE, 3, 2_500, 9, true, false, ""));
         assertThat(o.openLoop()).isTrue();
+    }
+
+    @Test
+    void aKeyspaceTakesPointReadsAndWritesOnly() {
+        LoadOptions o = parse("get --keyspace users --consistency s");
+        assertThat(o.sharded()).isTrue();
+        assertThat(o.keyspace()).isEqualTo("users");
+        assertThat(parse("put").sharded()).isFalse();
+        assertThatThrownBy(() -> parse("txn --keyspace users")).hasMessageStartingWith("keyspace:");
+        assertThatThrownBy(() -> parse("watch --keyspace users")).hasMessageStartingWith("keyspace:");
     }
 
     @Test
