@@ -43,7 +43,9 @@ final class TestCluster implements AutoCloseable {
                 var server = new AtollServer(ServerConfig.fromArgs(new String[] {"--name", "n" + (i + 1),
                         "--data-dir", dir.resolve("n" + (i + 1)).toString(),
                         "--listen-client", "127.0.0.1:" + client[i], "--listen-peer", "127.0.0.1:" + peer[i],
-                        "--initial-cluster", cluster}));
+                        "--initial-cluster", cluster,
+                        // leaders stay where the tests put them: no placement driver moving them
+                        "--rebalance", "off"}));
                 c.servers.add(server);
                 server.start();
                 c.endpoints.add("127.0.0.1:" + client[i]);

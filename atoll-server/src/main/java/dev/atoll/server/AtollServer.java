@@ -364,7 +364,9 @@ public final class AtollServer implements AutoCloseable {
         removalWatch.start();
         shardHost.start();
         shardReconciler.start();
-        shardBalancer.start();
+        if (config.rebalance()) {
+            shardBalancer.start();
+        }
         if (config.listenMetrics() != null) {
             metricsServer = HttpServer.create(config.listenMetrics(), 16);
             metricsServer.createContext("/metrics", exchange -> {

@@ -18,7 +18,8 @@ import java.util.Properties;
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
  * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}, {@code region},
- * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps}). A bad value
+ * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps}, {@code rebalance}).
+ * A bad value
  * is refused with a message naming the key; nothing starts.
  *
  * @param name                  this member's name, also its node id in Raft
@@ -37,6 +38,9 @@ import java.util.Properties;
  * @param labels                the node's region, zone and capacity, for placement
  * @param splitPolicy           when the placement driver (on whichever node leads the meta group) splits a
  *                              range shard: at a size or at a request rate; neighbours merge under a fifth of each
+ * @param rebalance             {@code on} (default): this node, while it leads the meta group, runs the placement
+ *                              driver (splits, replica and leader balancing); {@code off}: placement changes only by
+ *                              admin command, as CockroachDB with its replicate queue disabled
  */
 public record ServerConfig(
         String name,
@@ -50,7 +54,8 @@ public record ServerConfig(
         long snapshotCount,
         ClusterState initialClusterState,
         NodeLabels labels,
-        SplitPolicy splitPolicy) {
+        SplitPolicy splitPolicy,
+        boolean rebalance) {
 
     /** etcd's --initial-cluster-state. */
     public enum ClusterState {
@@ -114,7 +119,8 @@ public record ServerConfig(
 
     public ServerConfig withLabels(NodeLabels newLabels) {
         return new ServerConfig(name, dataDir, listenClient, listenPeer, listenMetrics, initialCluster,
-                initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels, splitPolicy);
+                initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels, splitPolicy,
+                rebalance);
     }
 
     /**
@@ -143,7 +149,8 @@ public record ServerConfig(
         merged.putAll(values);
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
                 "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
-                "initial-cluster-state", "region", "zone", "capacity-bytes", "split-size-bytes", "split-load-qps");
+                "initial-cluster-state", "region", "zone", "capacity-bytes", "split-size-bytes", "split-load-qps",
+                "rebalance");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -163,7 +170,8 @@ public record ServerConfig(
                         merged.getOrDefault("zone", "").strip(),
                         number(merged, "capacity-bytes", NodeLabels.CAPACITY_BYTES_DEFAULT)),
                 splitPolicy(number(merged, "split-size-bytes", SplitPolicy.defaults().splitSizeBytes()),
-                        number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps())));
+                        number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps())),
+                onOff("rebalance", merged.getOrDefault("rebalance", "on")));
     }
 
     /** Splits at {@code sizeBytes} or {@code loadQps}; merges under a fifth of each, settled 600 ticks. */
@@ -176,6 +184,14 @@ public record ServerConfig(
         }
         return new SplitPolicy(sizeBytes, loadQps, sizeBytes / 5, loadQps / 5,
                 SplitPolicy.defaults().mergeRangeAgeTicksMin());
+    }
+
+    private static boolean onOff(String key, String value) {
+        return switch (value.strip()) {
+            case "on", "true" -> true;
+            case "off", "false" -> false;
+            default -> throw new IllegalArgumentException(key + ": expected on or off, got " + value);
+        };
     }
 
     private static long number(Map<String, String> values, String key, long absent) {

@@ -45,4 +45,14 @@ class ServerConfigTest {
         assertThatThrownBy(() -> parse("--capacity-bytes", "0")).hasMessageStartingWith("capacity-bytes:");
         assertThatThrownBy(() -> parse("--capacity-bytes", "lots")).hasMessageStartingWith("capacity-bytes:");
     }
+
+    @Test
+    void thePlacementDriverRunsUnlessSwitchedOffAndSplitThresholdsAreChecked() {
+        assertThat(parse().rebalance()).isTrue();
+        assertThat(parse("--rebalance", "off").rebalance()).isFalse();
+        assertThatThrownBy(() -> parse("--rebalance", "sometimes")).hasMessageStartingWith("rebalance:");
+        assertThat(parse("--split-size-bytes", "65536").splitPolicy().splitSizeBytes()).isEqualTo(65_536);
+        assertThat(parse("--split-size-bytes", "65536").splitPolicy().mergeSizeBytesMax()).isEqualTo(13_107);
+        assertThatThrownBy(() -> parse("--split-load-qps", "0")).hasMessageStartingWith("split-load-qps:");
+    }
 }

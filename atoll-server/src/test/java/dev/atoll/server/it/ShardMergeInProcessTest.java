@@ -62,7 +62,9 @@ class ShardMergeInProcessTest {
 
     @BeforeEach
     void startCluster() throws Exception {
-        cluster = InProcessCluster.start(dir);
+        // placement by hand: the placement driver would co-locate the replicas the refusals need apart
+        List<String> manual = List.of("--rebalance", "off");
+        cluster = InProcessCluster.start(dir, List.of(manual, manual, manual));
     }
 
     @AfterEach
