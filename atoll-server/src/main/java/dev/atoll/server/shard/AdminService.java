@@ -52,6 +52,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -115,6 +116,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             ShardState state = meta.shards();
             if (state.map().keyspace(spec.name()).isPresent()) {
                 throw ShardError.KEYSPACE_EXISTS.toStatus("keyspace " + spec.name() + " exists");
+            }
+            if (!meta.members().seeded()) {
+                throw ShardError.STARTING.toStatus("the cluster is starting: no member table yet, retry");
             }
             var placed = rebalancer.placeKeyspace(spec, ClusterState.of(nodes(), state.map(), Map.of()));
             ShardChange.CreateKeyspace change = switch (placed) {
@@ -329,8 +333,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 }
                 return pair;
             });
-        }).thenCompose(pair -> propose(ShardState.command(new ShardChange.Merge(pair[0].id(), pair[0].epoch(),
-                pair[1].id(), pair[1].epoch()))).thenCompose(answer -> {
+        }).thenCompose(pair -> proposeOrFind(ShardState.command(new ShardChange.Merge(pair[0].id(), pair[0].epoch(),
+                pair[1].id(), pair[1].epoch())), s -> s.map().shard(pair[1].id()).isEmpty()
+                || s.mergeOf(pair[1].id()).isPresent()).thenCompose(answer -> {
             refuseUnlessApplied(answer, pair[0].id() + "+" + pair[1].id());
             ShardId source = pair[1].id();
             return await(s -> s.mergeOf(source).isEmpty(), WAIT_MILLIS_MAX).thenApply(s -> MergeShardsResponse
@@ -496,6 +501,21 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     /** A read barrier on the meta group: this node's map is then at least as new as any committed change. */
     private CompletableFuture<Long> fresh() {
         return runtime.readBarrier(metaGroup).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Proposes {@code command}; when its outcome is unknown (the meta leader changed under it),
+     * reads the map again and answers Applied if {@code applied} shows the change made (by this
+     * proposal, or a retry of it), else the error.
+     */
+    private CompletableFuture<Object> proposeOrFind(ShardMapCommand command, Predicate<ShardState> applied) {
+        return propose(command).exceptionallyCompose(error -> fresh().thenApply(x -> {
+            if (applied.test(meta.shards())) {
+                return new ChangeResult.Applied(meta.shards().map(), List.of(), List.of(), List.of());
+            }
+            throw error instanceof CompletionException c && c.getCause() != null
+                    ? new CompletionException(c.getCause()) : new CompletionException(error);
+        }));
     }
 
     private CompletableFuture<Object> propose(ShardMapCommand command) {

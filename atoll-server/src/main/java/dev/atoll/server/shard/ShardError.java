@@ -40,7 +40,9 @@ public enum ShardError {
     OUTCOME_UNKNOWN(Status.Code.UNAVAILABLE),
     OVERLOADED(Status.Code.RESOURCE_EXHAUSTED),
     TIMEOUT(Status.Code.DEADLINE_EXCEEDED),
-    STOPPING(Status.Code.UNAVAILABLE);
+    STOPPING(Status.Code.UNAVAILABLE),
+    /** The cluster is starting: the meta group has not applied its member table yet. Retry. */
+    STARTING(Status.Code.UNAVAILABLE);
 
     public static final Metadata.Key<String> CODE_TRAILER = Metadata.Key.of("atoll-error",
             Metadata.ASCII_STRING_MARSHALLER);

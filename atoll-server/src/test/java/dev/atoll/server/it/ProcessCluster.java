@@ -75,6 +75,7 @@ final class ProcessCluster implements AutoCloseable {
                 s.awaitListening(STARTUP);
             }
             cluster.awaitWritable(STARTUP);
+            cluster.awaitMembersPublished(STARTUP);
             return cluster;
         } catch (IOException | InterruptedException | RuntimeException | AssertionError e) {
             cluster.close();
