@@ -128,12 +128,18 @@ class ShardMergeProcessTest {
         int i = 0;
         for (Map.Entry<String, String> e : acked.entrySet()) {
             ServerProcess via = nodes.get(i++ % nodes.size());
-            var got = ProcessCluster.awaitValue("a read of " + e.getKey(), Duration.ofSeconds(30), () -> {
+            var lastRefusal = new java.util.concurrent.atomic.AtomicReference<String>("none");
+            var got = ProcessCluster.awaitValue("a read of " + e.getKey() + " through " + via.name
+                    + " (the last refusal is printed below)", Duration.ofSeconds(30), () -> {
                 try {
                     return Optional.of(ShardKVGrpc.newBlockingStub(cluster.channel(via))
                             .withDeadlineAfter(10, TimeUnit.SECONDS).get(GetRequest.newBuilder()
                                     .setKeyspace("users").setKey(b(e.getKey())).build()));
                 } catch (StatusRuntimeException notNow) {
+                    if (!lastRefusal.getAndSet(notNow.getMessage()).equals(notNow.getMessage())) {
+                        System.out.println("read of " + e.getKey() + " through " + via.name + " refused: "
+                                + notNow.getMessage());
+                    }
                     return Optional.empty();
                 }
             });
