@@ -93,6 +93,12 @@ class LoadGeneratorSmokeTest {
                 "--listen-client", "127.0.0.1:" + clientPort, "--listen-peer", "127.0.0.1:" + freePort()});
         try (var server = new AtollServer(config)) {
             server.start();
+            // the keyspace lookup needs the meta group's leader: without one it is refused NO_LEADER (retried)
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!leads(server, AtollServer.META_GROUP)) {
+                assertThat(System.nanoTime()).as("the member leads the meta group within 10 s").isLessThan(deadline);
+                TimeUnit.MILLISECONDS.sleep(20);
+            }
             var options = LoadOptions.parse(("put --keyspace nowhere --endpoints 127.0.0.1:" + clientPort
                     + " --duration 1s --no-progress").split(" "));
 
@@ -102,7 +108,11 @@ class LoadGeneratorSmokeTest {
     }
 
     private static boolean leads(AtollServer server) {
-        LogStatus status = server.runtime().status(AtollServer.DEFAULT_GROUP);
+        return leads(server, AtollServer.DEFAULT_GROUP);
+    }
+
+    private static boolean leads(AtollServer server, long group) {
+        LogStatus status = server.runtime().status(group);
         return status != null && status.role() == Role.LEADER;
     }
 
