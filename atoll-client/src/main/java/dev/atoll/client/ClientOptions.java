@@ -7,7 +7,9 @@ import java.time.Duration;
  *
  * @param attemptTimeout     the gRPC deadline of one request to one node
  * @param operationTimeout   the whole of one operation, retries included
- * @param attemptsMax        requests one operation may send (at least 1)
+ * @param attemptsMax        requests one operation may send (at least 1); the default is high enough
+ *                           that the operation timeout, not the count, ends the retries of a node
+ *                           without a leader (a 16-attempt budget once ran out in 1.8 s during an election)
  * @param backoffMin         the pause after a node could not serve (no leader, unavailable), doubled
  *                           per retry up to {@code backoffMax}
  * @param backoffMax         the longest such pause
@@ -18,7 +20,7 @@ public record ClientOptions(Duration attemptTimeout, Duration operationTimeout, 
                             Duration backoffMin, Duration backoffMax, Duration routeMaxAge) {
     public static final int ATTEMPTS_MAX_LIMIT = 1_000;
 
-    public static final ClientOptions DEFAULTS = new ClientOptions(Duration.ofSeconds(10), Duration.ofSeconds(30), 16,
+    public static final ClientOptions DEFAULTS = new ClientOptions(Duration.ofSeconds(10), Duration.ofSeconds(30), 128,
             Duration.ofMillis(10), Duration.ofMillis(500), Duration.ofSeconds(10));
 
     public ClientOptions {

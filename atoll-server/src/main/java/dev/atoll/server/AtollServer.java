@@ -287,6 +287,11 @@ public final class AtollServer implements AutoCloseable {
         return removedFromCluster;
     }
 
+    /** Completes, with the cause, if the node's Raft loop stopped on an error (see {@link NodeRuntime#failed}). */
+    public CompletableFuture<Throwable> runtimeFailed() {
+        return runtime.failed();
+    }
+
     /** The founding members as the first leader writes them into the member table. */
     private static MetaCommand seedCommand(ServerConfig config, long clusterId) {
         var seed = SeedMembers.newBuilder().setClusterId(clusterId);
@@ -500,6 +505,7 @@ public final class AtollServer implements AutoCloseable {
             done.countDown();
         }));
         server.removedFromCluster().thenRun(done::countDown);
+        server.runtimeFailed().thenRun(done::countDown);
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
@@ -510,6 +516,11 @@ public final class AtollServer implements AutoCloseable {
             return;
         }
         done.await();
+        if (server.runtimeFailed().isDone()) {
+            // fail-stop: the Raft loop stopped (logged as raft_loop_failed or wal_write_failed)
+            System.err.println("atoll server: stopped: " + server.runtimeFailed().join());
+            System.exit(70);
+        }
         if (server.removedFromCluster().isDone()) {
             System.exit(0); // as etcd: a removed member's process ends
         }

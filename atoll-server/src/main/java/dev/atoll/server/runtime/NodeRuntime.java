@@ -154,6 +154,7 @@ public final class NodeRuntime implements AutoCloseable {
     private final Counter tasksRefused;
     private final Timer fsyncLatency;
     private final DistributionSummary appendBatchEntries;
+    private final CompletableFuture<Throwable> failed = new CompletableFuture<>();
     private final Counter snapshotsTaken;
     private final Counter snapshotsInstalled;
     private final Counter appendsSent;
@@ -328,10 +329,36 @@ public final class NodeRuntime implements AutoCloseable {
             // the state machine lost applies the snapshot covers (its writes are not synced): reinstall
             stateMachine.install(snap);
         }
+        persisted = committedThroughApplied(groupId, persisted, stateMachine.appliedIndex());
         var raft = new RaftNode(self, config, persisted, random.fork());
         Group g = new Group(groupId, raft, stateMachine, snapshots, snap.index(), snapshotEveryEntries);
         groups.put(groupId, g);
         published(g);
+    }
+
+    /**
+     * {@code persisted} with its commit index raised to what the state machine applied. Only
+     * committed entries are applied, but a hard state that only moves the commit index is not
+     * synced ({@link #mustSync}), so the state machine's own writes may outlive it in a crash.
+     * A core restarted below the state machine would learn the commit only from a leader, which
+     * a group its peers have already dropped (a merged shard's source) never hears again, and
+     * compacting at the state machine's applied index would then be beyond the core's. The
+     * applied entries are in the local log: they were durable before they were applied.
+     */
+    private PersistentState committedThroughApplied(long groupId, PersistentState persisted, long applied) {
+        HardState hs = persisted.hardState();
+        long lastIndex = persisted.entries().isEmpty() ? persisted.snapshot().index()
+                : persisted.entries().getLast().index();
+        if (applied > lastIndex) {
+            log.warn("state_machine_ahead_of_log node={} group={} applied={} log_last={}", self, groupId, applied,
+                    lastIndex);
+        }
+        long committed = Math.min(applied, lastIndex);
+        if (committed <= hs.commit()) {
+            return persisted;
+        }
+        return new PersistentState(new HardState(hs.term(), hs.vote(), committed), persisted.snapshot(),
+                persisted.entries());
     }
 
     /** A group added while running: its status is published and the next round visits it. */
@@ -340,6 +367,14 @@ public final class NodeRuntime implements AutoCloseable {
             refreshStatus(List.of(g));
             touch(g);
         }
+    }
+
+    /**
+     * Completes, with the cause, if the loop stopped on an error (a failed WAL write, a broken
+     * invariant): the node then serves no group, and its process should end so it is restarted.
+     */
+    public CompletableFuture<Throwable> failed() {
+        return failed;
     }
 
     public void start(PeerSender peerSender) {
@@ -599,6 +634,14 @@ public final class NodeRuntime implements AutoCloseable {
                 // a failed fsync leaves the log's durable state unknown: stop rather than ack
                 log.error("wal_write_failed node={} error={} action=stopping", self, e.toString());
                 running = false;
+                failed.complete(e);
+                return;
+            } catch (RuntimeException | Error e) {
+                // a broken invariant: what the loop holds can no longer be trusted, so it stops
+                // (fail-stop) and says so, rather than leave a node whose groups silently stall
+                log.error("raft_loop_failed node={} error={} action=stopping", self, e.toString(), e);
+                running = false;
+                failed.complete(e);
                 return;
             }
         }

@@ -4,9 +4,14 @@ import dev.atoll.consensus.raft.RaftConfig;
 import dev.atoll.consensus.raft.RaftMessage;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Envelope;
+import dev.atoll.core.protocol.HardState;
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Role;
+import dev.atoll.storage.wal.GroupWrite;
+import dev.atoll.storage.wal.Wal;
+import dev.atoll.storage.wal.WalOptions;
+import dev.atoll.storage.wal.WalRecovery;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +56,11 @@ class NodeRuntimeClusterTest {
     }
 
     private void start(NodeId id) {
-        var sm = new MetaStateMachine();
+        start(id, new MetaStateMachine());
+    }
+
+    /** Starts {@code id} with {@code sm}: a state machine that kept what it applied, as a RocksDB store does. */
+    private void start(NodeId id, MetaStateMachine sm) {
         var rt = new NodeRuntime(id, dir.resolve(id.value()), options, new SimpleMeterRegistry());
         rt.addGroup(GROUP, config, Membership.ofVoters(ids), sm);
         machines.put(id, sm);
@@ -221,6 +230,44 @@ class NodeRuntimeClusterTest {
         // restarted before any compaction, the group still knows its members: it elects and writes
         put("after", "restart");
         await(() -> machines.values().stream().allMatch(m -> "restart".equals(m.contents().get("after"))));
+    }
+
+    /**
+     * A commit-only hard state is written but not synced, so a crash can keep a state machine's
+     * applies and lose the commit index that allowed them. Found by ShardMergeProcessTest: the
+     * killed node's replica of a merged shard's source, whose peers had dropped their replicas,
+     * could never learn that commit again; removing it compacted at the state machine's applied
+     * index, beyond the core's, and the exception stopped the node's whole loop. The restarted
+     * core now starts with everything its state machine applied committed.
+     */
+    @Test
+    void whatTheStateMachineAppliedIsCommittedAfterARestartThatLostTheCommitIndex() throws Exception {
+        ids.forEach(this::start);
+        for (int i = 0; i < 5; i++) {
+            put("k" + i, "v" + i);
+        }
+        NodeId restarted = NodeId.of("n3");
+        MetaStateMachine kept = machines.get(restarted);
+        long leaderApplied = machines.get(awaitLeader()).appliedIndex();
+        await(() -> kept.appliedIndex() == leaderApplied);
+        new ArrayList<>(ids).forEach(this::stop);
+        Path walDir = dir.resolve(restarted.value()).resolve("wal");
+        WalRecovery recovery = Wal.open(walDir, WalOptions.defaults());
+        try (Wal wal = recovery.wal()) {
+            HardState hs = recovery.groups().get(GROUP).hardState();
+            assertThat(hs.commit()).as("the test needs a commit to lose").isGreaterThan(1);
+            wal.append(List.of(GroupWrite.ofHardState(GROUP, new HardState(hs.term(), hs.vote(), 1))));
+            wal.sync();
+        }
+
+        start(restarted, kept); // alone: no leader will tell it the commit index
+        NodeRuntime node = nodes.get(restarted);
+        await(() -> node.status(GROUP).appliedIndex() == kept.appliedIndex());
+        assertThat(node.status(GROUP).commitIndex()).isEqualTo(kept.appliedIndex());
+
+        node.removeGroup(GROUP, false).get(5, TimeUnit.SECONDS);
+        assertThat(node.failed()).isNotDone();
+        assertThat(node.status(GROUP)).isNull();
     }
 
     @Test
