@@ -31,6 +31,7 @@ import dev.atoll.proto.shardmap.ShardMapCommand;
 import dev.atoll.server.cluster.Member;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.server.runtime.NotLeaderException;
 import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
@@ -58,6 +59,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The admin API ({@code atoll/admin.proto}) on every node: keyspaces and shards. Reads answer
@@ -500,7 +502,36 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
 
     /** A read barrier on the meta group: this node's map is then at least as new as any committed change. */
     private CompletableFuture<Long> fresh() {
-        return runtime.readBarrier(metaGroup).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+        return whileElecting(() -> runtime.readBarrier(metaGroup), deadlineNanos())
+                .orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private long deadlineNanos() {
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
+    }
+
+    /**
+     * {@code call}, tried again every {@link #POLL_MILLIS} while this node's replica of the meta
+     * group knows no leader (NotLeaderException: nothing was proposed or read), until {@code
+     * deadlineNanos}: a request made during an election waits for its end, as etcd holds one,
+     * rather than failing at once with a retryable NO_LEADER.
+     */
+    private <T> CompletableFuture<T> whileElecting(Supplier<CompletableFuture<T>> call, long deadlineNanos) {
+        return call.get().exceptionallyCompose(error -> {
+            Throwable cause = error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error;
+            if (!(cause instanceof NotLeaderException) || System.nanoTime() - deadlineNanos > 0) {
+                return CompletableFuture.failedFuture(error);
+            }
+            var again = new CompletableFuture<T>();
+            scheduler.schedule(() -> whileElecting(call, deadlineNanos).whenComplete((value, failure) -> {
+                if (failure == null) {
+                    again.complete(value);
+                } else {
+                    again.completeExceptionally(failure);
+                }
+            }), POLL_MILLIS, TimeUnit.MILLISECONDS);
+            return again;
+        });
     }
 
     /**
@@ -519,8 +550,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     }
 
     private CompletableFuture<Object> propose(ShardMapCommand command) {
-        return runtime.propose(metaGroup, MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(command)
-                .build())).orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
+        byte[] proposal = MetaStateMachine.command(MetaCommand.newBuilder().setShardMap(command).build());
+        return whileElecting(() -> runtime.propose(metaGroup, proposal), deadlineNanos())
+                .orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -7,8 +7,6 @@ import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.MergeShardsRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
-import dev.atoll.proto.shardkv.GetRequest;
-import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.shard.ShardDescriptor;
@@ -18,16 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -70,33 +64,12 @@ class ShardMergeProcessTest {
         }
         assertThat(shards(admin)).hasSize(4);
 
-        var acked = new ConcurrentHashMap<String, String>();
-        var stop = new AtomicBoolean();
-        var writers = new ArrayList<Thread>();
-        for (int w = 0; w < 3; w++) {
-            int writer = w;
-            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
-                for (long seq = 0; !stop.get(); seq++) {
-                    // keys spread over the key space, so every shard of every merge is written
-                    String key = String.format("%02x-w%d-%d", (seq * 37 + writer * 11) % 256, writer, seq);
-                    String value = "v" + seq;
-                    // writes go through n1 and n2 only: n3 is down for a while
-                    ServerProcess via = nodes.get((int) ((seq + writer) % 2));
-                    try {
-                        ShardKVGrpc.newBlockingStub(cluster.channel(via)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                                .put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key))
-                                        .setValue(b(value)).build());
-                        acked.put(key, value);
-                    } catch (StatusRuntimeException notAcknowledged) {
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // pace the next attempt
-                    }
-                }
-            }));
-        }
+        var writers = new AckedWriters(cluster, "users");
+        Map<String, String> acked = writers.acked();
         try {
-            awaitMore(acked, 300);
+            writers.awaitMore(300);
             merge(admin, 2); // [c0, END) into [80, c0)
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
 
             // n3 dies (kill -9) while the next merge runs: it completes on n1 and n2
             ServerProcess victim = nodes.get(2);
@@ -109,45 +82,22 @@ class ShardMergeProcessTest {
             });
             victim.kill();
             underWay.get(120, TimeUnit.SECONDS);
-            awaitMore(acked, 100);
+            writers.awaitMore(100);
             merge(admin, 0); // [40, END) into ["", 40)
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
 
             victim.start();
             victim.awaitListening(ProcessCluster.STARTUP);
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
         } finally {
-            stop.set(true);
-            for (Thread t : writers) {
-                t.join(30_000);
-            }
+            writers.close();
         }
         assertThat(shards(admin)).hasSize(1);
         System.out.printf("shard_merges acknowledged=%d shards=%d%n", acked.size(), shards(admin).size());
 
         // Reads go through every node, the restarted n3 too: before, its Raft loop sometimes died on restart (removing
         // a merged source whose state machine was ahead of its persisted commit index; see NodeRuntimeClusterTest)
-        int i = 0;
-        for (Map.Entry<String, String> e : acked.entrySet()) {
-            ServerProcess via = nodes.get(i++ % 3);
-            var lastRefusal = new java.util.concurrent.atomic.AtomicReference<String>("none");
-            var got = ProcessCluster.awaitValue("a read of " + e.getKey() + " through " + via.name
-                    + " (the last refusal is printed below)", Duration.ofSeconds(30), () -> {
-                try {
-                    return Optional.of(ShardKVGrpc.newBlockingStub(cluster.channel(via))
-                            .withDeadlineAfter(10, TimeUnit.SECONDS).get(GetRequest.newBuilder()
-                                    .setKeyspace("users").setKey(b(e.getKey())).build()));
-                } catch (StatusRuntimeException notNow) {
-                    if (!lastRefusal.getAndSet(notNow.getMessage()).equals(notNow.getMessage())) {
-                        System.out.println("read of " + e.getKey() + " through " + via.name + " refused: "
-                                + notNow.getMessage());
-                    }
-                    return Optional.empty();
-                }
-            });
-            assertThat(got.getFound()).as("acknowledged %s found", e.getKey()).isTrue();
-            assertThat(got.getValue().toStringUtf8()).isEqualTo(e.getValue());
-        }
+        AckedWriters.assertEveryAckedReadable(cluster, "users", acked);
 
         assertThat(nodes).as("no server stopped on its own (a Raft loop that fails ends its process)")
                 .allMatch(ServerProcess::alive);
@@ -197,10 +147,5 @@ class ShardMergeProcessTest {
                 return Optional.empty();
             }
         });
-    }
-
-    private static void awaitMore(Map<String, String> acked, int more) throws InterruptedException {
-        int target = acked.size() + more;
-        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60), () -> acked.size() >= target);
     }
 }

@@ -6,8 +6,6 @@ import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
-import dev.atoll.proto.shardkv.GetRequest;
-import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.shard.Key;
@@ -17,14 +15,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,70 +55,34 @@ class ShardSplitProcessTest {
         admin.withDeadlineAfter(120, TimeUnit.SECONDS).createKeyspace(CreateKeyspaceRequest.newBuilder()
                 .setName("users").setSharding("range").setReplicationFactor(3).setInitialShardCount(1).build());
 
-        var acked = new ConcurrentHashMap<String, String>();
-        var stop = new AtomicBoolean();
-        var writers = new ArrayList<Thread>();
-        for (int w = 0; w < 3; w++) {
-            int writer = w;
-            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
-                for (long seq = 0; !stop.get(); seq++) {
-                    // keys spread over the key space, so every part of every split is written
-                    String key = String.format("%02x-w%d-%d", (seq * 37 + writer * 11) % 256, writer, seq);
-                    String value = "v" + seq;
-                    // writes go through n1 and n2 only: n3 is down for a while
-                    ServerProcess via = nodes.get((int) ((seq + writer) % 2));
-                    try {
-                        ShardKVGrpc.newBlockingStub(cluster.channel(via)).withDeadlineAfter(10, TimeUnit.SECONDS)
-                                .put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key))
-                                        .setValue(b(value)).build());
-                        acked.put(key, value);
-                    } catch (StatusRuntimeException notAcknowledged) {
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // pace the next attempt
-                    }
-                }
-            }));
-        }
+        var writers = new AckedWriters(cluster, "users");
+        Map<String, String> acked = writers.acked();
         try {
-            awaitMore(acked, 300);
+            writers.awaitMore(300);
             split(admin, ShardSplitProcessTest::lowest);
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
 
             ServerProcess victim = nodes.get(2);
             victim.kill();
             split(admin, ShardSplitProcessTest::lowest);
-            awaitMore(acked, 100);
+            writers.awaitMore(100);
             split(admin, ShardSplitProcessTest::highest);
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
 
             victim.start();
             victim.awaitListening(ProcessCluster.STARTUP);
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
             split(admin, ShardSplitProcessTest::lowest);
-            awaitMore(acked, 200);
+            writers.awaitMore(200);
         } finally {
-            stop.set(true);
-            for (Thread t : writers) {
-                t.join(30_000);
-            }
+            writers.close();
         }
         assertThat(shards(admin)).hasSize(5);
         System.out.printf("shard_splits acknowledged=%d shards=%d%n", acked.size(), shards(admin).size());
 
-        int i = 0;
-        for (Map.Entry<String, String> e : acked.entrySet()) {
-            ServerProcess via = nodes.get(i++ % nodes.size());
-            var got = ProcessCluster.awaitValue("a read of " + e.getKey(), Duration.ofSeconds(30), () -> {
-                try {
-                    return Optional.of(ShardKVGrpc.newBlockingStub(cluster.channel(via))
-                            .withDeadlineAfter(10, TimeUnit.SECONDS).get(GetRequest.newBuilder()
-                                    .setKeyspace("users").setKey(b(e.getKey())).build()));
-                } catch (StatusRuntimeException notNow) {
-                    return Optional.empty();
-                }
-            });
-            assertThat(got.getFound()).as("acknowledged %s found", e.getKey()).isTrue();
-            assertThat(got.getValue().toStringUtf8()).isEqualTo(e.getValue());
-        }
+        AckedWriters.assertEveryAckedReadable(cluster, "users", acked);
+        assertThat(nodes).as("no server stopped on its own (a Raft loop that fails ends its process)")
+                .allMatch(ServerProcess::alive);
 
         // every node's own replicas (serializable reads are served locally) hold each key once
         for (ServerProcess node : nodes) {
@@ -179,10 +137,5 @@ class ShardSplitProcessTest {
     private static long highest(List<ShardInfo> shards) {
         return shards.stream().filter(s -> ShardCodec.decode(s.getShard()).keyRange().end().isEnd())
                 .findFirst().orElseThrow().getShard().getId();
-    }
-
-    private static void awaitMore(Map<String, String> acked, int more) throws InterruptedException {
-        int target = acked.size() + more;
-        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60), () -> acked.size() >= target);
     }
 }
