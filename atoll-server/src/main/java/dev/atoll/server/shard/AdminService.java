@@ -335,7 +335,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             checkSplitSlot(shard, slots, slot);
             return CompletableFuture.completedFuture(new SplitPoint.AtSlot(slot));
         }
-        return medianKeys.apply(shard).thenApply(probe -> new SplitPoint.AtSlot(slotToSplit(shard, slots, probe)));
+        // from a replica that has applied every split of the map (asked again a while): a lagging
+        // one's sample would cover slots the shard no longer holds
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
+        return inStep(shard, deadline).thenApply(probe -> new SplitPoint.AtSlot(slotToSplit(shard, slots, probe)));
     }
 
     /**
