@@ -47,10 +47,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 /**
  * Three AtollServers in one JVM: a hash keyspace of one shard splits at a named slot and at the
  * slot that halves its data, then merges back into one shard (both shards named, then one named
- * alone), while writers keep overwriting their keys through every node. Afterwards every key
- * holds its last acknowledged value (or a later write whose answer was lost), read through
- * every node, and is held by exactly one shard on every node; a client with the old route is
- * answered "shard moved". Bad splits and merges are refused with stable codes and change nothing.
+ * alone), while writers keep overwriting their keys through every node; one node restarts in
+ * between. Afterwards every key holds its last acknowledged value (or a later write whose answer
+ * was lost), read through every node, and is held by exactly one shard on every node; a client
+ * with the old route is answered "shard moved". Bad splits and merges are refused with stable codes and change nothing.
  */
 class HashSplitMergeInProcessTest {
     private static final int SLOTS = 256;
@@ -167,6 +167,19 @@ class HashSplitMergeInProcessTest {
             assertThat(Math.min(below, above)).as("keys below and from slot %d: %d and %d", cut, below, above)
                     .isGreaterThanOrEqualTo((below + above) / 4);
             staleRoute = route(upper);
+            awaitAcknowledgedAfter(acknowledgedCount, 50);
+
+            // a node restarts between the splits and the merges: its replicas, the new shards' too,
+            // resume from its store and log
+            cluster.restart(2);
+            ProcessCluster.await("n3 answers again", Duration.ofSeconds(30), () -> {
+                try {
+                    return admin(2).listShards(ListShardsRequest.newBuilder().setKeyspace("carts").build())
+                            .getShardsCount() == 3;
+                } catch (StatusRuntimeException notYet) {
+                    return false; // its client channel reconnects after a back-off
+                }
+            });
             awaitAcknowledgedAfter(acknowledgedCount, 50);
 
             // back into one: both named, then s1 alone with the owner of the slot after its last (192: upper)
