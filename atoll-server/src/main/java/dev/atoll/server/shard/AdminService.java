@@ -292,7 +292,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 ShardId created = ((ChangeResult.Applied) answer).changed().stream().map(ShardDescriptor::id)
                         .filter(c -> !c.equals(shard.id())).findFirst().orElseThrow();
                 // answer once the new shard serves (its group applied the split and has a leader),
-                // so that a request routed with it is not refused for a group not yet there
+                // so what the caller does next with it is not refused for a group not yet there
                 return awaitServing(shard(created), System.nanoTime()
                         + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS_MAX)).thenApply(served -> {
                             ShardState s = meta.shards();

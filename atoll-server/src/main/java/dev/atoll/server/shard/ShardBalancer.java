@@ -56,9 +56,9 @@ import java.util.function.Predicate;
  * shard over the split size or load threshold, a sample of its keys. A shard over a threshold is
  * split where the sample halves its bytes (or its rows, for load): a range shard at a sampled
  * key, a hash shard at the weighted median of its sampled keys' slots; the meta group applies
- * the split and the shard's leader cuts its group at the same key or slot. Replicas are weighed by their
- * bytes relative to each node's capacity (plus a per-replica overhead), so the plan spreads data
- * and leaders over the nodes, by region and zone first. It waits while things are in flight
+ * the split and the shard's leader cuts its group at the same key or slot. Replicas are weighed
+ * by their bytes relative to each node's capacity (plus a per-replica overhead), so the plan
+ * spreads data and leaders over the nodes, by region and zone first. It waits while things are in flight
  * (a move, a merge, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
  * proposals) and while a node is unreachable for less than {@code downAfterMillis}: a node that
  * restarts is not emptied. A node unreachable for longer counts as down, and the plan replaces
