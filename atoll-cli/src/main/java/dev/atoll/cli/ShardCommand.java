@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 
 /** {@code atoll shard list|move|transfer-leader|split|merge}: where shards live, who leads them, splits, merges. */
 @Command(name = "shard", mixinStandardHelpOptions = true,
-        description = "List shards, move replicas, transfer leaders, split and merge range shards.",
+        description = "List shards, move replicas, transfer leaders, split and merge shards.",
         subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class,
                 ShardCommand.Split.class, ShardCommand.Merge.class})
 final class ShardCommand implements Runnable {
@@ -116,7 +116,9 @@ final class ShardCommand implements Runnable {
     }
 
     @Command(name = "split", mixinStandardHelpOptions = true,
-            description = "Split a range shard in two: at --at KEY, or at the median key of its data.")
+            description = "Split a shard in two. A range shard: at --at KEY, or at the median key of its data."
+                    + " A hash shard: at --at-slot N (the new shard takes the slots from N up), or at the slot that"
+                    + " halves its data by bytes (the middle of its slots when it is empty).")
     static final class Split implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -124,14 +126,28 @@ final class ShardCommand implements Runnable {
         AdminEndpoints admin;
         @Parameters(index = "0", description = "The shard (s12 or 12).")
         String shard;
-        @Option(names = "--at", description = "The first key of the new (upper) shard (UTF-8).")
+        @Option(names = "--at", description = "Range shards: the first key of the new (upper) shard (UTF-8).")
         String at;
+        @Option(names = "--at-slot", description = "Hash shards: the first slot of the new (upper) shard.")
+        Integer atSlot;
 
         @Override
         public Integer call() {
             var request = SplitShardRequest.newBuilder().setShard(shardId(shard));
+            if (at != null && atSlot != null) {
+                spec.commandLine().getErr().println("atoll: INVALID_REQUEST: --at (a range shard's key) and --at-slot"
+                        + " (a hash shard's slot) do not go together");
+                return 2;
+            }
             if (at != null) {
                 request.setKey(ByteString.copyFromUtf8(at));
+            }
+            if (atSlot != null) {
+                if (atSlot < 0) {
+                    spec.commandLine().getErr().println("atoll: INVALID_REQUEST: a slot is not negative: " + atSlot);
+                    return 2;
+                }
+                request.setAtSlot(atSlot);
             }
             var split = admin.call(a -> a.splitShard(request.build()), spec.commandLine().getErr());
             if (split == null) {
@@ -143,9 +159,10 @@ final class ShardCommand implements Runnable {
     }
 
     @Command(name = "merge", mixinStandardHelpOptions = true,
-            description = "Merge two adjacent range shards whose replicas are on the same nodes: RIGHT into LEFT"
-                    + " (without RIGHT, LEFT's right neighbour; with --into-left, the one shard named into its left"
-                    + " neighbour). Answers once the merged shard holds both.")
+            description = "Merge two shards whose replicas are on the same nodes: RIGHT into LEFT (range shards"
+                    + " must be adjacent; hash shards may hold any slots). Without RIGHT, LEFT's right neighbour (for"
+                    + " hash shards: the owner of the slot after LEFT's highest); with --into-left, the one shard"
+                    + " named into its left neighbour. Answers once the merged shard holds both.")
     static final class Merge implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -153,7 +170,7 @@ final class ShardCommand implements Runnable {
         AdminEndpoints admin;
         @Parameters(index = "0", description = "The shard that stays (s12 or 12), or with --into-left the one merged.")
         String left;
-        @Parameters(index = "1", arity = "0..1", description = "The shard merged into it, just after it.")
+        @Parameters(index = "1", arity = "0..1", description = "The shard merged into it (for range shards, just after it).")
         String right;
         @Option(names = "--into-left", description = "Merge the shard named into its left neighbour.")
         boolean intoLeft;

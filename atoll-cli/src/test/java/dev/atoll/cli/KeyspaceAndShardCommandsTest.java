@@ -149,6 +149,39 @@ class KeyspaceAndShardCommandsTest {
     }
 
     @Test
+    void aHashShardSplitsAtASlotOrInTheMiddleAndMergesBackWithTheOwnerOfTheNextSlot() {
+        atoll("keyspace", "create", "carts", "--sharding", "hash", "--hash-slots", "64", "--replication-factor", "1");
+
+        Run split = atoll("shard", "split", "s1", "--at-slot", "48");
+        assertThat(split.exitCode()).as(split.err()).isZero();
+        assertThat(split.out()).contains("slots{0..47}", "slots{48..63}");
+        // s1 holds no data: it splits in the middle of its slots
+        Run middle = atoll("shard", "split", "s1");
+        assertThat(middle.exitCode()).as(middle.err()).isZero();
+        assertThat(middle.out()).contains("slots{0..23}", "slots{24..47}");
+
+        // a key for a hash shard, a slot not strictly inside it, both points at once: refused, nothing changes
+        assertThat(atoll("shard", "split", "s1", "--at", "m").err()).startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("shard", "split", "s1", "--at-slot", "0").err()).startsWith("atoll: REJECTED:");
+        assertThat(atoll("shard", "split", "s1", "--at-slot", "30").err()).startsWith("atoll: REJECTED:");
+        assertThat(atoll("shard", "split", "s1", "--at-slot", "9999").err()).startsWith("atoll: REJECTED:");
+        Run both = atoll("shard", "split", "s1", "--at", "m", "--at-slot", "8");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err()).startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("shard", "list", "--keyspace", "carts").out().lines()).hasSize(4);
+
+        // s1 alone takes the owner of slot 24 (s3); s2 alone goes into the owner of slot 47 (s1)
+        Run merged = atoll("shard", "merge", "s1");
+        assertThat(merged.exitCode()).as(merged.err()).isZero();
+        assertThat(merged.out()).contains("merged s3 into s1", "slots{0..47}");
+        Run intoLeft = atoll("shard", "merge", "s2", "--into-left");
+        assertThat(intoLeft.exitCode()).as(intoLeft.err()).isZero();
+        assertThat(intoLeft.out()).contains("merged s2 into s1", "slots{0..63}");
+        assertThat(atoll("shard", "list", "--keyspace", "carts").out().lines()).hasSize(2);
+        assertThat(atoll("shard", "merge", "s1").err()).startsWith("atoll: MERGE_NOT_ADJACENT:");
+    }
+
+    @Test
     void twoAdjacentRangeShardsMergeBackIntoOne() {
         atoll("keyspace", "create", "users", "--replication-factor", "1");
         atoll("shard", "split", "s1", "--at", "m");

@@ -2,9 +2,12 @@ package dev.atoll.client;
 
 import com.google.protobuf.ByteString;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
+import dev.atoll.proto.admin.MergeShardsRequest;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.shardmap.ShardRecord;
+import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyHash;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -106,6 +109,59 @@ class AtollClientTest {
                 assertThat(w.shard()).isEqualTo(upper);
                 assertThat(w.attempts()).isEqualTo(1);
             });
+        }
+    }
+
+    /** A key of {@code prefix} whose slot, in a space of {@code slotCount}, is at or above {@code from} and below {@code to}. */
+    private static String keyInSlots(String prefix, int slotCount, int from, int to) {
+        for (int i = 0; ; i++) {
+            int slot = KeyHash.slot(Key.utf8(prefix + i), slotCount);
+            if (slot >= from && slot < to) {
+                return prefix + i;
+            }
+        }
+    }
+
+    @Test
+    void aHashSlotSplitAndMergeAreAnsweredShardMovedAndTheClientFollowsThem() throws Exception {
+        cluster.admin().createKeyspace(CreateKeyspaceRequest.newBuilder().setName("baskets").setSharding("hash")
+                .setHashSlotCount(64).setReplicationFactor(3).setInitialShardCount(1).build());
+        cluster.awaitLeaders("baskets");
+        long s1 = cluster.shards("baskets").get(0).getId();
+        String low = keyInSlots("low-", 64, 0, 32);
+        String high = keyInSlots("high-", 64, 32, 64);
+        // the cached map is never refreshed by age here: only "shard moved" answers change it
+        var options = ClientOptions.DEFAULTS.withRouteMaxAge(Duration.ofHours(1));
+        try (var client = AtollClient.connect(cluster.endpoints, options)) {
+            for (int i = 0; i < 40; i++) {
+                assertThat(client.put("baskets", "b" + i, "v" + i).shard()).isEqualTo(s1);
+            }
+            assertThat(client.put("baskets", high, "before").shard()).isEqualTo(s1);
+
+            long upper = cluster.admin().splitShard(SplitShardRequest.newBuilder().setShard(s1).setAtSlot(32).build())
+                    .getCreated().getShard().getId();
+
+            // the cached map still gives s1 all slots: the node says the key moved and names the new shard
+            Written moved = client.put("baskets", high, "after split");
+            assertThat(moved.shard()).isEqualTo(upper);
+            assertThat(moved.attempts()).isGreaterThanOrEqualTo(2);
+            assertThat(client.put("baskets", low, "after split").shard()).isEqualTo(s1);
+            for (int i = 0; i < 40; i++) {
+                assertThat(client.get("baskets", "b" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
+            }
+
+            cluster.admin().mergeShards(MergeShardsRequest.newBuilder().setLeft(s1).setRight(upper).build());
+
+            // the cached map names the merged-away shard: the node names s1, which holds every slot again
+            Written back = client.put("baskets", high, "after merge");
+            assertThat(back.shard()).isEqualTo(s1);
+            assertThat(back.attempts()).isGreaterThanOrEqualTo(2);
+            assertThat(client.get("baskets", high, ReadConsistency.LINEARIZABLE)).contains("after merge");
+            assertThat(client.get("baskets", low, ReadConsistency.LINEARIZABLE)).contains("after split");
+            for (int i = 0; i < 40; i++) {
+                assertThat(client.get("baskets", "b" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
+            }
+            assertThat(client.put("baskets", low, "again").attempts()).isEqualTo(1);
         }
     }
 

@@ -35,10 +35,23 @@ class KeyspaceRoutesTest {
     }
 
     private static ShardRecord slots(long id, int start, int end) {
+        return slots(id, start, end, 1);
+    }
+
+    private static ShardRecord slots(long id, int start, int end, long rangeVersion) {
         return ShardRecord.newBuilder().setId(id).setKeyspace("carts")
                 .setSlots(HashSlotsRecord.newBuilder().addRanges(SlotRangeRecord.newBuilder().setStart(start)
                         .setEnd(end)))
-                .setEpoch(EpochRecord.newBuilder().setRangeVersion(1).setConfVersion(1)).build();
+                .setEpoch(EpochRecord.newBuilder().setRangeVersion(rangeVersion).setConfVersion(1)).build();
+    }
+
+    private static String keyInSlots(int from, int to) {
+        for (int i = 0; ; i++) {
+            int slot = KeyHash.slot(Key.utf8("k" + i), 16);
+            if (slot >= from && slot < to) {
+                return "k" + i;
+            }
+        }
     }
 
     private static byte[] utf8(String s) {
@@ -79,6 +92,22 @@ class KeyspaceRoutesTest {
             int slot = KeyHash.slot(Key.utf8(k), 16);
             assertThat(routes.lookup(utf8(k)).orElseThrow().getId()).as(k).isEqualTo(slot < 8 ? 1 : 2);
         }
+    }
+
+    @Test
+    void aHashSplitOrMergeNamedByShardMovedReplacesTheShardsWhoseSlotsItHolds() {
+        var whole = KeyspaceRoutes.of(HASH, List.of(slots(1, 0, 16)), 0);
+
+        // a slot split names the new shard: the old one's slots overlap it, dropped and fetched again
+        var split = whole.with(slots(2, 8, 16, 2));
+        assertThat(split.lookup(utf8(keyInSlots(8, 16))).orElseThrow().getId()).isEqualTo(2);
+        assertThat(split.lookup(utf8(keyInSlots(0, 8)))).isEmpty();
+
+        // a merge names the target holding both: the source is dropped with the target's old copy
+        var fetched = KeyspaceRoutes.of(HASH, List.of(slots(1, 0, 8, 2), slots(2, 8, 16, 2)), 0);
+        var merged = fetched.with(slots(1, 0, 16, 3));
+        assertThat(merged.lookup(utf8(keyInSlots(8, 16))).orElseThrow().getId()).isEqualTo(1);
+        assertThat(merged.lookup(utf8(keyInSlots(0, 8))).orElseThrow().getId()).isEqualTo(1);
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.atoll.shard.KeySample.SampledKey;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 
 import static dev.atoll.core.Check.check;
@@ -67,8 +68,8 @@ public final class SplitPlanner {
                 for (SampledKey k : stats.sample().keys()) {
                     int slot = KeyHash.slot(k.key(), slotCount);
                     checkArgument(slots.contains(slot), "sampled key %s hashes to slot %d, not in %s", k.key(), slot, slots);
-                    points.merge(slot, weight(k, reason), Long::sum);
                 }
+                points.putAll(slotWeights(slots, slotCount, stats.sample().keys(), reason));
             }
             case ShardSpan.Directed d -> {
                 return new SplitDecision.NoSplit("directory shards are not split; edit the directory");
@@ -83,6 +84,31 @@ public final class SplitPlanner {
                 ? new SplitPoint.AtKey(keys.get(cut))
                 : new SplitPoint.AtSlot(new ArrayList<>(points.keySet()).get(cut));
         return new SplitDecision.Split(at, reason);
+    }
+
+    /**
+     * The slot a hash shard holding {@code slots} (of a space of {@code slotCount}) splits at so that
+     * the sample's weight (bytes for SIZE, load for LOAD) is best halved: the weighted median slot,
+     * the new shard taking the slots from it up. Sampled keys outside {@code slots} are ignored.
+     * Empty when no slot leaves weight on both sides (no weight, or all of it in one slot).
+     */
+    public static OptionalInt balancedSlot(HashSlots slots, int slotCount, List<SampledKey> sample, Reason reason) {
+        TreeMap<Integer, Long> points = slotWeights(slots, slotCount, sample, reason);
+        int cut = balancedCut(new ArrayList<>(points.values()));
+        return cut < 0 ? OptionalInt.empty() : OptionalInt.of(new ArrayList<>(points.keySet()).get(cut));
+    }
+
+    /** The sample's weight per slot of {@code slots}, in slot order. */
+    private static TreeMap<Integer, Long> slotWeights(HashSlots slots, int slotCount, List<SampledKey> sample,
+                                                      Reason reason) {
+        var points = new TreeMap<Integer, Long>();
+        for (SampledKey k : sample) {
+            int slot = KeyHash.slot(k.key(), slotCount);
+            if (slots.contains(slot)) {
+                points.merge(slot, weight(k, reason), Long::sum);
+            }
+        }
+        return points;
     }
 
     private static long weight(SampledKey k, Reason reason) {

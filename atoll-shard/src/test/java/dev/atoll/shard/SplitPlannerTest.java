@@ -86,6 +86,55 @@ class SplitPlannerTest {
         assertThat(below).isBetween(48L, 52L);
     }
 
+    /** A key whose slot, in a space of {@code slotCount}, is {@code slot}. */
+    private static Key keyInSlot(int slot, int slotCount) {
+        for (int i = 0; ; i++) {
+            Key key = k("key-" + slot + "-" + i);
+            if (KeyHash.slot(key, slotCount) == slot) {
+                return key;
+            }
+        }
+    }
+
+    private static SampledKey sampled(int slot, long bytes) {
+        return new SampledKey(keyInSlot(slot, 16), bytes, 1);
+    }
+
+    private static final HashSlots ALL_16 = HashSlots.of(new SlotRange(0, 16));
+
+    @Test
+    void theWeightedMedianSlotHalvesTheBytesForSizeAndTheRowsForLoad() {
+        // one row in each of slots 1, 4 and 10; slot 14 holds most bytes
+        var sample = List.of(sampled(1, 100), sampled(4, 100), sampled(10, 100), sampled(14, 900));
+
+        // by bytes: cutting before 14 leaves 300 | 900, before 10 leaves 200 | 1000
+        assertThat(SplitPlanner.balancedSlot(ALL_16, 16, sample, SplitPlanner.Reason.SIZE)).hasValue(14);
+        // by rows: cutting before 10 leaves 2 | 2
+        assertThat(SplitPlanner.balancedSlot(ALL_16, 16, sample, SplitPlanner.Reason.LOAD)).hasValue(10);
+    }
+
+    @Test
+    void theWeightedMedianSlotSumsTheKeysOfASlotAndIgnoresKeysOutsideTheShard() {
+        // slots {0..3, 8..11}: two keys in slot 2 weigh as much as the one in slot 9; slot 13 is not the shard's
+        var slots = new HashSlots(List.of(new SlotRange(0, 4), new SlotRange(8, 12)));
+        Key first = keyInSlot(2, 16);
+        Key second = k("{" + new String(first.toBytes(), java.nio.charset.StandardCharsets.UTF_8) + "}.more");
+        assertThat(KeyHash.slot(second, 16)).isEqualTo(2);
+        var sample = List.of(new SampledKey(first, 250, 1), new SampledKey(second, 250, 1), sampled(9, 500),
+                sampled(13, 10_000));
+
+        assertThat(SplitPlanner.balancedSlot(slots, 16, sample, SplitPlanner.Reason.SIZE)).hasValue(9);
+    }
+
+    @Test
+    void noSlotIsChosenWhenTheWeightSitsInOneSlotOrThereIsNone() {
+        assertThat(SplitPlanner.balancedSlot(ALL_16, 16, List.of(sampled(7, 100)), SplitPlanner.Reason.SIZE)).isEmpty();
+        assertThat(SplitPlanner.balancedSlot(ALL_16, 16, List.of(), SplitPlanner.Reason.SIZE)).isEmpty();
+        // weight on one side only: a cut before a slot without weight leaves nothing below it
+        assertThat(SplitPlanner.balancedSlot(ALL_16, 16, List.of(sampled(3, 0), sampled(5, 100)),
+                SplitPlanner.Reason.SIZE)).isEmpty();
+    }
+
     @Test
     void neighboursMergeOnlyWhenSettledSmallAndColdTogether() {
         ShardMap map = Keys.withKeyspace(USERS);

@@ -33,6 +33,7 @@ import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.server.runtime.NotLeaderException;
 import dev.atoll.shard.ChangeResult;
+import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
@@ -41,7 +42,9 @@ import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.Sharding;
+import dev.atoll.shard.SlotRange;
 import dev.atoll.shard.SplitPoint;
 import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
@@ -52,6 +55,7 @@ import io.grpc.stub.StreamObserver;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -265,52 +269,120 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     }
 
     /**
-     * Splits a range shard at the request's key, or at the median key of its data: the meta group
+     * Splits a shard: a range (or geo) shard at the request's key, or at the median key of its
+     * data; a hash shard at the request's slot, or at the slot that halves its data by bytes (from
+     * a replica's sample of its keys; the middle of its slots when it holds no data). The meta group
      * applies the split (the new shard's id, the next epoch); the shard's leader then cuts its
-     * group's data at the same point ({@link ShardReconciler}). Answers with both shards.
+     * group's data at the same point ({@link ShardReconciler}). Answers with both shards. A key for
+     * a hash shard, or a slot for a range shard, is INVALID_REQUEST; a point not strictly inside
+     * the shard is REJECTED, as the map refuses it.
      */
     @Override
     public void splitShard(SplitShardRequest request, StreamObserver<SplitShardResponse> out) {
         ShardId id = request.getShard() > 0 ? ShardId.of(request.getShard()) : null;
         answer(fresh().thenCompose(x -> {
             ShardDescriptor shard = shard(id);
-            if (!(shard.span() instanceof KeyRange)) {
-                throw ShardError.INVALID_REQUEST.toStatus(shard.id() + " is not a range shard: only range (and geo)"
-                        + " shards split here");
-            }
-            CompletableFuture<Key> at;
-            if (request.hasKey()) {
-                if (request.getKey().isEmpty()) {
-                    throw ShardError.INVALID_REQUEST.toStatus("a split key is not empty");
-                }
-                at = CompletableFuture.completedFuture(Key.of(request.getKey().toByteArray()));
-            } else {
-                at = medianKeys.apply(shard).thenApply(median -> {
-                    if (!median.getFound()) {
-                        throw ShardError.REJECTED.toStatus(shard.id() + " holds fewer than two keys: name a split key");
-                    }
-                    return Key.of(median.getKey().toByteArray());
-                });
-            }
-            return at.thenCompose(k -> propose(ShardState.command(new ShardChange.Split(shard.id(), shard.epoch(),
-                    new SplitPoint.AtKey(k)))).thenCompose(answer -> {
+            CompletableFuture<SplitPoint> at = switch (shard.span()) {
+                case KeyRange range -> keyToSplit(shard, request);
+                case HashSlots slots -> slotToSplit(shard, slots, request);
+                case ShardSpan.Directed d -> throw ShardError.INVALID_REQUEST.toStatus(shard.id()
+                        + " is a directory shard: directory keyspaces do not split; edit the directory");
+            };
+            return at.thenCompose(point -> propose(ShardState.command(new ShardChange.Split(shard.id(), shard.epoch(),
+                    point))).thenCompose(answer -> {
                 refuseUnlessApplied(answer, String.valueOf(id));
-                ShardDescriptor created = meta.shards().map().lookup(shard.keyspace(), k).orElseThrow();
+                ShardId created = ((ChangeResult.Applied) answer).changed().stream().map(ShardDescriptor::id)
+                        .filter(c -> !c.equals(shard.id())).findFirst().orElseThrow();
                 // answer once the new shard serves (its group applied the split and has a leader),
                 // so what the caller does next with it is not refused for a group not yet there
-                return awaitServing(created, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS_MAX))
-                        .thenApply(served -> {
+                return awaitServing(shard(created), System.nanoTime()
+                        + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS_MAX)).thenApply(served -> {
                             ShardState s = meta.shards();
                             return SplitShardResponse.newBuilder().setShard(shardInfo(s, shard(id)))
-                                    .setCreated(shardInfo(s, shard(created.id()))).build();
+                                    .setCreated(shardInfo(s, shard(created))).build();
                         });
             }));
         }), out);
     }
 
+    /** Where a range shard splits: the request's key, else the median key of its data. */
+    private CompletableFuture<SplitPoint> keyToSplit(ShardDescriptor shard, SplitShardRequest request) {
+        if (request.hasAtSlot()) {
+            throw ShardError.INVALID_REQUEST.toStatus(shard.id() + " is a range shard: it splits at a key (--at KEY),"
+                    + " not a slot");
+        }
+        if (request.hasKey()) {
+            if (request.getKey().isEmpty()) {
+                throw ShardError.INVALID_REQUEST.toStatus("a split key is not empty");
+            }
+            return CompletableFuture.completedFuture(new SplitPoint.AtKey(Key.of(request.getKey().toByteArray())));
+        }
+        return medianKeys.apply(shard).thenApply(median -> {
+            if (!median.getFound()) {
+                throw ShardError.REJECTED.toStatus(shard.id() + " holds fewer than two keys: name a split key");
+            }
+            return new SplitPoint.AtKey(Key.of(median.getKey().toByteArray()));
+        });
+    }
+
+    /** Where a hash shard splits: the request's slot, else the slot a replica's sample of its data gives. */
+    private CompletableFuture<SplitPoint> slotToSplit(ShardDescriptor shard, HashSlots slots,
+                                                      SplitShardRequest request) {
+        if (request.hasKey()) {
+            throw ShardError.INVALID_REQUEST.toStatus(shard.id() + " is a hash shard: it splits at a slot"
+                    + " (--at-slot N), not a key");
+        }
+        if (request.hasAtSlot()) {
+            int slot = request.getAtSlot();
+            checkSplitSlot(shard, slots, slot);
+            return CompletableFuture.completedFuture(new SplitPoint.AtSlot(slot));
+        }
+        // from a replica that has applied every split of the map (asked again a while): a lagging
+        // one's sample would cover slots the shard no longer holds
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
+        return inStep(shard, deadline).thenApply(probe -> new SplitPoint.AtSlot(slotToSplit(shard, slots, probe)));
+    }
+
     /**
-     * Merges the right shard into the left one (both adjacent range shards of one keyspace, with
-     * replicas on the same nodes, neither moving, splitting or merging): the meta group applies
+     * The slot a hash shard splits at without one named, from a replica's probe: its weighted
+     * median slot by bytes; with no data, the middle of its slots; REJECTED when its data sits in
+     * one slot (no slot halves it) or it holds one slot only. Pure.
+     */
+    static int slotToSplit(ShardDescriptor shard, HashSlots slots, MedianKeyResponse probe) {
+        if (probe.hasMedianSlot()) {
+            checkSplitSlot(shard, slots, probe.getMedianSlot());
+            return probe.getMedianSlot();
+        }
+        if (probe.getDataBytes() > 0) {
+            throw ShardError.REJECTED.toStatus(shard.id() + "'s data sits in one slot, which is never split: name a"
+                    + " slot (--at-slot N)");
+        }
+        if (slots.slotCount() < 2) {
+            throw ShardError.REJECTED.toStatus(shard.id() + " holds one slot only: " + slots);
+        }
+        int skip = slots.slotCount() / 2;
+        for (SlotRange r : slots.ranges()) {
+            if (skip < r.slotCount()) {
+                return r.start() + skip;
+            }
+            skip -= r.slotCount();
+        }
+        throw new IllegalStateException("the middle of " + slots + " is one of its slots");
+    }
+
+    /** REJECTED unless splitting {@code slots} at {@code slot} leaves slots on both sides. */
+    private static void checkSplitSlot(ShardDescriptor shard, HashSlots slots, int slot) {
+        if (slot < 0 || slots.below(slot).isEmpty() || slots.atOrAbove(slot).isEmpty()) {
+            throw ShardError.REJECTED.toStatus("split slot " + Integer.toUnsignedString(slot) + " is not strictly"
+                    + " inside " + shard.id() + "'s " + slots + ": the new shard takes the slots from it up, and"
+                    + " both parts keep at least one");
+        }
+    }
+
+    /**
+     * Merges the right shard into the left one (two shards of one keyspace, adjacent if they are
+     * range shards, any two if hash shards, with replicas on the same nodes, neither moving,
+     * splitting or merging): the meta group applies
      * the merge and records its intent; the groups then freeze the source and commit its rows
      * into the target ({@link ShardReconciler}, {@link MergePlan}). Answers once the target's
      * group holds the source's keys and the meta group has forgotten the merge.
@@ -367,7 +439,13 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         });
     }
 
-    /** The shards a merge request names, left then right, checked against this node's map. */
+    /**
+     * The shards a merge request names, left then right, checked against this node's map. Range
+     * (and geo) shards must be adjacent, left first; hash shards join any two slot sets, as the
+     * map's Merge does. One shard named alone takes its neighbour: for a range shard the one its
+     * range touches on that side, for a hash shard the owner of the slot just after its highest
+     * slot (or just before its lowest), which undoes a split of contiguous slots.
+     */
     private ShardDescriptor[] mergePair(MergeShardsRequest request) {
         ShardState state = meta.shards();
         if (request.getLeft() == 0 && request.getRight() == 0) {
@@ -376,18 +454,15 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         ShardDescriptor left = request.getLeft() == 0 ? null : shard(ShardId.of(request.getLeft()));
         ShardDescriptor right = request.getRight() == 0 ? null : shard(ShardId.of(request.getRight()));
         ShardDescriptor named = left != null ? left : right;
-        if (!(named.span() instanceof KeyRange namedRange)) {
-            throw ShardError.MERGE_NOT_RANGE.toStatus(named.id() + " is not a range shard: only range (and geo)"
-                    + " shards merge");
+        if (named.span() instanceof ShardSpan.Directed) {
+            throw ShardError.MERGE_NOT_RANGE.toStatus(named.id() + " is a directory shard: directory keyspaces do not"
+                    + " merge; edit the directory");
         }
         if (left == null || right == null) {
             boolean findRight = right == null;
-            ShardDescriptor neighbour = state.map().shards(named.keyspace()).stream()
-                    .filter(d -> d.span() instanceof KeyRange r && (findRight ? r.start().equals(namedRange.end())
-                            && !namedRange.end().isEnd() : r.end().equals(namedRange.start())
-                            && !namedRange.start().equals(Key.MIN)))
-                    .findFirst().orElseThrow(() -> ShardError.MERGE_NOT_ADJACENT.toStatus(named.id() + " has no "
-                            + (findRight ? "right" : "left") + " neighbour"));
+            ShardDescriptor neighbour = neighbour(state.map(), named, findRight).orElseThrow(() -> ShardError
+                    .MERGE_NOT_ADJACENT.toStatus(named.id() + " has no " + (findRight ? "right" : "left")
+                            + " neighbour"));
             left = findRight ? named : neighbour;
             right = findRight ? neighbour : named;
         }
@@ -398,12 +473,16 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             throw ShardError.MERGE_KEYSPACE_MISMATCH.toStatus(left.id() + " is in " + left.keyspace() + ", "
                     + right.id() + " in " + right.keyspace());
         }
-        if (!(left.span() instanceof KeyRange l) || !(right.span() instanceof KeyRange r)) {
-            throw ShardError.MERGE_NOT_RANGE.toStatus("only range (and geo) shards merge");
-        }
-        if (!l.end().equals(r.start())) {
-            throw ShardError.MERGE_NOT_ADJACENT.toStatus(right.id() + " " + r + " does not follow " + left.id() + " "
-                    + l + ": name the left shard first");
+        switch (left.span()) {
+            case KeyRange l -> {
+                KeyRange r = right.keyRange();
+                if (!l.end().equals(r.start())) {
+                    throw ShardError.MERGE_NOT_ADJACENT.toStatus(right.id() + " " + r + " does not follow " + left.id()
+                            + " " + l + ": name the left shard first");
+                }
+            }
+            case HashSlots h -> { } // the keyspace's shards own disjoint slots: any two join
+            case ShardSpan.Directed d -> throw ShardError.MERGE_NOT_RANGE.toStatus("directory shards do not merge");
         }
         for (ShardDescriptor d : List.of(left, right)) {
             if (state.move(d.id()).isPresent() || state.mergeInto(d.id()).isPresent()) {
@@ -416,6 +495,27 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                     + "; move replicas to co-locate them first");
         }
         return new ShardDescriptor[] {left, right};
+    }
+
+    /** {@code named}'s neighbour on the right (or left) in its keyspace of {@code map}, if it has one. */
+    static Optional<ShardDescriptor> neighbour(ShardMap map, ShardDescriptor named, boolean findRight) {
+        return switch (named.span()) {
+            case KeyRange range -> map.shards(named.keyspace()).stream()
+                    .filter(d -> d.span() instanceof KeyRange r && (findRight
+                            ? r.start().equals(range.end()) && !range.end().isEnd()
+                            : r.end().equals(range.start()) && !range.start().equals(Key.MIN)))
+                    .findFirst();
+            case HashSlots slots -> {
+                if (slots.isEmpty()) {
+                    yield Optional.empty();
+                }
+                int slot = findRight ? slots.ranges().getLast().end() : slots.ranges().getFirst().start() - 1;
+                yield map.shards(named.keyspace()).stream()
+                        .filter(d -> !d.id().equals(named.id()) && d.span() instanceof HashSlots h && h.contains(slot))
+                        .findFirst();
+            }
+            case ShardSpan.Directed d -> Optional.empty();
+        };
     }
 
     // ------------------------------------------------------------------ parts

@@ -13,12 +13,12 @@ import dev.atoll.server.cluster.MemberTable;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.shard.Key;
-import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeySample;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.ShardStats;
 import dev.atoll.shard.SplitPolicy;
 import dev.atoll.shard.placement.ClusterState;
@@ -26,6 +26,7 @@ import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Plan;
 import dev.atoll.shard.placement.Rebalancer;
 import dev.atoll.shard.placement.RebalancerConfig;
+import dev.atoll.shard.replica.ShardBounds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,17 +52,18 @@ import java.util.function.Predicate;
  * promote, remove the source), and a leader transfer becomes a transfer intent.
  *
  * <p>Each round first gathers shard statistics from every node ({@code NodeShardStats}): each
- * replica's approximate size and the requests the node served from it, and, for a range shard
- * over the split size or load threshold, a sample of its keys. A range shard over a threshold is
- * split where the sample halves its bytes (or its rows, for load): the meta group applies the
- * split and the shard's leader cuts its group at the same key. Replicas are weighed by their
- * bytes relative to each node's capacity (plus a per-replica overhead), so the plan spreads data
- * and leaders over the nodes, by region and zone first. It waits while things are in flight
+ * replica's approximate size and the requests the node served from it, and, for a range or hash
+ * shard over the split size or load threshold, a sample of its keys. A shard over a threshold is
+ * split where the sample halves its bytes (or its rows, for load): a range shard at a sampled
+ * key, a hash shard at the weighted median of its sampled keys' slots; the meta group applies
+ * the split and the shard's leader cuts its group at the same key or slot. Replicas are weighed
+ * by their bytes relative to each node's capacity (plus a per-replica overhead), so the plan
+ * spreads data and leaders over the nodes, by region and zone first. It waits while things are in flight
  * (a move, a merge, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
  * proposals) and while a node is unreachable for less than {@code downAfterMillis}: a node that
  * restarts is not emptied. A node unreachable for longer counts as down, and the plan replaces
  * its replicas on the others (never dropping a shard below quorum). Merges are not run here (an
- * operator's call for now), nor are hash-slot splits (the server splits range shards only).
+ * operator's call for now); directory shards never split (their table is edited instead).
  */
 public final class ShardBalancer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardBalancer.class);
@@ -200,7 +202,8 @@ public final class ShardBalancer implements AutoCloseable {
     /**
      * Statistics of every shard from the nodes that host it: size (the largest a replica at the
      * map's range version reports), load (requests per second summed over nodes since the last
-     * round), and a key sample of each range shard over a split threshold, from a second call.
+     * round), and a key sample of each range or hash shard over a split threshold, from a second
+     * call.
      */
     private CompletableFuture<Map<ShardId, ShardStats>> gatherStats(List<Node> nodes, ShardMap map, long now) {
         List<NodeId> up = nodes.stream().filter(n -> n.state() == Node.State.UP).map(Node::id).toList();
@@ -255,7 +258,7 @@ public final class ShardBalancer implements AutoCloseable {
                 if (exactStillGood) {
                     sizes.put(id, exact[2]);
                 }
-                if (d.span() instanceof KeyRange && (sizes.get(id) >= policy.splitSizeBytes()
+                if (!(d.span() instanceof ShardSpan.Directed) && (sizes.get(id) >= policy.splitSizeBytes()
                         || loads.getOrDefault(id, 0L) >= policy.splitLoadQps())) {
                     List<NodeId> from = reporters.get(id);
                     splitting.put(id, d.leader().filter(from::contains).orElse(from.get(0)));
@@ -263,7 +266,7 @@ public final class ShardBalancer implements AutoCloseable {
             }
             var samples = new HashMap<ShardId, CompletableFuture<List<KeySample.SampledKey>>>();
             splitting.forEach((id, node) -> samples.put(id, statsSource.stats(node, Set.of(id))
-                    .thenApply(r -> sampleOf(r, id, map.shard(id).orElseThrow()))
+                    .thenApply(r -> sampleOf(r, id, map.shard(id).orElseThrow(), map))
                     .exceptionally(unreachable -> List.of())));
             return CompletableFuture.allOf(samples.values().toArray(CompletableFuture[]::new)).thenApply(y -> {
                 var stats = new HashMap<ShardId, ShardStats>();
@@ -284,8 +287,10 @@ public final class ShardBalancer implements AutoCloseable {
         }, scheduler);
     }
 
-    /** The sampled keys of {@code shard} in {@code r}, those inside its range only. */
-    private static List<KeySample.SampledKey> sampleOf(NodeShardStatsResponse r, ShardId id, ShardDescriptor shard) {
+    /** The sampled keys of {@code shard} in {@code r}, those inside its span (range or slots) only. */
+    private static List<KeySample.SampledKey> sampleOf(NodeShardStatsResponse r, ShardId id, ShardDescriptor shard,
+                                                       ShardMap map) {
+        ShardBounds bounds = ShardBounds.of(shard, map.keyspace(shard.keyspace()).orElseThrow().sharding());
         var keys = new ArrayList<KeySample.SampledKey>();
         for (ReplicaStatsRecord rs : r.getReplicasList()) {
             if (rs.getShard() != id.value() || rs.getRangeVersion() != shard.epoch().rangeVersion()) {
@@ -293,8 +298,7 @@ public final class ShardBalancer implements AutoCloseable {
             }
             for (SampledKeyRecord k : rs.getSampleList()) {
                 Key key = Key.of(k.getKey().toByteArray());
-                if (shard.span() instanceof KeyRange range && range.contains(key)
-                        && (keys.isEmpty() || keys.getLast().key().compareTo(key) < 0)) {
+                if (bounds.contains(key) && (keys.isEmpty() || keys.getLast().key().compareTo(key) < 0)) {
                     keys.add(new KeySample.SampledKey(key, k.getSizeBytes(), 1));
                 }
             }
@@ -302,7 +306,7 @@ public final class ShardBalancer implements AutoCloseable {
         return keys;
     }
 
-    /** Carries out the parts of {@code plan} the server runs: moves, leader transfers, range splits. */
+    /** Carries out the parts of {@code plan} the server runs: moves, leader transfers, range and hash splits. */
     private CompletableFuture<Void> act(ShardState state, Plan plan) {
         NodeId self = runtime.self();
         report(plan);
@@ -323,13 +327,13 @@ public final class ShardBalancer implements AutoCloseable {
                         proposals.add(propose(ShardState.startMove(shard, from, add.node())));
                     }
                 }
-                case ShardChange.Split split when shard.span() instanceof KeyRange -> {
+                case ShardChange.Split split when !(shard.span() instanceof ShardSpan.Directed) -> {
                     // the shard's leader cuts its group's data at the same point (SplitPlan)
                     log.info("shard_balance_split node={} shard={} at={}", self, split.shard(), split.at());
                     proposals.add(propose(ShardState.command(split)));
                 }
                 default -> {
-                    // a merge, a hash-slot split, or a step of a move taken one change at a time: not run here
+                    // a merge, or a step of a move taken one change at a time: not run here
                 }
             }
         }

@@ -21,10 +21,13 @@ public enum ShardError {
     NODE_NOT_FOUND(Status.Code.NOT_FOUND),
     UNPLACEABLE(Status.Code.FAILED_PRECONDITION),
     MOVE_REFUSED(Status.Code.FAILED_PRECONDITION),
-    /** The two shards of a merge do not touch (or one has no neighbour on that side). */
+    /** Two range shards of a merge do not touch (or the shard named alone has no neighbour on that side). */
     MERGE_NOT_ADJACENT(Status.Code.FAILED_PRECONDITION),
     MERGE_KEYSPACE_MISMATCH(Status.Code.FAILED_PRECONDITION),
-    /** Only range (and geo) shards merge; hash and directory keyspaces are rebalanced otherwise. */
+    /**
+     * Directory shards do not merge (their table is edited instead); range, geo and hash shards
+     * do. The name is kept from when only range shards merged: clients match on it.
+     */
     MERGE_NOT_RANGE(Status.Code.FAILED_PRECONDITION),
     /** The shards' replicas are not on the same nodes (the rebalancer has to co-locate them first). */
     MERGE_NOT_COLOCATED(Status.Code.FAILED_PRECONDITION),

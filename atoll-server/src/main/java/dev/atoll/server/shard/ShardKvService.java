@@ -25,12 +25,15 @@ import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.server.runtime.NotLeaderException;
 import dev.atoll.server.runtime.ProposalFailedException;
+import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.KeySample;
 import dev.atoll.shard.RouteCheck;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.SplitPlanner;
 import dev.atoll.shard.replica.ShardResult;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -368,7 +371,10 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         answer(medianKey(shard.get(), forwarded()), out);
     }
 
-    /** The median key of {@code shard}'s data, from a replica (this node's if it has one): a split key. */
+    /**
+     * The median key of {@code shard}'s data (for a hash shard, its weighted median slot), from a
+     * replica (this node's if it has one): a split point.
+     */
     public CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard) {
         return medianKey(shard, false);
     }
@@ -379,8 +385,16 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             var b = MedianKeyResponse.newBuilder();
             try {
                 ShardStateMachine sm = replica.stateMachine();
-                sm.bounds().ifPresent(bounds -> b.setRangeVersion(bounds.epoch().rangeVersion()));
-                sm.medianKey().ifPresent(k -> b.setFound(true).setKey(ByteString.copyFrom(k.toBytes())));
+                var bounds = sm.bounds();
+                bounds.ifPresent(bs -> b.setRangeVersion(bs.epoch().rangeVersion()));
+                if (bounds.isPresent() && bounds.get().span() instanceof HashSlots slots) {
+                    // a hash shard splits at a slot: the weighted median of a sample's slots, by bytes
+                    SplitPlanner.balancedSlot(slots, bounds.get().slotCount(),
+                            KeySampler.sample(sm, KeySample.KEYS_MAX), SplitPlanner.Reason.SIZE)
+                            .ifPresent(b::setMedianSlot);
+                } else {
+                    sm.medianKey().ifPresent(k -> b.setFound(true).setKey(ByteString.copyFrom(k.toBytes())));
+                }
                 b.setDataBytes(sm.dataBytes(AdminService.MERGE_SOURCE_BYTES_MAX + 1));
             } catch (ShardStateMachine.NotServed moved) {
                 throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());

@@ -15,13 +15,13 @@ import dev.atoll.proto.shardmap.StartMove;
 import dev.atoll.proto.shardmap.TransferRecord;
 import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Directory;
-import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardSpan;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -185,8 +185,8 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
             }
         }
         Optional<ShardDescriptor> left = map.shard(m.shard());
-        if (left.isPresent() && !(left.get().span() instanceof KeyRange)) {
-            return Optional.of(m.shard() + " is not a range shard: only range (and geo) shards merge here");
+        if (left.isPresent() && left.get().span() instanceof ShardSpan.Directed) {
+            return Optional.of(m.shard() + " is a directory shard: directory keyspaces do not merge");
         }
         return Optional.empty();
     }

@@ -39,15 +39,23 @@
  * shards' leaders carry out as above. A node unreachable for a short while holds it back; one
  * unreachable for five minutes counts as down, and its replicas are made again on the others.
  *
- * <h2>Range splits</h2>
- * {@code SplitShard} (admin API, {@code ./atoll shard split s3 [--at KEY]}; without a key, the
- * median key of the shard's data from one of its replicas) has the meta group apply
- * {@code ShardChange.Split}: the new shard's id, the next range version for both. The shard's
- * leader then sees a split in the map its group has not applied and proposes the replica's
- * {@code Split} at the replica's own epoch ({@link dev.atoll.server.shard.SplitPlan} derives it
- * from the map alone, so any later leader proposes the same; a repeat meets another epoch and
- * changes nothing). Each replica applying it writes, in one batch, its cut and the new shard's
- * first rows and state under the new shard's prefix; the node then hosts the new group from
+ * <h2>Splits</h2>
+ * {@code SplitShard} (admin API, {@code ./atoll shard split s3 [--at KEY | --at-slot N]}) cuts a
+ * range (or geo) shard at a key (without one, the median key of the shard's data from one of its
+ * replicas) and a hash shard at a slot, the new shard taking the shard's slots from it up (without
+ * one, the weighted median slot by bytes of a replica's key sample, {@code KeySampler}, each
+ * sampled key's slot by atoll-shard's {@code KeyHash}; the middle of its slots when it holds no
+ * data). A key for a hash shard, or a slot for a range shard,
+ * is refused {@code INVALID_REQUEST}; a point not strictly inside the shard {@code REJECTED}. The
+ * placement driver splits range and hash shards alike ({@link dev.atoll.server.shard.ShardBalancer}).
+ * Either way the meta group applies {@code ShardChange.Split}: the new shard's id, the next range
+ * version for both. The shard's leader then sees a split in the map its group has not applied
+ * and proposes the replica's {@code Split} at the replica's own epoch ({@link
+ * dev.atoll.server.shard.SplitPlan} derives it from the map alone, so any later leader proposes
+ * the same; a repeat meets another epoch and changes nothing). Each replica applying it writes,
+ * in one batch, its cut and the new shard's first rows and state under the new shard's prefix (a
+ * range shard's upper range, or a hash shard's rows whose slot is at or above the split slot,
+ * deleted from the parent's prefix in the same batch); the node then hosts the new group from
  * that state, founded by the new shard's voters at index 1. Chosen for the three races:
  * <ul>
  *   <li>a replica that lags applies the split later, from its log: until then its node does not
@@ -64,11 +72,16 @@
  * Clients with the old map get "shard moved" (the replica refuses their range version) and retry.
  *
  * <h2>Merges</h2>
- * {@code MergeShards} (admin API, {@code ./atoll shard merge s3 s4}: s4 into s3) joins two
- * adjacent range shards of one keyspace whose replicas are on the same nodes (no learners), in
- * the order the simulator's placement driver proves ({@code ./atoll sim sharded}), every step
- * forward only and derived from the meta group's state alone ({@link
- * dev.atoll.server.shard.MergePlan}), so a crash anywhere is completed by the next leader:
+ * {@code MergeShards} (admin API, {@code ./atoll shard merge s3 s4}: s4 into s3) joins two shards
+ * of one keyspace whose replicas are on the same nodes (no learners): adjacent range (or geo)
+ * shards, or any two hash shards, whose slot sets are disjoint as every keyspace's shards are (the
+ * map's {@code Merge} asks no more of them). One shard named alone takes its neighbour: for a range
+ * shard the one its range touches, for a hash shard the owner of the slot just after its highest
+ * (or, merged into the left, just before its lowest), which undoes a split of contiguous slots;
+ * with none there, {@code MERGE_NOT_ADJACENT}. The steps are the same for both, in the order the
+ * simulator's placement driver proves ({@code ./atoll sim sharded}), every step forward only and
+ * derived from the meta group's state alone ({@link dev.atoll.server.shard.MergePlan}), so a crash
+ * anywhere is completed by the next leader:
  * <ol>
  *   <li>the meta group applies {@code ShardChange.Merge} and, in the same command, records the
  *       intent ({@link dev.atoll.server.shard.ShardState.Merge}: the source's descriptor, the
@@ -95,8 +108,9 @@
  * refuses sources over {@link dev.atoll.server.shard.AdminService#MERGE_SOURCE_BYTES_MAX}
  * ({@code MERGE_TOO_LARGE}), and the request waits (a while) until both groups have applied
  * every split of the map. Other refusals: {@code MERGE_NOT_ADJACENT}, {@code
- * MERGE_KEYSPACE_MISMATCH}, {@code MERGE_NOT_RANGE}, {@code MERGE_NOT_COLOCATED} (the replicas
- * must first be moved onto the same nodes) and {@code MERGE_IN_PROGRESS}.
+ * MERGE_KEYSPACE_MISMATCH}, {@code MERGE_NOT_RANGE} (directory shards, whose table is edited
+ * instead), {@code MERGE_NOT_COLOCATED} (the replicas must first be moved onto the same nodes)
+ * and {@code MERGE_IN_PROGRESS}.
  *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or

@@ -20,9 +20,9 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A range shard that grows past the split size is split by the placement driver, at a key from
- * its data, again and again until every part is under the size; every key stays readable and
- * the keyspace's range scan returns each key once, in order.
+ * A range (or hash) shard that grows past the split size is split by the placement driver, at a
+ * key (or slot) from its data, again and again until every part is under the size; every key
+ * stays readable and the keyspace's range scan returns each key once, in order.
  */
 class AutoSplitInProcessTest {
     private static final int KEYS = 400;
@@ -54,9 +54,20 @@ class AutoSplitInProcessTest {
 
     @Test
     void aShardOverTheSplitSizeIsSplitFromItsDataUntilEveryPartIsUnderIt() throws Exception {
+        splitsFromItsDataUntilEveryPartIsUnderTheSize("range");
+    }
+
+    @Test
+    void aHashShardOverTheSplitSizeIsSplitAtSlotsFromItsDataUntilEveryPartIsUnderIt() throws Exception {
+        var spans = splitsFromItsDataUntilEveryPartIsUnderTheSize("hash");
+        assertThat(spans).allMatch(span -> span.startsWith("slots{"));
+    }
+
+    /** Writes about 420 KB into a keyspace of {@code sharding} and one shard; answers its shards' spans once split. */
+    private List<String> splitsFromItsDataUntilEveryPartIsUnderTheSize(String sharding) throws Exception {
         List<String> small = List.of("--split-size-bytes", "65536");
         cluster = InProcessCluster.start(dir, List.of(small, small, small));
-        cluster.admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("events").setSharding("range")
+        cluster.admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("events").setSharding(sharding)
                 .setReplicationFactor(3).build());
         String value = "x".repeat(1024);
         for (int n = 0; n < KEYS; n++) {
@@ -81,7 +92,7 @@ class AutoSplitInProcessTest {
                 () -> shardCount() >= 7);
         var spans = cluster.admin(1).listShards(ListShardsRequest.newBuilder().setKeyspace("events").build())
                 .getShardsList().stream().map(s -> s.getSpan()).toList();
-        System.out.println("auto_split spans=" + spans);
+        System.out.println("auto_split sharding=" + sharding + " spans=" + spans);
 
         for (int n = 0; n < KEYS; n++) {
             int i = n;
@@ -102,5 +113,16 @@ class AutoSplitInProcessTest {
             keys.add(kv.getKey().toString(StandardCharsets.UTF_8));
         }
         assertThat(keys).as("each key once, in order").hasSize(KEYS).isSorted().doesNotHaveDuplicates();
+        ProcessCluster.await("every node holds each key once, in the shard whose span holds it",
+                Duration.ofSeconds(60), () -> {
+                    for (int node = 0; node < 3; node++) {
+                        if (!SplitChecks.eachKeyInOneShard(cluster.admin(0), cluster.kv(node), "events",
+                                new java.util.HashSet<>(keys))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+        return spans;
     }
 }

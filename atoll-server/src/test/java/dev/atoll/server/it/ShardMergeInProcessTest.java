@@ -327,7 +327,7 @@ class ShardMergeInProcessTest {
         admin(0).splitShard(SplitShardRequest.newBuilder().setShard(users).setKey(b("m")).build());
         admin(0).splitShard(SplitShardRequest.newBuilder().setShard(users).setKey(b("f")).build());
         List<ShardDescriptor> u = inKeyOrder(shards("users"));
-        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("slots").setSharding("hash")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("dir").setSharding("directory")
                 .setReplicationFactor(3).setInitialShardCount(2).build());
         // two shards of one replica each, on different nodes
         createKeyspace(CreateKeyspaceRequest.newBuilder().setName("solo").setSharding("range")
@@ -346,8 +346,8 @@ class ShardMergeInProcessTest {
         assertThat(refusal(u.get(2).id().value(), 0)).contains(ShardError.MERGE_NOT_ADJACENT); // the last has no right
         assertThat(refusal(u.get(0).id().value(), s.get(1).id().value()))
                 .contains(ShardError.MERGE_KEYSPACE_MISMATCH);
-        List<ShardInfo> hashed = shards("slots");
-        assertThat(refusal(hashed.get(0).getShard().getId(), hashed.get(1).getShard().getId()))
+        List<ShardInfo> directory = shards("dir");
+        assertThat(refusal(directory.get(0).getShard().getId(), directory.get(1).getShard().getId()))
                 .contains(ShardError.MERGE_NOT_RANGE);
         assertThat(refusal(s.get(0).id().value(), s.get(1).id().value())).contains(ShardError.MERGE_NOT_COLOCATED);
         assertThat(refusal(0, 0)).contains(ShardError.INVALID_REQUEST);

@@ -1,6 +1,7 @@
 package dev.atoll.server.it;
 
 import dev.atoll.proto.admin.AdminGrpc;
+import dev.atoll.proto.admin.DescribeKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.shardkv.KeyValue;
@@ -9,8 +10,9 @@ import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.proto.shardkv.ShardRangeRequest;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.shard.Key;
-import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.Sharding;
+import dev.atoll.shard.replica.ShardBounds;
 import io.grpc.StatusRuntimeException;
 
 import java.util.HashMap;
@@ -29,7 +31,7 @@ final class SplitChecks {
      * Whether the node behind {@code kv} holds every one of {@code expected} once, asked shard by
      * shard of {@code keyspace} (serializable reads: its own replicas); false while a replica is
      * behind or not reachable, an assertion failure when a key is in two shards or in a shard
-     * whose range does not hold it.
+     * whose span (range, or slots for a hash keyspace) does not hold it.
      */
     static boolean eachKeyInOneShard(AdminGrpc.AdminBlockingStub admin, ShardKVGrpc.ShardKVBlockingStub kv,
                                      String keyspace, Set<String> expected) {
@@ -37,8 +39,11 @@ final class SplitChecks {
         try {
             List<ShardInfo> shards = admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
                     .newBuilder().setKeyspace(keyspace).build()).getShardsList();
+            Sharding sharding = ShardCodec.decode(admin.withDeadlineAfter(10, TimeUnit.SECONDS).describeKeyspace(
+                    DescribeKeyspaceRequest.newBuilder().setName(keyspace).build()).getKeyspace().getSpec()).sharding();
             for (ShardInfo s : shards) {
                 ShardDescriptor d = ShardCodec.decode(s.getShard());
+                ShardBounds bounds = ShardBounds.of(d, sharding);
                 var part = kv.withDeadlineAfter(30, TimeUnit.SECONDS).shardRange(ShardRangeRequest.newBuilder()
                         .setKeyspace(keyspace).setSerializable(true).setRoute(RouteToken.newBuilder()
                                 .setShard(d.id().value()).setEpoch(ShardCodec.encode(d.epoch())))
@@ -46,7 +51,7 @@ final class SplitChecks {
                 for (KeyValue pair : part.getPairsList()) {
                     String k = pair.getKey().toStringUtf8();
                     assertThat(owner.put(k, d.id().value())).as("%s in one shard", k).isNull();
-                    assertThat(((KeyRange) d.span()).contains(Key.of(pair.getKey().toByteArray())))
+                    assertThat(bounds.contains(Key.of(pair.getKey().toByteArray())))
                             .as("%s belongs to %s", k, d).isTrue();
                 }
             }

@@ -5,6 +5,7 @@ import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.Snapshot;
 import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyHash;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
@@ -239,6 +240,50 @@ class ShardStateMachineTest {
         assertThat(child.apply(new Entry(2, 1, Entry.Kind.COMMAND,
                 ShardStateMachine.put(ShardId.of(2), E, b("mango"), b("x"))))).isInstanceOf(ShardResult.StaleEpoch.class);
         assertThat(child.get(b("mango")).map(ShardStateMachineTest::s)).contains("3");
+    }
+
+    @Test
+    void aSlotSplitMovesTheRowsOfTheUpperSlotsToTheNewShardsPrefixAndSurvivesAReopen() {
+        store = ShardStore.open(dir.resolve("store"));
+        var all = new ShardBounds(ShardId.of(1), HashSlots.of(new SlotRange(0, 16)), E, 16);
+        ShardStateMachine parent = new ShardStateMachine(store, all.shard(), USERS, ShardReplica.initial(all),
+                splits::add);
+        var rows = new ArrayList<Entry>();
+        var low = new ArrayList<String>();
+        var high = new ArrayList<String>();
+        for (int i = 0; i < 40; i++) {
+            String k = "cart-" + i;
+            rows.add(put(2 + i, k, "v" + i));
+            (KeyHash.slot(Key.utf8(k), 16) < 8 ? low : high).add(k);
+        }
+        parent.applyAll(rows);
+        assertThat(low).isNotEmpty();
+        assertThat(high).isNotEmpty();
+
+        Object result = parent.apply(new Entry(42, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtSlot(8), ShardId.of(2)))));
+
+        assertThat(result).isInstanceOf(ShardResult.Split.class);
+        // the parent's prefix holds the lower slots' rows only: the others left it with the cut
+        assertThat(keys(store.replica(ShardId.of(1), USERS).scanRows(b(""), null, 100)))
+                .containsExactlyInAnyOrderElementsOf(low);
+        assertThat(keys(store.replica(ShardId.of(2), USERS).scanRows(b(""), null, 100)))
+                .containsExactlyInAnyOrderElementsOf(high);
+        store.close();
+
+        // reopened (as after a restart): both replicas resume from what the one batch wrote
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine lower = new ShardStateMachine(store, ShardId.of(1), USERS, null, splits::add);
+        ShardStateMachine upper = new ShardStateMachine(store, ShardId.of(2), USERS, null, splits::add);
+        assertThat(lower.appliedIndex()).isEqualTo(42);
+        assertThat(lower.bounds().orElseThrow().span()).isEqualTo(HashSlots.of(new SlotRange(0, 8)));
+        assertThat(upper.bounds().orElseThrow().span()).isEqualTo(HashSlots.of(new SlotRange(8, 16)));
+        assertThat(upper.bounds().orElseThrow().epoch()).isEqualTo(E.nextRange());
+        assertThat(keys(lower.scan(b(""), null, 100))).containsExactlyInAnyOrderElementsOf(low);
+        assertThat(keys(upper.scan(b(""), null, 100))).containsExactlyInAnyOrderElementsOf(high);
+        assertThat(upper.get(b(high.getFirst())).map(ShardStateMachineTest::s))
+                .contains("v" + high.getFirst().substring("cart-".length()));
+        assertThatThrownBy(() -> lower.get(b(high.getFirst()))).isInstanceOf(ShardStateMachine.NotServed.class);
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.Sharding;
 import dev.atoll.shard.SplitPoint;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +69,32 @@ class ShardStateMergeTest {
         var again = finished.state().apply(ShardState.finishMerge(right.id()));
         assertThat(again.answer()).isEqualTo(new ShardState.MergeFinished(false));
         assertThat(again.state()).isSameAs(finished.state());
+    }
+
+    @Test
+    void twoHashShardsMergeIntoTheUnionOfTheirSlotsAndDirectoryShardsAreRefused() {
+        var created = ShardState.EMPTY.change(new ShardChange.CreateKeyspace(KeyspaceSpec.hash("carts", 2, 3),
+                List.of(List.of(N1, N2), List.of(N1, N2), List.of(N1, N2)))).state();
+        List<ShardDescriptor> carts = created.map().shards("carts");
+        // the first and the last: their slot sets do not touch, which a hash merge does not ask
+        ShardDescriptor left = carts.get(0);
+        ShardDescriptor right = carts.get(2);
+
+        var merged = created.change(new ShardChange.Merge(left.id(), left.epoch(), right.id(), right.epoch()));
+
+        assertThat(merged.answer()).isInstanceOf(ChangeResult.Applied.class);
+        assertThat(merged.state().map().shard(left.id()).orElseThrow().span())
+                .isEqualTo(left.hashSlots().plus(right.hashSlots()));
+        assertThat(merged.state().mergeOf(right.id())).isPresent();
+
+        var directory = ShardState.EMPTY.change(new ShardChange.CreateKeyspace(new KeyspaceSpec("dir",
+                new Sharding.Directory(), 2, 2, KeyspaceSpec.range("dir", 2).placement()),
+                List.of(List.of(N1, N2), List.of(N1, N2)))).state();
+        List<ShardDescriptor> dir = directory.map().shards("dir");
+        var refused = directory.change(new ShardChange.Merge(dir.get(0).id(), dir.get(0).epoch(), dir.get(1).id(),
+                dir.get(1).epoch()));
+        assertThat(refused.answer()).isInstanceOf(ShardState.MergeRefused.class);
+        assertThat(refused.state()).isSameAs(directory);
     }
 
     @Test
