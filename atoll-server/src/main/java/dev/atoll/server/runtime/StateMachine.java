@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * What a replica group's committed log is applied to. Called only from the runtime's loop
- * thread, in log order; reads from other threads are the implementation's business.
+ * thread, in log order (except {@link SnapshotCapture#materialize}, which runs on the runtime's
+ * snapshot thread); reads from other threads are the implementation's business.
  */
 public interface StateMachine extends AutoCloseable {
     /**
@@ -37,6 +38,17 @@ public interface StateMachine extends AutoCloseable {
 
     /** The whole state as of {@link #appliedIndex()}, for a Raft snapshot. */
     byte[] snapshotData();
+
+    /**
+     * The state as of {@link #appliedIndex()}, frozen cheaply on the loop thread; the runtime
+     * materializes its bytes on a background thread while later entries apply. The default copies
+     * {@link #snapshotData()} now, which suits a state machine whose state is small (the meta
+     * group); one with a large state overrides it (the etcd state machine keeps a RocksDB
+     * checkpoint and packs it only when materialized).
+     */
+    default SnapshotCapture captureSnapshot() {
+        return SnapshotCapture.of(appliedIndex(), snapshotData());
+    }
 
     /** Replaces the whole state with a snapshot received from the leader. */
     void install(Snapshot snapshot);
