@@ -43,9 +43,9 @@ import static dev.atoll.core.Check.check;
  * same way on every replica (and still marks its index applied).
  *
  * <p>Threads: {@link #apply}, {@link #applyAll}, {@link #captureSnapshot} and {@link #install} run on
- * the runtime's loop thread, packing a capture on its snapshot thread; the read methods may be
- * called from any thread and are excluded only while a snapshot is installed or the store
- * closed. Owns the store: {@link #close} closes it.
+ * the runtime's loop thread, {@link #prepareSnapshot} and packing a capture on its snapshot
+ * thread; the read methods may be called from any thread and are excluded only while a snapshot
+ * is installed or the store closed. Owns the store: {@link #close} closes it.
  */
 public final class EtcdStateMachine implements StateMachine {
     private static final Logger log = LoggerFactory.getLogger(EtcdStateMachine.class);
@@ -291,6 +291,22 @@ public final class EtcdStateMachine implements StateMachine {
     public byte[] snapshotData() {
         try (SnapshotCapture capture = captureSnapshot()) {
             return capture.materialize();
+        }
+    }
+
+    /**
+     * Flushes the store's memtables on the snapshot thread, while entries apply: the checkpoint of
+     * {@link #captureSnapshot}, on the loop thread, then flushes only what was written since (with
+     * 100,000 puts of 256 bytes in the memtable its flush held the loop for about 0.4 s). Holds
+     * the read lock, so an install or close waits for the flush rather than swap the store under it.
+     */
+    @Override
+    public void prepareSnapshot() {
+        storeLock.readLock().lock();
+        try {
+            store.flushMemtables();
+        } finally {
+            storeLock.readLock().unlock();
         }
     }
 

@@ -57,11 +57,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * fsync (group commit), flushes the network once, applies committed entries and serves
  * reads. Nothing else touches a core.
  *
- * <p>Snapshots do not hold the loop: every {@code snapshotEveryEntries} applied entries the loop
- * takes a cheap capture of the state machine ({@link StateMachine#captureSnapshot}), a background
- * snapshot thread materializes its bytes and writes the snapshot file, and the loop then compacts
- * the core and names the snapshot in the WAL, at most one per group at a time. A snapshot the
- * leader installed meanwhile makes it obsolete; a failed one is retried later.
+ * <p>Snapshots do not hold the loop: every {@code snapshotEveryEntries} applied entries a
+ * background snapshot thread lets the state machine prepare ({@link StateMachine#prepareSnapshot}),
+ * the loop takes a cheap capture of it ({@link StateMachine#captureSnapshot}), the snapshot thread
+ * materializes its bytes and writes the snapshot file, and the loop then compacts the core and
+ * names the snapshot in the WAL, at most one per group at a time. A snapshot the leader installed
+ * meanwhile makes it obsolete; a failed one is retried after {@code snapshotRetryMillis}.
  *
  * <p>A round costs what happened, not how many groups there are: it visits only the groups an
  * input touched (or that still have work), and a tick skips quiesced groups (an idle group whose
@@ -115,10 +116,11 @@ public final class NodeRuntime implements AutoCloseable {
 
     /**
      * A snapshot captured on the loop thread at {@code index} (whose entry has {@code term}) and
-     * being materialized and written on the snapshot thread; {@code captureNanos}: how long the
+     * being materialized and written on the snapshot thread; {@code prepareNanos}: how long the
+     * state machine prepared it (on the snapshot thread), {@code captureNanos}: how long the
      * capture held the loop thread.
      */
-    private record PendingSnapshot(long index, long term, long captureNanos) {
+    private record PendingSnapshot(long index, long term, long prepareNanos, long captureNanos) {
     }
 
     private record Waiter(long term, CompletableFuture<Object> result) {
@@ -140,7 +142,9 @@ public final class NodeRuntime implements AutoCloseable {
         final Map<Long, CompletableFuture<Long>> readWaiters = new TreeMap<>();
         final List<ReadState> readsReady = new ArrayList<>();
         long snapshotIndex;
-        /** The group's snapshot on the snapshot thread, or null: at most one at a time. */
+        /** The state machine prepares a snapshot on the snapshot thread; the loop captures it next. */
+        boolean snapshotPreparing;
+        /** The group's snapshot captured and being written on the snapshot thread, or null. */
         PendingSnapshot snapshotPending;
         /** After a failed snapshot: no capture before this System.nanoTime(). */
         long snapshotNotBeforeNanos;
@@ -153,6 +157,11 @@ public final class NodeRuntime implements AutoCloseable {
         NodeId leader;
         /** Being removed from this node: peer messages are no longer stepped. */
         boolean retiring;
+
+        /** A snapshot is being prepared or written: at most one per group at a time. */
+        boolean snapshotInFlight() {
+            return snapshotPreparing || snapshotPending != null;
+        }
 
         Group(long id, RaftNode raft, StateMachine stateMachine, SnapshotFiles snapshots, long snapshotIndex,
               long snapshotEveryEntries) {
@@ -208,6 +217,7 @@ public final class NodeRuntime implements AutoCloseable {
     private final Counter snapshotsTaken;
     private final Counter snapshotsFailed;
     private final Counter snapshotsDiscarded;
+    private final Timer snapshotPrepareLatency;
     private final Timer snapshotCaptureLatency;
     private final Timer snapshotMaterializeLatency;
     private final Counter snapshotsInstalled;
@@ -243,6 +253,8 @@ public final class NodeRuntime implements AutoCloseable {
         snapshotsTaken = Counter.builder("atoll_raft_snapshots_taken_total").register(metrics);
         snapshotsFailed = Counter.builder("atoll_raft_snapshots_failed_total").register(metrics);
         snapshotsDiscarded = Counter.builder("atoll_raft_snapshots_discarded_total").register(metrics);
+        snapshotPrepareLatency = Timer.builder("atoll_raft_snapshot_prepare_seconds")
+                .description("time a state machine prepares a snapshot, off the loop thread").register(metrics);
         snapshotCaptureLatency = Timer.builder("atoll_raft_snapshot_capture_seconds")
                 .description("time a snapshot capture holds the loop thread").register(metrics);
         snapshotMaterializeLatency = Timer.builder("atoll_raft_snapshot_materialize_seconds")
@@ -326,9 +338,9 @@ public final class NodeRuntime implements AutoCloseable {
             return;
         }
         g.retiring = true;
-        if (g.snapshotPending != null) {
-            // the snapshot thread still writes a file into the group's directory: a group hosted
-            // here again would share it, so the removal waits until the snapshot is back
+        if (g.snapshotInFlight()) {
+            // the snapshot thread still uses the state machine or writes a file into the group's
+            // directory, which a group hosted here again would share: the removal waits for it
             Runnable before = g.afterSnapshot;
             Runnable again = () -> retire(groupId, mayReturn, result);
             g.afterSnapshot = before == null ? again : () -> {
@@ -892,41 +904,108 @@ public final class NodeRuntime implements AutoCloseable {
 
     /**
      * Every {@code snapshotEveryEntries} applied entries, snapshots the group without holding the
-     * loop thread for the expensive part: the state machine's capture (cheap and consistent with
-     * the applied index, since apply runs here too) is taken now; materializing its bytes and
-     * writing the snapshot file happen on the snapshot thread; {@link #recordSnapshot} then
-     * compacts the core and names the snapshot in the WAL, back on the loop thread. Until then the
-     * WAL keeps every entry, so a crash at any point recovers from the previous snapshot.
+     * loop thread for the expensive parts, in four steps, one at a time per group:
+     * <ol>
+     *   <li>on the snapshot thread, the state machine prepares ({@link StateMachine#prepareSnapshot}:
+     *       the etcd store flushes its memtables) while entries go on applying;</li>
+     *   <li>on the loop thread, {@link #captureSnapshot} takes the state machine's capture, cheap and
+     *       consistent with the applied index since apply runs on this thread too;</li>
+     *   <li>on the snapshot thread, {@link #writeSnapshot} materializes its bytes and writes the
+     *       snapshot file;</li>
+     *   <li>on the loop thread, {@link #recordSnapshot} compacts the core and names the snapshot in
+     *       the WAL, unless it became obsolete meanwhile.</li>
+     * </ol>
+     * Until the last step the WAL keeps every entry, so a crash at any point recovers from the
+     * previous snapshot.
      */
     private void maybeCompact(Group g) {
-        long applied = g.stateMachine.appliedIndex();
-        if (applied - g.snapshotIndex < g.snapshotEveryEntries || g.raft.hasReady() || g.retiring
-                || g.snapshotPending != null || snapshotsInFlight >= options.snapshotsInFlightMax()) {
+        if (g.snapshotInFlight() || g.raft.hasReady() || !snapshotDue(g)
+                || snapshotsInFlight >= options.snapshotsInFlightMax()) {
             return;
         }
         if (g.snapshotNotBeforeNanos != 0 && System.nanoTime() - g.snapshotNotBeforeNanos < 0) {
             return; // the last attempt failed: not again before its retry time
         }
-        long term = g.raft.log().term(applied);
-        if (term <= 0) {
-            return;
+        g.snapshotPreparing = true;
+        snapshotsInFlight++;
+        try {
+            snapshotWriter.execute(() -> prepareSnapshot(g));
+        } catch (RejectedExecutionException stopping) {
+            // the runtime is closing (the queue cannot be full: snapshotsInFlight bounds it)
+            g.snapshotPreparing = false;
+            snapshotsInFlight--;
+        }
+    }
+
+    /** Whether the group has applied snapshotEveryEntries entries past its snapshot, and stays. */
+    private static boolean snapshotDue(Group g) {
+        long applied = g.stateMachine.appliedIndex();
+        return applied - g.snapshotIndex >= g.snapshotEveryEntries && !g.retiring && g.raft.log().term(applied) > 0;
+    }
+
+    /** On the snapshot thread: the state machine's preparation, then back to the loop to capture. */
+    private void prepareSnapshot(Group g) {
+        if (!running) {
+            return; // queued when the runtime stopped
         }
         long started = System.nanoTime();
-        SnapshotCapture capture = g.stateMachine.captureSnapshot();
+        Exception failure = null;
+        try {
+            g.stateMachine.prepareSnapshot();
+        } catch (Exception e) {
+            failure = e;
+        }
+        long prepareNanos = System.nanoTime() - started;
+        Exception failed = failure;
+        toLoop(() -> captureSnapshot(g, failed, prepareNanos));
+    }
+
+    /**
+     * On the loop thread: takes the state machine's capture at the applied index, unless the
+     * snapshot is no longer due (the group is being removed, or installed a snapshot meanwhile),
+     * and hands it to the snapshot thread.
+     */
+    private void captureSnapshot(Group g, Exception prepareFailure, long prepareNanos) {
+        dev.atoll.core.Check.check(g.snapshotPreparing, "group %d captures the snapshot it prepared", g.id);
+        g.snapshotPreparing = false;
+        snapshotsInFlight--;
+        snapshotPrepareLatency.record(prepareNanos, TimeUnit.NANOSECONDS);
+        if (prepareFailure != null) {
+            snapshotFailed(g, g.stateMachine.appliedIndex(), "prepare", prepareFailure);
+            afterSnapshot(g);
+            return;
+        }
+        if (groups.get(g.id) != g || !snapshotDue(g)) {
+            afterSnapshot(g);
+            return;
+        }
+        long applied = g.stateMachine.appliedIndex();
+        long term = g.raft.log().term(applied);
+        long started = System.nanoTime();
+        SnapshotCapture capture;
+        try {
+            capture = g.stateMachine.captureSnapshot();
+        } catch (RuntimeException e) {
+            // an I/O error of the state machine's (a checkpoint that could not be written): the
+            // group goes on from its current snapshot and tries again later
+            snapshotFailed(g, applied, "capture", e);
+            afterSnapshot(g);
+            return;
+        }
         long captureNanos = System.nanoTime() - started;
         snapshotCaptureLatency.record(captureNanos, TimeUnit.NANOSECONDS);
         dev.atoll.core.Check.check(capture.index() == applied,
                 "a snapshot capture holds the applied index: %d != %d", capture.index(), applied);
-        var pending = new PendingSnapshot(applied, term, captureNanos);
+        var pending = new PendingSnapshot(applied, term, prepareNanos, captureNanos);
         g.snapshotPending = pending;
         snapshotsInFlight++;
         try {
             snapshotWriter.execute(() -> writeSnapshot(g, pending, capture));
         } catch (RejectedExecutionException stopping) {
-            // the runtime is closing (the queue cannot be full: snapshotsInFlight bounds it)
             capture.close();
             g.snapshotPending = null;
             snapshotsInFlight--;
+            afterSnapshot(g);
         }
     }
 
@@ -955,15 +1034,37 @@ public final class NodeRuntime implements AutoCloseable {
         long materializeNanos = System.nanoTime() - started;
         byte[] written = data;
         Exception failed = failure;
-        Runnable back = () -> recordSnapshot(g, pending, written, failed, materializeNanos);
-        // the result must reach the loop, or the group would never snapshot again: wait for room
-        // in the queue rather than drop it (the loop drains it every round)
+        toLoop(() -> recordSnapshot(g, pending, written, failed, materializeNanos));
+    }
+
+    /**
+     * From the snapshot thread: hands {@code task} to the loop thread, waiting while its queue is
+     * full rather than dropping it (a group whose snapshot never came back would never take
+     * another); gives up once the runtime stops.
+     */
+    private void toLoop(Runnable task) {
         try {
-            while (running && !tasks.offer(back, options.tickMillis(), TimeUnit.MILLISECONDS)) {
-                // the loop is overloaded: wait for it
+            while (running && !tasks.offer(task, options.tickMillis(), TimeUnit.MILLISECONDS)) {
+                // the loop is overloaded: wait for room
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private void snapshotFailed(Group g, long index, String step, Exception failure) {
+        snapshotsFailed.increment();
+        g.snapshotNotBeforeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.snapshotRetryMillis());
+        log.warn("snapshot_failed node={} group={} index={} step={} retry_ms={} error={}", self, g.id, index, step,
+                options.snapshotRetryMillis(), failure.toString());
+    }
+
+    /** Runs what waited for the group's snapshot to be over (a removal). */
+    private static void afterSnapshot(Group g) {
+        Runnable after = g.afterSnapshot;
+        g.afterSnapshot = null;
+        if (after != null) {
+            after.run();
         }
     }
 
@@ -980,11 +1081,7 @@ public final class NodeRuntime implements AutoCloseable {
         boolean hosted = groups.get(g.id) == g;
         try {
             if (failure != null) {
-                snapshotsFailed.increment();
-                g.snapshotNotBeforeNanos = System.nanoTime()
-                        + TimeUnit.MILLISECONDS.toNanos(options.snapshotRetryMillis());
-                log.warn("snapshot_failed node={} group={} index={} retry_ms={} error={}", self, g.id,
-                        pending.index(), options.snapshotRetryMillis(), failure.toString());
+                snapshotFailed(g, pending.index(), "materialize", failure);
                 return;
             }
             snapshotMaterializeLatency.record(materializeNanos, TimeUnit.NANOSECONDS);
@@ -1011,15 +1108,11 @@ public final class NodeRuntime implements AutoCloseable {
                 return;
             }
             g.raft.compact(pending.index(), data);
-            recordCompaction(g, pending.captureNanos(), materializeNanos);
+            recordCompaction(g, pending.prepareNanos(), pending.captureNanos(), materializeNanos);
             g.snapshotNotBeforeNanos = 0;
             touch(g); // its status moves with the snapshot
         } finally {
-            Runnable after = g.afterSnapshot;
-            g.afterSnapshot = null;
-            if (after != null) {
-                after.run();
-            }
+            afterSnapshot(g);
         }
     }
 
@@ -1032,14 +1125,14 @@ public final class NodeRuntime implements AutoCloseable {
         g.raft.compact(applied, g.stateMachine.snapshotData());
         g.snapshots.save(g.raft.snapshot());
         // all of it held the loop thread: logged as capture time
-        recordCompaction(g, System.nanoTime() - started, 0);
+        recordCompaction(g, 0, System.nanoTime() - started, 0);
     }
 
     /**
      * Names the core's new snapshot, whose file is durable, in the WAL; syncs, lets the WAL drop
      * the entries it covers and removes the older snapshot files.
      */
-    private void recordCompaction(Group g, long captureNanos, long materializeNanos) {
+    private void recordCompaction(Group g, long prepareNanos, long captureNanos, long materializeNanos) {
         Snapshot snap = g.raft.snapshot();
         try {
             wal.append(List.of(GroupWrite.ofSnapshot(g.id, SnapshotMeta.of(snap))));
@@ -1051,9 +1144,10 @@ public final class NodeRuntime implements AutoCloseable {
         g.snapshotIndex = snap.index();
         removeSnapshotsBefore(g, snap.index());
         snapshotsTaken.increment();
-        log.info("snapshot_taken node={} group={} index={} bytes={} capture_ms={} materialize_ms={}", self, g.id,
-                snap.index(), snap.data().length, TimeUnit.NANOSECONDS.toMillis(captureNanos),
-                TimeUnit.NANOSECONDS.toMillis(materializeNanos));
+        // capture_ms is the time the loop thread was held; prepare and materialize ran beside it
+        log.info("snapshot_taken node={} group={} index={} bytes={} prepare_ms={} capture_ms={} materialize_ms={}",
+                self, g.id, snap.index(), snap.data().length, TimeUnit.NANOSECONDS.toMillis(prepareNanos),
+                TimeUnit.NANOSECONDS.toMillis(captureNanos), TimeUnit.NANOSECONDS.toMillis(materializeNanos));
     }
 
     /** Removes snapshot files older than the one the WAL now names; a failure only leaves garbage. */

@@ -69,7 +69,9 @@ class NodeRuntimeSnapshotTest {
     static final class GatedStateMachine implements StateMachine {
         final MetaStateMachine state = new MetaStateMachine();
         private volatile CountDownLatch gate;
+        /** Materializations to fail, and preparations to fail (each failure is one attempt). */
         final AtomicInteger failuresLeft = new AtomicInteger();
+        final AtomicInteger prepareFailuresLeft = new AtomicInteger();
         /** Materializations started. */
         final AtomicInteger materializing = new AtomicInteger();
         volatile long capturedIndex;
@@ -100,6 +102,13 @@ class NodeRuntimeSnapshotTest {
         @Override
         public byte[] snapshotData() {
             return state.snapshotData();
+        }
+
+        @Override
+        public void prepareSnapshot() {
+            if (prepareFailuresLeft.getAndDecrement() > 0) {
+                throw new UncheckedIOException(new IOException("injected: flush failed"));
+            }
         }
 
         @Override
@@ -312,15 +321,22 @@ class NodeRuntimeSnapshotTest {
     void aFailedSnapshotLeavesTheNodeServingAndALaterOneSucceeds() throws Exception {
         options = options.withSnapshotRetryMillis(200);
         ids.forEach(this::start);
-        machines.values().forEach(m -> m.failuresLeft.set(1));
+        // the first attempt fails preparing, the second materializing, the third succeeds
+        machines.values().forEach(m -> {
+            m.prepareFailuresLeft.set(1);
+            m.failuresLeft.set(1);
+        });
         putAll(0, (int) SNAPSHOT_EVERY + 5);
-        await(() -> ids.stream().allMatch(id -> counter(id, "atoll_raft_snapshots_failed_total") == 1));
+        await(() -> ids.stream().allMatch(id -> counter(id, "atoll_raft_snapshots_failed_total") >= 1));
 
         putAll((int) SNAPSHOT_EVERY + 5, 3 * (int) SNAPSHOT_EVERY);
         for (NodeId id : ids) {
             await(() -> counter(id, "atoll_raft_snapshots_taken_total") >= 1);
             assertThat(snapshotIndex(id)).isGreaterThanOrEqualTo(SNAPSHOT_EVERY);
-            assertThat(counter(id, "atoll_raft_snapshots_failed_total")).as("retried once, not in a loop").isEqualTo(1);
+            assertThat(counter(id, "atoll_raft_snapshots_failed_total")).as("each failure retried once, not in a loop")
+                    .isEqualTo(2);
+            assertThat(machines.get(id).materializing.get()).as("materialized twice: failed, then written")
+                    .isGreaterThanOrEqualTo(2);
         }
         await(() -> machines.values().stream().allMatch(m -> m.state.contents().size() == 3 * SNAPSHOT_EVERY));
     }
