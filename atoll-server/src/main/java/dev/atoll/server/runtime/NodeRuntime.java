@@ -150,6 +150,8 @@ public final class NodeRuntime implements AutoCloseable {
         long snapshotNotBeforeNanos;
         /** Runs once the pending snapshot is recorded or dropped (a removal waits for it), or null. */
         Runnable afterSnapshot;
+        /** Removals of the group that wait for its snapshot: failed if the runtime stops first. */
+        final List<CompletableFuture<Void>> removalsWaiting = new ArrayList<>();
         /** In {@code touched}: an input reached the core since the last round, or work is left. */
         boolean touched;
         Role role = Role.FOLLOWER;
@@ -343,6 +345,7 @@ public final class NodeRuntime implements AutoCloseable {
             // directory, which a group hosted here again would share: the removal waits for it
             Runnable before = g.afterSnapshot;
             Runnable again = () -> retire(groupId, mayReturn, result);
+            g.removalsWaiting.add(result);
             g.afterSnapshot = before == null ? again : () -> {
                 before.run();
                 again.run();
@@ -597,6 +600,8 @@ public final class NodeRuntime implements AutoCloseable {
         }
         for (Group g : groups.values()) {
             failPending(g, new ProposalFailedException("node stopping", false));
+            g.removalsWaiting.forEach(f -> f.completeExceptionally(
+                    new ProposalFailedException("node stopping: group not removed", false)));
             g.stateMachine.close();
         }
         try {

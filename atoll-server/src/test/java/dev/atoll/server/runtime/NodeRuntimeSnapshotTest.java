@@ -406,4 +406,33 @@ class NodeRuntimeSnapshotTest {
         put("after", "return");
         assertThat(again.state.get("after")).isEqualTo("return");
     }
+
+    @Test
+    void aRuntimeClosedWhileItsSnapshotIsWrittenRestartsWithEveryWriteAndNoStrayFile() throws Exception {
+        ids.retainAll(Set.of(NodeId.of("n1")));
+        NodeId n1 = ids.first();
+        start(n1);
+        GatedStateMachine held = machines.get(n1);
+        held.close(true);
+        putAll(0, (int) SNAPSHOT_EVERY + 5);
+        await(() -> held.materializing.get() == 1);
+        long pendingAt = held.capturedIndex;
+
+        NodeRuntime closing = nodes.remove(n1);
+        Thread closer = Thread.ofPlatform().start(closing::close);
+        // close waits for the snapshot thread, which still waits at the gate
+        await(() -> Stream.of(closer.getStackTrace()).anyMatch(f -> f.getMethodName().equals("awaitTermination")));
+        held.open();
+        closer.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(closer.isAlive()).isFalse();
+        // materialized after the runtime stopped: never written, never named by the WAL
+        assertThat(snapshotFiles(n1)).noneMatch(f -> f.startsWith(String.format("snap-%016x-", pendingAt)));
+
+        start(n1);
+        assertThat(snapshotIndex(n1)).as("restarts from the WAL alone").isZero();
+        await(() -> machines.get(n1).state.contents().size() == SNAPSHOT_EVERY + 5);
+        putAll((int) SNAPSHOT_EVERY + 5, 2 * (int) SNAPSHOT_EVERY);
+        await(() -> counter(n1, "atoll_raft_snapshots_taken_total") >= 1);
+        assertThat(snapshotIndex(n1)).isGreaterThanOrEqualTo(SNAPSHOT_EVERY);
+    }
 }
