@@ -1,7 +1,5 @@
 package dev.atoll.server.etcd;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -35,35 +33,58 @@ public final class CheckpointArchive {
     private CheckpointArchive() {
     }
 
-    /** The regular files directly in {@code dir}, by name order; the total must fit in one array. */
+    /**
+     * The regular files directly in {@code dir}, by name order; the total must fit in one array.
+     * Sized from the files first and filled in place: one array of the archive's size is all it
+     * allocates (a 30 MB archive grown by doubling and copied out twice made 130 MB of garbage).
+     * The files must not change meanwhile (a checkpoint's do not).
+     */
     public static byte[] pack(Path dir) {
         try (Stream<Path> listing = Files.list(dir)) {
             List<Path> files = listing.sorted().toList();
-            var bytes = new ByteArrayOutputStream();
-            var out = new DataOutputStream(bytes);
-            out.writeInt(MAGIC);
-            out.writeInt(FORMAT_VERSION);
-            out.writeInt(files.size());
+            long total = 3 * Integer.BYTES;
             for (Path f : files) {
                 if (!Files.isRegularFile(f)) {
                     throw new IllegalArgumentException("a checkpoint holds only files: " + f);
                 }
-                byte[] name = f.getFileName().toString().getBytes(StandardCharsets.UTF_8);
-                byte[] content = Files.readAllBytes(f);
-                out.writeInt(name.length);
-                out.write(name);
-                out.writeLong(content.length);
-                out.write(content);
+                total += Integer.BYTES + nameBytes(f).length + Long.BYTES + Files.size(f);
             }
-            out.flush();
+            total += Integer.BYTES;
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("checkpoint " + dir + " of " + total + " bytes does not fit in one archive");
+            }
+            ByteBuffer out = ByteBuffer.allocate((int) total);
+            out.putInt(MAGIC).putInt(FORMAT_VERSION).putInt(files.size());
+            for (Path f : files) {
+                byte[] name = nameBytes(f);
+                long size = Files.size(f);
+                out.putInt(name.length).put(name).putLong(size);
+                int end = out.position() + (int) size;
+                try (var channel = java.nio.channels.FileChannel.open(f)) {
+                    out.limit(end);
+                    while (out.hasRemaining()) {
+                        if (channel.read(out) < 0) {
+                            throw new IOException(f + " shrank while packed: " + (end - out.position())
+                                    + " of " + size + " bytes missing");
+                        }
+                    }
+                    out.limit(out.capacity());
+                }
+            }
             var crc = new CRC32C();
-            crc.update(bytes.toByteArray());
-            out.writeInt((int) crc.getValue());
-            out.flush();
-            return bytes.toByteArray();
+            crc.update(out.array(), 0, out.position());
+            out.putInt((int) crc.getValue());
+            if (out.hasRemaining()) {
+                throw new IOException("checkpoint " + dir + " changed while packed");
+            }
+            return out.array();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot pack checkpoint " + dir, e);
         }
+    }
+
+    private static byte[] nameBytes(Path f) {
+        return f.getFileName().toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Writes the archive's files into {@code target} (created; must not exist); the caller (the store's install) fsyncs. */

@@ -44,6 +44,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -54,6 +56,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * collects the Ready of every group, writes them all to the node's one WAL with a single
  * fsync (group commit), flushes the network once, applies committed entries and serves
  * reads. Nothing else touches a core.
+ *
+ * <p>Snapshots do not hold the loop: every {@code snapshotEveryEntries} applied entries a
+ * background snapshot thread lets the state machine prepare ({@link StateMachine#prepareSnapshot}),
+ * the loop takes a cheap capture of it ({@link StateMachine#captureSnapshot}), the snapshot thread
+ * materializes its bytes and writes the snapshot file, and the loop then compacts the core and
+ * names the snapshot in the WAL, at most one per group at a time. A snapshot the leader installed
+ * meanwhile makes it obsolete; a failed one is retried after {@code snapshotRetryMillis}.
  *
  * <p>A round costs what happened, not how many groups there are: it visits only the groups an
  * input touched (or that still have work), and a tick skips quiesced groups (an idle group whose
@@ -68,20 +77,50 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NodeRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
 
-    /** Limits and timing of a runtime. */
+    /**
+     * Limits and timing of a runtime. {@code snapshotsInFlightMax}: snapshots captured and not yet
+     * recorded, over all groups (each holds its capture, a checkpoint directory for etcd, until
+     * written); {@code snapshotRetryMillis}: how long a group whose snapshot failed waits before
+     * it captures another.
+     */
     public record Options(long tickMillis, int tasksQueuedMax, int tasksPerRoundMax, long snapshotEveryEntries,
-                          WalOptions wal) {
+                          int snapshotsInFlightMax, long snapshotRetryMillis, WalOptions wal) {
+        public Options {
+            if (snapshotsInFlightMax < 1) {
+                throw new IllegalArgumentException("snapshotsInFlightMax must be at least 1: " + snapshotsInFlightMax);
+            }
+            if (snapshotRetryMillis < 0) {
+                throw new IllegalArgumentException("snapshotRetryMillis must not be negative: " + snapshotRetryMillis);
+            }
+        }
+
         public static Options defaults() {
-            return new Options(50, 65_536, 8_192, 10_000, WalOptions.defaults());
+            return new Options(50, 65_536, 8_192, 10_000, 4, 10_000, WalOptions.defaults());
         }
 
         public Options withSnapshotEveryEntries(long entries) {
-            return new Options(tickMillis, tasksQueuedMax, tasksPerRoundMax, entries, wal);
+            return new Options(tickMillis, tasksQueuedMax, tasksPerRoundMax, entries, snapshotsInFlightMax,
+                    snapshotRetryMillis, wal);
         }
 
         public Options withTickMillis(long millis) {
-            return new Options(millis, tasksQueuedMax, tasksPerRoundMax, snapshotEveryEntries, wal);
+            return new Options(millis, tasksQueuedMax, tasksPerRoundMax, snapshotEveryEntries, snapshotsInFlightMax,
+                    snapshotRetryMillis, wal);
         }
+
+        public Options withSnapshotRetryMillis(long millis) {
+            return new Options(tickMillis, tasksQueuedMax, tasksPerRoundMax, snapshotEveryEntries, snapshotsInFlightMax,
+                    millis, wal);
+        }
+    }
+
+    /**
+     * A snapshot captured on the loop thread at {@code index} (whose entry has {@code term}) and
+     * being materialized and written on the snapshot thread; {@code prepareNanos}: how long the
+     * state machine prepared it (on the snapshot thread), {@code captureNanos}: how long the
+     * capture held the loop thread.
+     */
+    private record PendingSnapshot(long index, long term, long prepareNanos, long captureNanos) {
     }
 
     private record Waiter(long term, CompletableFuture<Object> result) {
@@ -103,6 +142,16 @@ public final class NodeRuntime implements AutoCloseable {
         final Map<Long, CompletableFuture<Long>> readWaiters = new TreeMap<>();
         final List<ReadState> readsReady = new ArrayList<>();
         long snapshotIndex;
+        /** The state machine prepares a snapshot on the snapshot thread; the loop captures it next. */
+        boolean snapshotPreparing;
+        /** The group's snapshot captured and being written on the snapshot thread, or null. */
+        PendingSnapshot snapshotPending;
+        /** After a failed snapshot: no capture before this System.nanoTime(). */
+        long snapshotNotBeforeNanos;
+        /** Runs once the pending snapshot is recorded or dropped (a removal waits for it), or null. */
+        Runnable afterSnapshot;
+        /** Removals of the group that wait for its snapshot: failed if the runtime stops first. */
+        final List<CompletableFuture<Void>> removalsWaiting = new ArrayList<>();
         /** In {@code touched}: an input reached the core since the last round, or work is left. */
         boolean touched;
         Role role = Role.FOLLOWER;
@@ -110,6 +159,11 @@ public final class NodeRuntime implements AutoCloseable {
         NodeId leader;
         /** Being removed from this node: peer messages are no longer stepped. */
         boolean retiring;
+
+        /** A snapshot is being prepared or written: at most one per group at a time. */
+        boolean snapshotInFlight() {
+            return snapshotPreparing || snapshotPending != null;
+        }
 
         Group(long id, RaftNode raft, StateMachine stateMachine, SnapshotFiles snapshots, long snapshotIndex,
               long snapshotEveryEntries) {
@@ -146,6 +200,14 @@ public final class NodeRuntime implements AutoCloseable {
     private final Map<Long, LogStatus> statusView = new ConcurrentSkipListMap<>();
     private final Map<Long, LogStatus> statusReadOnly = java.util.Collections.unmodifiableMap(statusView);
     private volatile int quiescedGroupCount;
+    /**
+     * Materializes captured snapshots and writes their files, off the loop thread (one thread: the
+     * work is a large copy and an fsync). Its queue holds at most snapshotsInFlightMax jobs, since
+     * the loop captures no more than that many before they are recorded.
+     */
+    private final ThreadPoolExecutor snapshotWriter;
+    /** Snapshots captured and not yet back on the loop thread (loop thread only). */
+    private int snapshotsInFlight;
 
     private final Counter proposals;
     private final Counter commits;
@@ -156,6 +218,11 @@ public final class NodeRuntime implements AutoCloseable {
     private final DistributionSummary appendBatchEntries;
     private final CompletableFuture<Throwable> failed = new CompletableFuture<>();
     private final Counter snapshotsTaken;
+    private final Counter snapshotsFailed;
+    private final Counter snapshotsDiscarded;
+    private final Timer snapshotPrepareLatency;
+    private final Timer snapshotCaptureLatency;
+    private final Timer snapshotMaterializeLatency;
     private final Counter snapshotsInstalled;
     private final Counter appendsSent;
     private final Counter snapshotChunksSent;
@@ -167,6 +234,9 @@ public final class NodeRuntime implements AutoCloseable {
         this.dataDir = dataDir;
         this.tasks = new ArrayBlockingQueue<>(options.tasksQueuedMax());
         this.random = new SeededRandom(new SecureRandom().nextLong());
+        this.snapshotWriter = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(options.snapshotsInFlightMax()),
+                Thread.ofPlatform().name("snapshot-writer-" + self).daemon().factory());
         try {
             WalRecovery recovery = Wal.open(dataDir.resolve("wal"), options.wal());
             this.wal = recovery.wal();
@@ -184,6 +254,14 @@ public final class NodeRuntime implements AutoCloseable {
         fsyncLatency = Timer.builder("atoll_wal_fsync_seconds").publishPercentileHistogram().register(metrics);
         appendBatchEntries = DistributionSummary.builder("atoll_wal_append_batch_entries").register(metrics);
         snapshotsTaken = Counter.builder("atoll_raft_snapshots_taken_total").register(metrics);
+        snapshotsFailed = Counter.builder("atoll_raft_snapshots_failed_total").register(metrics);
+        snapshotsDiscarded = Counter.builder("atoll_raft_snapshots_discarded_total").register(metrics);
+        snapshotPrepareLatency = Timer.builder("atoll_raft_snapshot_prepare_seconds")
+                .description("time a state machine prepares a snapshot, off the loop thread").register(metrics);
+        snapshotCaptureLatency = Timer.builder("atoll_raft_snapshot_capture_seconds")
+                .description("time a snapshot capture holds the loop thread").register(metrics);
+        snapshotMaterializeLatency = Timer.builder("atoll_raft_snapshot_materialize_seconds")
+                .description("time to materialize and write a snapshot, off the loop thread").register(metrics);
         snapshotsInstalled = Counter.builder("atoll_raft_snapshots_installed_total").register(metrics);
         appendsSent = Counter.builder("atoll_raft_appends_sent_total").register(metrics);
         snapshotChunksSent = Counter.builder("atoll_raft_snapshot_chunks_sent_total").register(metrics);
@@ -263,6 +341,18 @@ public final class NodeRuntime implements AutoCloseable {
             return;
         }
         g.retiring = true;
+        if (g.snapshotInFlight()) {
+            // the snapshot thread still uses the state machine or writes a file into the group's
+            // directory, which a group hosted here again would share: the removal waits for it
+            Runnable before = g.afterSnapshot;
+            Runnable again = () -> retire(groupId, mayReturn, result);
+            g.removalsWaiting.add(result);
+            g.afterSnapshot = before == null ? again : () -> {
+                before.run();
+                again.run();
+            };
+            return;
+        }
         if (g.raft.hasReady()) {
             // what the core holds unpersisted must reach the WAL first: try again after this round
             touch(g);
@@ -273,6 +363,10 @@ public final class NodeRuntime implements AutoCloseable {
         }
         long applied = g.stateMachine.appliedIndex();
         if (applied > g.snapshotIndex && g.raft.log().term(applied) > 0) {
+            // On the loop thread, unlike the periodic snapshots: the caller may delete the state
+            // machine's data as soon as this completes, so the snapshot that stands in for it must
+            // be durable and named by the WAL first, and the state machine is closed just below.
+            // Removing a replica is rare (a move or merge); a round's worth of delay is its cost.
             compactNow(g, applied);
         }
         groups.remove(groupId);
@@ -320,6 +414,8 @@ public final class NodeRuntime implements AutoCloseable {
             }
         } else {
             Snapshot meta = persisted.snapshot();
+            // a crash may have left the file of a snapshot written but never named by the WAL
+            snapshots.retainOnly(meta.index(), meta.term());
             byte[] data = snapshots.load(meta.index(), meta.term());
             persisted = new PersistentState(persisted.hardState(),
                     new Snapshot(meta.index(), meta.term(), meta.membership(), data), persisted.entries());
@@ -512,6 +608,11 @@ public final class NodeRuntime implements AutoCloseable {
         return wal.fsyncCount();
     }
 
+    /**
+     * Stops the loop, then the snapshot thread: a snapshot being written is finished but not
+     * recorded (the WAL never names it; its file is removed at the next start), one still queued
+     * is dropped. Then fails what waits on each group and closes the state machines and the WAL.
+     */
     @Override
     public void close() {
         running = false;
@@ -522,8 +623,20 @@ public final class NodeRuntime implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        snapshotWriter.shutdown();
+        try {
+            if (!snapshotWriter.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.warn("snapshot_writer_stuck node={} action=interrupting", self);
+                snapshotWriter.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            snapshotWriter.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
         for (Group g : groups.values()) {
             failPending(g, new ProposalFailedException("node stopping", false));
+            g.removalsWaiting.forEach(f -> f.completeExceptionally(
+                    new ProposalFailedException("node stopping: group not removed", false)));
             g.stateMachine.close();
         }
         try {
@@ -710,6 +823,12 @@ public final class NodeRuntime implements AutoCloseable {
             }
             fsyncLatency.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             appendBatchEntries.record(entryCount);
+            for (int i = 0; i < ready.size(); i++) {
+                Snapshot installed = readies.get(i).snapshot();
+                if (installed != null) {
+                    removeSnapshotsBefore(ready.get(i), installed.index()); // the WAL names the new one
+                }
+            }
         }
         for (int i = 0; i < ready.size(); i++) {
             Group g = ready.get(i);
@@ -831,21 +950,238 @@ public final class NodeRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Every {@code snapshotEveryEntries} applied entries, snapshots the group without holding the
+     * loop thread for the expensive parts, in four steps, one at a time per group:
+     * <ol>
+     *   <li>on the snapshot thread, the state machine prepares ({@link StateMachine#prepareSnapshot}:
+     *       the etcd store flushes its memtables) while entries go on applying;</li>
+     *   <li>on the loop thread, {@link #captureSnapshot} takes the state machine's capture, cheap and
+     *       consistent with the applied index since apply runs on this thread too;</li>
+     *   <li>on the snapshot thread, {@link #writeSnapshot} materializes its bytes and writes the
+     *       snapshot file;</li>
+     *   <li>on the loop thread, {@link #recordSnapshot} compacts the core and names the snapshot in
+     *       the WAL, unless it became obsolete meanwhile.</li>
+     * </ol>
+     * Until the last step the WAL keeps every entry, so a crash at any point recovers from the
+     * previous snapshot.
+     */
     private void maybeCompact(Group g) {
-        long applied = g.stateMachine.appliedIndex();
-        if (applied - g.snapshotIndex < g.snapshotEveryEntries || g.raft.hasReady()) {
+        if (g.snapshotInFlight() || g.raft.hasReady() || !snapshotDue(g)
+                || snapshotsInFlight >= options.snapshotsInFlightMax()) {
             return;
         }
-        if (g.raft.log().term(applied) <= 0) {
-            return;
+        if (g.snapshotNotBeforeNanos != 0 && System.nanoTime() - g.snapshotNotBeforeNanos < 0) {
+            return; // the last attempt failed: not again before its retry time
         }
-        compactNow(g, applied);
+        g.snapshotPreparing = true;
+        snapshotsInFlight++;
+        try {
+            snapshotWriter.execute(() -> prepareSnapshot(g));
+        } catch (RejectedExecutionException stopping) {
+            // the runtime is closing (the queue cannot be full: snapshotsInFlight bounds it)
+            g.snapshotPreparing = false;
+            snapshotsInFlight--;
+        }
     }
 
+    /** Whether the group has applied snapshotEveryEntries entries past its snapshot, and stays. */
+    private static boolean snapshotDue(Group g) {
+        long applied = g.stateMachine.appliedIndex();
+        return applied - g.snapshotIndex >= g.snapshotEveryEntries && !g.retiring && g.raft.log().term(applied) > 0;
+    }
+
+    /** On the snapshot thread: the state machine's preparation, then back to the loop to capture. */
+    private void prepareSnapshot(Group g) {
+        if (!running) {
+            return; // queued when the runtime stopped
+        }
+        long started = System.nanoTime();
+        Exception failure = null;
+        try {
+            g.stateMachine.prepareSnapshot();
+        } catch (Exception e) {
+            failure = e;
+        }
+        long prepareNanos = System.nanoTime() - started;
+        Exception failed = failure;
+        toLoop(() -> captureSnapshot(g, failed, prepareNanos));
+    }
+
+    /**
+     * On the loop thread: takes the state machine's capture at the applied index, unless the
+     * snapshot is no longer due (the group is being removed, or installed a snapshot meanwhile),
+     * and hands it to the snapshot thread.
+     */
+    private void captureSnapshot(Group g, Exception prepareFailure, long prepareNanos) {
+        dev.atoll.core.Check.check(g.snapshotPreparing, "group %d captures the snapshot it prepared", g.id);
+        g.snapshotPreparing = false;
+        snapshotsInFlight--;
+        snapshotPrepareLatency.record(prepareNanos, TimeUnit.NANOSECONDS);
+        if (prepareFailure != null) {
+            snapshotFailed(g, g.stateMachine.appliedIndex(), "prepare", prepareFailure);
+            afterSnapshot(g);
+            return;
+        }
+        if (groups.get(g.id) != g || !snapshotDue(g)) {
+            afterSnapshot(g);
+            return;
+        }
+        long applied = g.stateMachine.appliedIndex();
+        long term = g.raft.log().term(applied);
+        long started = System.nanoTime();
+        SnapshotCapture capture;
+        try {
+            capture = g.stateMachine.captureSnapshot();
+        } catch (RuntimeException e) {
+            // an I/O error of the state machine's (a checkpoint that could not be written): the
+            // group goes on from its current snapshot and tries again later
+            snapshotFailed(g, applied, "capture", e);
+            afterSnapshot(g);
+            return;
+        }
+        long captureNanos = System.nanoTime() - started;
+        snapshotCaptureLatency.record(captureNanos, TimeUnit.NANOSECONDS);
+        dev.atoll.core.Check.check(capture.index() == applied,
+                "a snapshot capture holds the applied index: %d != %d", capture.index(), applied);
+        var pending = new PendingSnapshot(applied, term, prepareNanos, captureNanos);
+        g.snapshotPending = pending;
+        snapshotsInFlight++;
+        try {
+            snapshotWriter.execute(() -> writeSnapshot(g, pending, capture));
+        } catch (RejectedExecutionException stopping) {
+            capture.close();
+            g.snapshotPending = null;
+            snapshotsInFlight--;
+            afterSnapshot(g);
+        }
+    }
+
+    /**
+     * On the snapshot thread: materializes the capture, writes the snapshot file (durable before
+     * the WAL names it) and hands the outcome back to the loop thread. Never throws: a failure is
+     * an outcome too, so the group's pending snapshot is always cleared.
+     */
+    private void writeSnapshot(Group g, PendingSnapshot pending, SnapshotCapture capture) {
+        if (!running) {
+            capture.close(); // queued when the runtime stopped: nobody will record it
+            return;
+        }
+        long started = System.nanoTime();
+        byte[] data = null;
+        Exception failure = null;
+        try (capture) {
+            data = capture.materialize();
+            if (!running) {
+                return; // stopped meanwhile: nobody will record it
+            }
+            g.snapshots.save(pending.index(), pending.term(), data);
+        } catch (Exception e) {
+            failure = e;
+        }
+        long materializeNanos = System.nanoTime() - started;
+        byte[] written = data;
+        Exception failed = failure;
+        toLoop(() -> recordSnapshot(g, pending, written, failed, materializeNanos));
+    }
+
+    /**
+     * From the snapshot thread: hands {@code task} to the loop thread, waiting while its queue is
+     * full rather than dropping it (a group whose snapshot never came back would never take
+     * another); gives up once the runtime stops.
+     */
+    private void toLoop(Runnable task) {
+        try {
+            while (running && !tasks.offer(task, options.tickMillis(), TimeUnit.MILLISECONDS)) {
+                // the loop is overloaded: wait for room
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void snapshotFailed(Group g, long index, String step, Exception failure) {
+        snapshotsFailed.increment();
+        g.snapshotNotBeforeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.snapshotRetryMillis());
+        log.warn("snapshot_failed node={} group={} index={} step={} retry_ms={} error={}", self, g.id, index, step,
+                options.snapshotRetryMillis(), failure.toString());
+    }
+
+    /** Runs what waited for the group's snapshot to be over (a removal). */
+    private static void afterSnapshot(Group g) {
+        Runnable after = g.afterSnapshot;
+        g.afterSnapshot = null;
+        if (after != null) {
+            after.run();
+        }
+    }
+
+    /**
+     * Back on the loop thread: records a written snapshot unless it became obsolete meanwhile (a
+     * snapshot from the leader was installed past it, or the group is gone), in which case its
+     * file is deleted. A failed one is logged and retried after {@code snapshotRetryMillis}.
+     */
+    private void recordSnapshot(Group g, PendingSnapshot pending, byte[] data, Exception failure,
+                                long materializeNanos) {
+        dev.atoll.core.Check.check(g.snapshotPending == pending, "group %d records the snapshot it has pending", g.id);
+        g.snapshotPending = null;
+        snapshotsInFlight--;
+        boolean hosted = groups.get(g.id) == g;
+        try {
+            if (failure != null) {
+                snapshotFailed(g, pending.index(), "materialize", failure);
+                return;
+            }
+            snapshotMaterializeLatency.record(materializeNanos, TimeUnit.NANOSECONDS);
+            // obsolete: an installed snapshot moved past it (the core installs only past its
+            // commit index, which this index does not exceed), or the log no longer holds the
+            // entry it was taken at; RaftNode.compact takes only (snapshotIndex, stable index]
+            String obsolete = !hosted ? "group_removed"
+                    : pending.index() <= g.snapshotIndex ? "snapshot_installed"
+                    : g.raft.log().term(pending.index()) != pending.term() ? "entry_replaced" : null;
+            if (obsolete != null) {
+                snapshotsDiscarded.increment();
+                Snapshot current = g.raft.snapshot();
+                if (current.index() != pending.index() || current.term() != pending.term()) {
+                    try {
+                        g.snapshots.delete(pending.index(), pending.term()); // never named by the WAL
+                    } catch (UncheckedIOException e) {
+                        // garbage only: removed with the next snapshot or at the next start
+                        log.warn("snapshot_cleanup_failed node={} group={} index={} error={}", self, g.id,
+                                pending.index(), e.toString());
+                    }
+                }
+                log.info("snapshot_discarded node={} group={} index={} reason={}", self, g.id, pending.index(),
+                        obsolete);
+                return;
+            }
+            g.raft.compact(pending.index(), data);
+            recordCompaction(g, pending.prepareNanos(), pending.captureNanos(), materializeNanos);
+            g.snapshotNotBeforeNanos = 0;
+            touch(g); // its status moves with the snapshot
+        } finally {
+            afterSnapshot(g);
+        }
+    }
+
+    /**
+     * Compacts the group at {@code applied} on the loop thread, capture, materialize and write
+     * included: for a group being removed (see {@link #retire}).
+     */
     private void compactNow(Group g, long applied) {
+        long started = System.nanoTime();
         g.raft.compact(applied, g.stateMachine.snapshotData());
+        g.snapshots.save(g.raft.snapshot());
+        // all of it held the loop thread: logged as capture time
+        recordCompaction(g, 0, System.nanoTime() - started, 0);
+    }
+
+    /**
+     * Names the core's new snapshot, whose file is durable, in the WAL; syncs, lets the WAL drop
+     * the entries it covers and removes the older snapshot files.
+     */
+    private void recordCompaction(Group g, long prepareNanos, long captureNanos, long materializeNanos) {
         Snapshot snap = g.raft.snapshot();
-        g.snapshots.save(snap);
         try {
             wal.append(List.of(GroupWrite.ofSnapshot(g.id, SnapshotMeta.of(snap))));
             wal.sync();
@@ -854,8 +1190,21 @@ public final class NodeRuntime implements AutoCloseable {
             throw new UncheckedIOException("cannot record snapshot " + snap.index() + " of group " + g.id, e);
         }
         g.snapshotIndex = snap.index();
+        removeSnapshotsBefore(g, snap.index());
         snapshotsTaken.increment();
-        log.info("snapshot_taken node={} group={} index={} bytes={}", self, g.id, snap.index(), snap.data().length);
+        // capture_ms is the time the loop thread was held; prepare and materialize ran beside it
+        log.info("snapshot_taken node={} group={} index={} bytes={} prepare_ms={} capture_ms={} materialize_ms={}",
+                self, g.id, snap.index(), snap.data().length, TimeUnit.NANOSECONDS.toMillis(prepareNanos),
+                TimeUnit.NANOSECONDS.toMillis(captureNanos), TimeUnit.NANOSECONDS.toMillis(materializeNanos));
+    }
+
+    /** Removes snapshot files older than the one the WAL now names; a failure only leaves garbage. */
+    private void removeSnapshotsBefore(Group g, long index) {
+        try {
+            g.snapshots.removeOlderThan(index);
+        } catch (UncheckedIOException e) {
+            log.warn("snapshot_cleanup_failed node={} group={} before={} error={}", self, g.id, index, e.toString());
+        }
     }
 
     private void doPropose(long groupId, byte[] command, CompletableFuture<Object> result) {

@@ -17,8 +17,12 @@ import java.util.zip.CRC32C;
  * A group's snapshot data on disk, one file per snapshot ({@code snap-<index>-<term>.bin}),
  * as etcd keeps {@code .snap} files: the WAL records only a snapshot's metadata, so the data a
  * restarted leader may have to send a lagging follower lives here. Written to a temp file,
- * fsynced, renamed, directory fsynced; older files are removed once a newer one is durable.
- * A file carries a CRC32C of its data and is refused when it does not match.
+ * fsynced, renamed, directory fsynced. Older files are removed only once the WAL names a newer
+ * snapshot durably ({@link #removeOlderThan}): until then a crash recovers from the old one, so
+ * its file must stay. A file carries a CRC32C of its data and is refused when it does not match.
+ *
+ * <p>{@link #save} may run on the runtime's snapshot thread while the loop thread saves or
+ * removes other files of the group (they never share a name: one snapshot per index and term).
  */
 final class SnapshotFiles {
     private final Path dir;
@@ -32,19 +36,25 @@ final class SnapshotFiles {
         }
     }
 
+    /** Writes the snapshot's data durably; the WAL may name it once this returns. */
     void save(Snapshot snapshot) {
-        Path target = dir.resolve(name(snapshot.index(), snapshot.term()));
+        save(snapshot.index(), snapshot.term(), snapshot.data());
+    }
+
+    /** As {@link #save(Snapshot)}, for the data of the snapshot at index/term. */
+    void save(long index, long term, byte[] data) {
+        Path target = dir.resolve(name(index, term));
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         var crc = new CRC32C();
-        crc.update(snapshot.data());
+        crc.update(data);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer header = ByteBuffer.allocate(12).putInt((int) crc.getValue()).putLong(snapshot.data().length);
+            ByteBuffer header = ByteBuffer.allocate(12).putInt((int) crc.getValue()).putLong(data.length);
             header.flip();
             while (header.hasRemaining()) {
                 ch.write(header);
             }
-            ByteBuffer body = ByteBuffer.wrap(snapshot.data());
+            ByteBuffer body = ByteBuffer.wrap(data);
             while (body.hasRemaining()) {
                 ch.write(body);
             }
@@ -55,7 +65,6 @@ final class SnapshotFiles {
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             syncDirectory();
-            removeOlderThan(snapshot.index());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot publish snapshot " + target, e);
         }
@@ -90,7 +99,8 @@ final class SnapshotFiles {
         }
     }
 
-    private void removeOlderThan(long index) throws IOException {
+    /** Removes the files of snapshots before {@code index}: call once the WAL names it durably. */
+    void removeOlderThan(long index) {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "snap-*.bin")) {
             for (Path f : files) {
                 String[] parts = f.getFileName().toString().split("[-.]");
@@ -98,6 +108,35 @@ final class SnapshotFiles {
                     Files.deleteIfExists(f);
                 }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove old snapshots in " + dir, e);
+        }
+    }
+
+    /**
+     * Removes every file but the snapshot's at index/term, temp files included: at startup, when
+     * the WAL names that one and no snapshot is being written (a crash may leave the file of a
+     * snapshot the WAL never named, or a half-written temp file).
+     */
+    void retainOnly(long index, long term) {
+        String keep = name(index, term);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "snap-*")) {
+            for (Path f : files) {
+                if (!f.getFileName().toString().equals(keep)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clean snapshot directory " + dir, e);
+        }
+    }
+
+    /** Removes the file of the snapshot at index/term, if any: one written but never recorded. */
+    void delete(long index, long term) {
+        try {
+            Files.deleteIfExists(dir.resolve(name(index, term)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete snapshot " + index + "@" + term + " in " + dir, e);
         }
     }
 

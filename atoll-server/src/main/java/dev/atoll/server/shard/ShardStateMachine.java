@@ -2,6 +2,7 @@ package dev.atoll.server.shard;
 
 import dev.atoll.core.protocol.Entry;
 import dev.atoll.core.protocol.Snapshot;
+import dev.atoll.server.runtime.SnapshotCapture;
 import dev.atoll.server.runtime.StateMachine;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
@@ -243,6 +244,34 @@ public final class ShardStateMachine implements StateMachine {
     public byte[] snapshotData() {
         check(replica != null, "%s has no state to snapshot before its first snapshot", data.shardId());
         return ShardCodec.encode(replica.snapshot());
+    }
+
+    /**
+     * The replica's state (bounds, applied index, merge state) and a RocksDB snapshot of its rows,
+     * both as of the applied index; reading and encoding the rows, the expensive part for a large
+     * shard, happens when materialized, off the loop thread. Closing it releases the RocksDB snapshot.
+     */
+    @Override
+    public SnapshotCapture captureSnapshot() {
+        check(replica != null, "%s has no state to snapshot before its first snapshot", data.shardId());
+        ShardSnapshot state = replica.state();
+        ShardStore.Replica.FrozenRows rows = data.freeze();
+        return new SnapshotCapture() {
+            @Override
+            public long index() {
+                return state.appliedIndex();
+            }
+
+            @Override
+            public byte[] materialize() {
+                return ShardCodec.encode(ShardReplica.withRows(state, rows));
+            }
+
+            @Override
+            public void close() {
+                rows.close();
+            }
+        };
     }
 
     @Override

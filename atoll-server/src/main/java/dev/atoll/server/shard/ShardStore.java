@@ -333,13 +333,82 @@ public final class ShardStore implements AutoCloseable {
 
         /** The committed keys in [start, end) in key order (end null: to the end), at most {@code limit}. */
         public List<KeyValue> scanRows(byte[] start, byte[] end, int limit) {
+            return scanRows(start, end, limit, null);
+        }
+
+        /**
+         * The replica's committed rows as they are now, readable later from any thread while its
+         * writes go on (a RocksDB snapshot): for a Raft snapshot materialized off the loop
+         * thread. Read-only; close it to release the RocksDB snapshot.
+         */
+        public FrozenRows freeze() {
+            check(pendingWrites == 0, "a replica freezes %s only with its writes committed", shard);
+            return new FrozenRows(db.getSnapshot());
+        }
+
+        /** The rows of a {@link #freeze}: a read-only store for the pure replica's row scans. */
+        public final class FrozenRows implements dev.atoll.shard.replica.ShardStore, AutoCloseable {
+            private final org.rocksdb.Snapshot snapshot;
+            private boolean closed;
+
+            private FrozenRows(org.rocksdb.Snapshot snapshot) {
+                this.snapshot = snapshot;
+            }
+
+            @Override
+            public byte[] get(Key key) {
+                check(!closed, "%s: frozen rows read after close", shard);
+                try (var ro = new ReadOptions().setSnapshot(snapshot)) {
+                    return db.get(ro, concat(prefix, key.toBytes()));
+                } catch (RocksDBException e) {
+                    throw storageFailed("get in frozen " + shard, e);
+                }
+            }
+
+            @Override
+            public List<dev.atoll.shard.replica.KeyValue> scan(KeyRange range, int limit) {
+                check(!closed, "%s: frozen rows read after close", shard);
+                var out = new ArrayList<dev.atoll.shard.replica.KeyValue>();
+                for (KeyValue kv : scanRows(range.start().toBytes(), range.end().isEnd() ? null
+                        : range.end().toBytes(), limit, snapshot)) {
+                    out.add(new dev.atoll.shard.replica.KeyValue(Key.of(kv.key()), kv.value()));
+                }
+                return out;
+            }
+
+            @Override
+            public void put(Key key, byte[] value) {
+                throw new UnsupportedOperationException("frozen rows are read-only");
+            }
+
+            @Override
+            public void delete(Key key) {
+                throw new UnsupportedOperationException("frozen rows are read-only");
+            }
+
+            @Override
+            public void deleteRange(KeyRange range) {
+                throw new UnsupportedOperationException("frozen rows are read-only");
+            }
+
+            /** Releases the RocksDB snapshot; idempotent. */
+            @Override
+            public synchronized void close() {
+                if (!closed) {
+                    closed = true;
+                    db.releaseSnapshot(snapshot);
+                }
+            }
+        }
+
+        private List<KeyValue> scanRows(byte[] start, byte[] end, int limit, org.rocksdb.Snapshot at) {
             byte[] from = concat(prefix, start);
             byte[] to = end == null ? hi : concat(prefix, end);
             var out = new ArrayList<KeyValue>(Math.min(limit, 1024));
             if (Arrays.compareUnsigned(from, to) >= 0) {
                 return out;
             }
-            try (var upper = new Slice(to); var ro = new ReadOptions().setIterateUpperBound(upper);
+            try (var upper = new Slice(to); var ro = new ReadOptions().setIterateUpperBound(upper).setSnapshot(at);
                  RocksIterator it = db.newIterator(ro)) {
                 for (it.seek(from); it.isValid() && out.size() < limit; it.next()) {
                     byte[] k = it.key();

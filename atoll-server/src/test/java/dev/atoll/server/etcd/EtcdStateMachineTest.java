@@ -15,6 +15,7 @@ import dev.atoll.proto.etcd.TxnRequest;
 import dev.atoll.proto.etcd.WatchResponse;
 import dev.atoll.proto.log.Command;
 import dev.atoll.proto.log.LeaseExpire;
+import dev.atoll.server.runtime.SnapshotCapture;
 import dev.atoll.storage.mvcc.MvccConfig;
 import dev.atoll.storage.mvcc.RangeRequest;
 import org.junit.jupiter.api.AfterEach;
@@ -22,12 +23,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -185,6 +188,32 @@ class EtcdStateMachineTest {
             // the replica continues from the snapshot
             follower.apply(put(5, "c", "4"));
             assertThat(value(follower, "c")).isEqualTo("4");
+        }
+    }
+
+    @Test
+    void aCaptureHoldsTheStateAtItsIndexWhileLaterEntriesApply() throws Exception {
+        try (EtcdStateMachine leader = open("leader"); EtcdStateMachine follower = open("follower")) {
+            leader.apply(put(1, "a", "1"));
+            leader.apply(put(2, "b", "2"));
+            byte[] data;
+            try (SnapshotCapture capture = leader.captureSnapshot()) {
+                assertThat(capture.index()).isEqualTo(2);
+                // as on the runtime: later entries apply before the capture is packed
+                leader.apply(put(3, "a", "changed"));
+                leader.apply(put(4, "c", "3"));
+                data = capture.materialize();
+            }
+            try (Stream<Path> scratch = Files.list(dir.resolve("leader.scratch"))) {
+                assertThat(scratch).as("closing the capture deletes its checkpoint").isEmpty();
+            }
+            follower.install(new Snapshot(2, 1, ONE, data));
+
+            assertThat(follower.appliedIndex()).isEqualTo(2);
+            assertThat(value(follower, "a")).isEqualTo("1");
+            assertThat(value(follower, "b")).isEqualTo("2");
+            assertThat(value(follower, "c")).isNull();
+            assertThat(value(leader, "a")).isEqualTo("changed");
         }
     }
 

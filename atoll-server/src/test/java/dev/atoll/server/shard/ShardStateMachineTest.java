@@ -17,6 +17,7 @@ import dev.atoll.shard.replica.ShardCommand;
 import dev.atoll.shard.replica.ShardReplica;
 import dev.atoll.shard.replica.ShardResult;
 import dev.atoll.core.NodeId;
+import dev.atoll.server.runtime.SnapshotCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -305,6 +306,29 @@ class ShardStateMachineTest {
             assertThat(keys(learner.scan(b(""), null, 10))).containsExactly("a", "b");
             assertThat(keys(neighbour.scan(b("m"), null, 10))).containsExactly("x");
         }
+    }
+
+    @Test
+    void aCaptureHoldsTheRowsAtItsIndexWhileLaterEntriesApply() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine leader = replica(range(1, "", "m"));
+        leader.applyAll(List.of(put(2, "a", "1"), put(3, "b", "2")));
+        byte[] snapshot;
+        try (SnapshotCapture capture = leader.captureSnapshot()) {
+            assertThat(capture.index()).isEqualTo(3);
+            // as on the runtime: later entries apply before the capture is materialized
+            leader.applyAll(List.of(put(4, "a", "changed"), put(5, "c", "3")));
+            leader.apply(new Entry(6, 1, Entry.Kind.COMMAND, ShardStateMachine.delete(ShardId.of(1), E, b("b"))));
+            snapshot = capture.materialize();
+        }
+        try (ShardStore other = ShardStore.open(dir.resolve("other"))) {
+            var learner = new ShardStateMachine(other, ShardId.of(1), USERS, null, splits::add);
+            learner.install(new Snapshot(3, 1, Membership.ofVoters(Set.of(N1)), snapshot));
+            assertThat(learner.appliedIndex()).isEqualTo(3);
+            assertThat(keys(learner.scan(b(""), null, 10))).containsExactly("a", "b");
+            assertThat(learner.get(b("a")).map(ShardStateMachineTest::s)).contains("1");
+        }
+        assertThat(keys(leader.scan(b(""), null, 10))).containsExactly("a", "c");
     }
 
     @Test

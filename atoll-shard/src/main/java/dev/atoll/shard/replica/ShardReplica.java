@@ -108,9 +108,19 @@ public final class ShardReplica {
 
     /** The replica's state as of its applied index: bounds, merge state and every row of its span. */
     public ShardSnapshot snapshot() {
-        var rows = new ArrayList<KeyValue>();
-        forEachRow(bounds, rows::add);
-        return new ShardSnapshot(bounds, appliedIndex, pendingMerge, rows);
+        return withRows(state(), store);
+    }
+
+    /**
+     * {@code state} (a snapshot without rows, as {@link #state()} made it) with every row of its
+     * span read from {@code rows}: a view of the replica's store frozen when the state was taken,
+     * so that a driver takes the state on its apply thread and reads the rows on another.
+     */
+    public static ShardSnapshot withRows(ShardSnapshot state, ShardStore rows) {
+        check(state.rows().isEmpty(), "a state to fill carries no rows: %s", state.bounds());
+        var out = new ArrayList<KeyValue>();
+        forEachRow(rows, state.bounds(), out::add);
+        return new ShardSnapshot(state.bounds(), state.appliedIndex(), state.pendingMerge(), out);
     }
 
     /** An entry that carries no shard command (a no-op or a membership change) was applied. */
@@ -344,6 +354,10 @@ public final class ShardReplica {
 
     /** Every row of the store inside {@code b}, in key order, a page at a time. */
     private void forEachRow(ShardBounds b, Consumer<KeyValue> action) {
+        forEachRow(store, b, action);
+    }
+
+    private static void forEachRow(ShardStore store, ShardBounds b, Consumer<KeyValue> action) {
         KeyRange range = b.span() instanceof KeyRange r ? r : KeyRange.ALL;
         Key from = range.start();
         while (true) {

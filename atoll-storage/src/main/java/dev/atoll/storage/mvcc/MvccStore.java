@@ -21,6 +21,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
 import org.rocksdb.Checkpoint;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -734,6 +735,25 @@ public final class MvccStore implements AutoCloseable {
             throw new MvccStorageException("checkpoint to " + target + " failed", e);
         } finally {
             applyLock.unlock();
+        }
+    }
+
+    /**
+     * Writes every column family's memtable to SST files and waits until they are, so that a
+     * {@link #checkpoint} taken next, which flushes what is left, costs only the writes since.
+     * RocksDB flushes beside writes, so entries may apply meanwhile (no applyLock is taken); the
+     * caller keeps {@link #installCheckpoint} and {@link #close} from running concurrently.
+     */
+    public void flushMemtables() {
+        StoreHandles handles;
+        synchronized (viewLock) {
+            checkOpen();
+            handles = h;
+        }
+        try (FlushOptions options = new FlushOptions().setWaitForFlush(true)) {
+            handles.db.flush(options, handles.families());
+        } catch (RocksDBException e) {
+            throw new MvccStorageException("memtable flush failed", e);
         }
     }
 

@@ -69,6 +69,11 @@ final class StoreHandles implements AutoCloseable {
         }
     }
 
+    /** Every column family, the default one first. */
+    List<ColumnFamilyHandle> families() {
+        return all;
+    }
+
     @Override
     public void close() {
         for (ColumnFamilyHandle h : all) {

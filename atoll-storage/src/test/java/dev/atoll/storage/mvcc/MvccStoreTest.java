@@ -438,6 +438,31 @@ class MvccStoreTest {
     }
 
     @Test
+    void memtablesFlushBesideWritesAndTheNextCheckpointHoldsEveryWrite() throws Exception {
+        // as the runtime does: a snapshot thread flushes while the loop thread goes on applying
+        Thread flusher = Thread.ofPlatform().start(() -> {
+            for (int i = 0; i < 5; i++) {
+                store.flushMemtables();
+            }
+        });
+        for (int i = 0; i < 2_000; i++) {
+            put("k" + i, "v" + i);
+        }
+        flusher.join();
+        store.flushMemtables();
+        put("after", "flush");
+        CheckpointInfo info = store.checkpoint(tmp.resolve("cp"));
+        assertThat(info.applied().index()).isEqualTo(index);
+        try (MvccStore f = MvccStore.open(tmp.resolve("follower"))) {
+            Path received = tmp.resolve("follower.receiving");
+            copyDir(tmp.resolve("cp"), received);
+            f.installCheckpoint(received);
+            assertThat(f.range(RangeRequest.fromKey(new byte[] {0})).response().kvs()).hasSize(2_001);
+            assertThat(s(f.range(RangeRequest.of(b("k1999"))).response().kvs().getFirst().value())).isEqualTo("v1999");
+        }
+    }
+
+    @Test
     void checkpointInstalledIntoAFreshStoreHasEveryKey() {
         for (int i = 0; i < 50; i++) {
             put("k" + (i % 20), "v" + i);
