@@ -1,7 +1,5 @@
 package dev.atoll.server.it;
 
-import com.google.protobuf.ByteString;
-import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.MergeShardsRequest;
@@ -12,7 +10,6 @@ import dev.atoll.proto.admin.SplitShardResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.RouteToken;
-import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.server.shard.ShardError;
 import dev.atoll.shard.HashSlots;
@@ -22,12 +19,8 @@ import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.SlotRange;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -52,39 +45,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * was lost), read through every node, and is held by exactly one shard on every node; a client
  * with the old route is answered "shard moved". Bad splits and merges are refused with stable codes and change nothing.
  */
-class HashSplitMergeInProcessTest {
+class HashSplitMergeInProcessTest extends InProcessShardTest {
     private static final int SLOTS = 256;
     private static final int WRITERS = 3;
     private static final int KEYS_PER_WRITER = 60;
-
-    @TempDir
-    Path dir;
-
-    private InProcessCluster cluster;
-
-    @BeforeEach
-    void startCluster() throws Exception {
-        cluster = InProcessCluster.start(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    private AdminGrpc.AdminBlockingStub admin(int i) {
-        return cluster.admin(i);
-    }
-
-    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return cluster.kv(i);
-    }
-
-    private static ByteString b(String s) {
-        return ByteString.copyFromUtf8(s);
-    }
 
     private static String key(int writer, int j) {
         return "cart-" + writer + "-" + j;
@@ -147,14 +111,14 @@ class HashSplitMergeInProcessTest {
         var gone = new ArrayList<ShardId>();
         RouteToken staleRoute;
         try {
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
             // at a named slot: the new shard takes the slots from 192 up
             SplitShardResponse atSlot = admin(1).splitShard(SplitShardRequest.newBuilder().setShard(s1)
                     .setAtSlot(192).build());
             ShardDescriptor upper = ShardCodec.decode(atSlot.getCreated().getShard());
             assertThat(ShardCodec.decode(atSlot.getShard().getShard()).span()).isEqualTo(slots(0, 192));
             assertThat(upper.span()).isEqualTo(slots(192, SLOTS));
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
 
             // at the slot that halves s1's bytes
             SplitShardResponse median = admin(2).splitShard(SplitShardRequest.newBuilder().setShard(s1).build());
@@ -167,7 +131,7 @@ class HashSplitMergeInProcessTest {
             assertThat(Math.min(below, above)).as("keys below and from slot %d: %d and %d", cut, below, above)
                     .isGreaterThanOrEqualTo((below + above) / 4);
             staleRoute = route(upper);
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
 
             // a node restarts between the splits and the merges: its replicas, the new shards' too,
             // resume from its store and log
@@ -180,7 +144,7 @@ class HashSplitMergeInProcessTest {
                     return false; // its client channel reconnects after a back-off
                 }
             });
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
 
             // back into one: both named, then s1 alone with the owner of the slot after its last (192: upper)
             MergeShardsResponse both = admin(0).mergeShards(MergeShardsRequest.newBuilder().setLeft(s1)
@@ -188,11 +152,11 @@ class HashSplitMergeInProcessTest {
             assertThat(both.getMerged()).isEqualTo(middle.id().value());
             assertThat(ShardCodec.decode(both.getShard().getShard()).span()).isEqualTo(slots(0, 192));
             gone.add(middle.id());
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
             MergeShardsResponse alone = admin(1).mergeShards(MergeShardsRequest.newBuilder().setLeft(s1).build());
             assertThat(alone.getMerged()).isEqualTo(upper.id().value());
             gone.add(upper.id());
-            awaitAcknowledgedAfter(acknowledgedCount, 50);
+            awaitAcknowledgedAfter(acknowledgedCount::get, 50);
         } finally {
             stop.set(true);
             for (Thread t : writers) {
@@ -324,30 +288,4 @@ class HashSplitMergeInProcessTest {
         return shards("carts");
     }
 
-    private List<ShardInfo> shards(String keyspace) {
-        return admin(0).listShards(ListShardsRequest.newBuilder().setKeyspace(keyspace).build()).getShardsList();
-    }
-
-    /** Creates a keyspace, trying again while the meta group elects its first leader. */
-    private void createKeyspace(CreateKeyspaceRequest request) throws InterruptedException {
-        ProcessCluster.await("keyspace " + request.getName() + " created", Duration.ofSeconds(60), () -> {
-            try {
-                admin(0).createKeyspace(request);
-                return true;
-            } catch (StatusRuntimeException e) {
-                return switch (ShardError.of(e).orElse(ShardError.NO_LEADER)) {
-                    case KEYSPACE_EXISTS -> true; // an earlier try took effect
-                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN, STARTING -> false;
-                    default -> throw e;
-                };
-            }
-        });
-    }
-
-    /** Waits until {@code more} writes were acknowledged after now: the writers make progress. */
-    private static void awaitAcknowledgedAfter(AtomicInteger acknowledged, int more) throws InterruptedException {
-        int target = acknowledged.get() + more;
-        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60),
-                () -> acknowledged.get() >= target);
-    }
 }

@@ -1,7 +1,6 @@
 package dev.atoll.server.it;
 
 import com.google.protobuf.ByteString;
-import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.MergeShardsRequest;
@@ -11,7 +10,6 @@ import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
-import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.core.protocol.Role;
 import dev.atoll.proto.meta.MetaCommand;
 import dev.atoll.server.AtollServer;
@@ -26,12 +24,8 @@ import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,36 +48,11 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * every acknowledged write is readable from the shard the map names, no key is held by two
  * shards, and no node still hosts a merged shard. Refused merges say why with a stable code.
  */
-class ShardMergeInProcessTest {
-    @TempDir
-    Path dir;
-
-    private InProcessCluster cluster;
-
-    @BeforeEach
-    void startCluster() throws Exception {
-        // placement by hand: the placement driver would co-locate the replicas the refusals need apart
-        List<String> manual = List.of("--rebalance", "off");
-        cluster = InProcessCluster.start(dir, List.of(manual, manual, manual));
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    private AdminGrpc.AdminBlockingStub admin(int i) {
-        return cluster.admin(i);
-    }
-
-    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return cluster.kv(i);
-    }
-
-    private static ByteString b(String s) {
-        return ByteString.copyFromUtf8(s);
+class ShardMergeInProcessTest extends InProcessShardTest {
+    /** Placement by hand: the placement driver would co-locate the replicas the refusals need apart. */
+    @Override
+    List<List<String>> serverArgs() {
+        return placementByHand();
     }
 
     @Test
@@ -123,7 +92,7 @@ class ShardMergeInProcessTest {
         }
         var merged = new ArrayList<ShardId>();
         try {
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
             // the second shard into the first, both named
             MergeShardsResponse m1 = admin(1).mergeShards(MergeShardsRequest.newBuilder()
                     .setLeft(four.get(0).id().value()).setRight(four.get(1).id().value()).build());
@@ -131,7 +100,7 @@ class ShardMergeInProcessTest {
             assertThat(ShardCodec.decode(m1.getShard().getShard()).keyRange())
                     .isEqualTo(new KeyRange(Key.MIN, four.get(1).keyRange().end()));
             merged.add(four.get(1).id());
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
 
             // the last shard into its left neighbour, while a node restarts
             // a request during the restart may be refused as retryable (NO_LEADER): it is retried until the
@@ -159,7 +128,7 @@ class ShardMergeInProcessTest {
             assertThat(m2.get(90, TimeUnit.SECONDS)).isEqualTo(source);
             assertThat(shards("users")).noneMatch(sh -> sh.getShard().getId() == source);
             merged.add(four.get(3).id());
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
 
             // and the two that are left, the left one named alone, while n3 is down: it applies the
             // merge from its log once back (the frozen rows travel in the entry), and drops the source
@@ -168,9 +137,9 @@ class ShardMergeInProcessTest {
                     .setLeft(four.get(0).id().value()).build());
             assertThat(m3.getMerged()).isEqualTo(four.get(2).id().value());
             merged.add(four.get(2).id());
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
             cluster.start(2);
-            awaitAcknowledgedAfter(acknowledged, 100);
+            awaitAcknowledgedAfter(acknowledged::size, 100);
         } finally {
             stop.set(true);
             for (Thread t : writers) {
@@ -362,22 +331,6 @@ class ShardMergeInProcessTest {
                 .containsExactlyElementsOf(before.stream().map(ShardInfo::getSpan).toList());
     }
 
-    /** Creates a keyspace, trying again while the meta group elects its first leader. */
-    private void createKeyspace(CreateKeyspaceRequest request) throws InterruptedException {
-        ProcessCluster.await("keyspace " + request.getName() + " created", Duration.ofSeconds(60), () -> {
-            try {
-                admin(0).createKeyspace(request);
-                return true;
-            } catch (StatusRuntimeException e) {
-                return switch (ShardError.of(e).orElse(ShardError.NO_LEADER)) {
-                    case KEYSPACE_EXISTS -> true; // an earlier try took effect
-                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN -> false;
-                    default -> throw e;
-                };
-            }
-        });
-    }
-
     private Optional<ShardError> refusal(long left, long right) {
         var refused = catchThrowableOfType(StatusRuntimeException.class, () -> admin(1).mergeShards(
                 MergeShardsRequest.newBuilder().setLeft(left).setRight(right).build()));
@@ -385,20 +338,9 @@ class ShardMergeInProcessTest {
         return ShardError.of(refused);
     }
 
-    private List<ShardInfo> shards(String keyspace) {
-        return admin(0).listShards(ListShardsRequest.newBuilder().setKeyspace(keyspace).build()).getShardsList();
-    }
-
     private static List<ShardDescriptor> inKeyOrder(List<ShardInfo> shards) {
         return shards.stream().map(s -> ShardCodec.decode(s.getShard()))
                 .sorted(Comparator.comparing(d -> d.keyRange().start())).toList();
-    }
-
-    /** Waits until {@code more} writes were acknowledged after now: the writers make progress. */
-    private static void awaitAcknowledgedAfter(Map<String, String> acknowledged, int more) throws InterruptedException {
-        int target = acknowledged.size() + more;
-        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60),
-                () -> acknowledged.size() >= target);
     }
 
     private static String key(int i) {

@@ -1,6 +1,5 @@
 package dev.atoll.server.it;
 
-import com.google.protobuf.ByteString;
 import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
@@ -9,20 +8,14 @@ import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.SplitShardResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
-import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.server.shard.ShardError;
 import dev.atoll.shard.Key;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,36 +33,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * readable from the shard the map names, and no key is held by two shards. One node restarts
  * between splits.
  */
-class ShardSplitInProcessTest {
-    @TempDir
-    Path dir;
-
-    private InProcessCluster cluster;
-
-    @BeforeEach
-    void startCluster() throws Exception {
-        cluster = InProcessCluster.start(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    private AdminGrpc.AdminBlockingStub admin(int i) {
-        return cluster.admin(i);
-    }
-
-    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return cluster.kv(i);
-    }
-
-    private static ByteString b(String s) {
-        return ByteString.copyFromUtf8(s);
-    }
-
+class ShardSplitInProcessTest extends InProcessShardTest {
     @Test
     void acknowledgedWritesSurviveRepeatedSplitsUnderLoadAndEveryKeyIsInOneShard() throws Exception {
         admin(0).createKeyspace(CreateKeyspaceRequest.newBuilder().setName("users").setSharding("range")
@@ -108,11 +72,11 @@ class ShardSplitInProcessTest {
             SplitShardResponse s1 = admin(1).splitShard(SplitShardRequest.newBuilder().setShard(first)
                     .setKey(b(key(100))).build());
             assertThat(s1.getCreated().getShard().getId()).isNotEqualTo(first);
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
             SplitShardResponse s2 = admin(2).splitShard(SplitShardRequest.newBuilder().setShard(first).build());
             SplitShardResponse s3 = admin(0).splitShard(SplitShardRequest.newBuilder()
                     .setShard(s1.getCreated().getShard().getId()).build());
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
 
             // a node restarts between splits: its replicas resume from its store and log
             cluster.restart(2);
@@ -124,29 +88,29 @@ class ShardSplitInProcessTest {
                     return false; // its client channel reconnects after a back-off
                 }
             });
-            awaitAcknowledgedAfter(acknowledged, 50);
+            awaitAcknowledgedAfter(acknowledged::size, 50);
 
             admin(1).splitShard(SplitShardRequest.newBuilder().setShard(s2.getCreated().getShard().getId()).build());
             admin(2).splitShard(SplitShardRequest.newBuilder().setShard(s3.getCreated().getShard().getId()).build());
-            awaitAcknowledgedAfter(acknowledged, 100);
+            awaitAcknowledgedAfter(acknowledged::size, 100);
         } finally {
             stop.set(true);
             for (Thread t : writers) {
                 t.join();
             }
         }
-        assertThat(listShards()).hasSize(6);
+        assertThat(shards("users")).hasSize(6);
 
         // a bad split changes nothing and says why, with a stable code
         var bad = catchThrowableOfType(StatusRuntimeException.class, () -> admin(0).splitShard(
                 SplitShardRequest.newBuilder().setShard(999).build()));
         assertThat(ShardError.of(bad)).contains(ShardError.SHARD_NOT_FOUND);
-        long lowest = listShards().stream().filter(s -> ShardCodec.decode(s.getShard()).keyRange().start()
+        long lowest = shards("users").stream().filter(s -> ShardCodec.decode(s.getShard()).keyRange().start()
                 .equals(Key.MIN)).findFirst().orElseThrow().getShard().getId();
         var outside = catchThrowableOfType(StatusRuntimeException.class, () -> admin(0).splitShard(
                 SplitShardRequest.newBuilder().setShard(lowest).setKey(b("zzzz")).build()));
         assertThat(ShardError.of(outside)).contains(ShardError.REJECTED);
-        assertThat(listShards()).hasSize(6);
+        assertThat(shards("users")).hasSize(6);
 
         // every acknowledged write, and every seeded one, is readable through every node
         for (int i = 0; i < 200; i++) {
@@ -178,21 +142,10 @@ class ShardSplitInProcessTest {
         });
     }
 
-    private List<ShardInfo> listShards() {
-        return admin(0).listShards(ListShardsRequest.newBuilder().setKeyspace("users").build()).getShardsList();
-    }
-
     private static ShardInfo onlyShard(AdminGrpc.AdminBlockingStub admin) {
         var shards = admin.listShards(ListShardsRequest.newBuilder().setKeyspace("users").build()).getShardsList();
         assertThat(shards).hasSize(1);
         return shards.getFirst();
-    }
-
-    /** Waits until {@code more} writes were acknowledged after now: the writers make progress. */
-    private static void awaitAcknowledgedAfter(Map<String, String> acknowledged, int more) throws InterruptedException {
-        int target = acknowledged.size() + more;
-        ProcessCluster.await(more + " more acknowledged writes", Duration.ofSeconds(60),
-                () -> acknowledged.size() >= target);
     }
 
     private static String key(int i) {

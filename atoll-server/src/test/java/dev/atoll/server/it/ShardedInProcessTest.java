@@ -1,7 +1,5 @@
 package dev.atoll.server.it;
 
-import com.google.protobuf.ByteString;
-import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.DescribeKeyspaceRequest;
 import dev.atoll.proto.admin.DropKeyspaceRequest;
@@ -19,13 +17,9 @@ import dev.atoll.proto.shardmap.EpochRecord;
 import dev.atoll.server.AtollServer;
 import dev.atoll.server.shard.ShardError;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -34,38 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /** Three AtollServers in one JVM with sharded keyspaces: admin API, routed data path, moves. */
-class ShardedInProcessTest {
-    @TempDir
-    Path dir;
-
-    private InProcessCluster cluster;
-    private List<AtollServer> servers;
-
-    @BeforeEach
-    void startCluster() throws Exception {
-        cluster = InProcessCluster.start(dir);
-        servers = cluster.servers;
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    private AdminGrpc.AdminBlockingStub admin(int i) {
-        return cluster.admin(i);
-    }
-
-    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return cluster.kv(i);
-    }
-
-    private static ByteString b(String s) {
-        return ByteString.copyFromUtf8(s);
-    }
-
+class ShardedInProcessTest extends InProcessShardTest {
     private static PutRequest put(String keyspace, String key, String value) {
         return PutRequest.newBuilder().setKeyspace(keyspace).setKey(b(key)).setValue(b(value)).build();
     }
@@ -133,12 +96,12 @@ class ShardedInProcessTest {
         assertThat(moved.getDone()).isTrue();
         assertThat(moved.getShard().getShard().getReplicasList()).extracting(r -> r.getNode())
                 .contains(to).doesNotContain(from);
-        AtollServer target = servers.get(Integer.parseInt(to.substring(1)) - 1);
+        AtollServer target = cluster.servers.get(Integer.parseInt(to.substring(1)) - 1);
         assertThat(target.shardHost().replica(dev.atoll.shard.ShardId.of(shard.getShard().getId()))).isPresent();
         for (int i = 0; i < 50; i++) {
             assertThat(get(kv(i % 3), "users", "k" + i)).contains("v" + i);
         }
-        AtollServer source = servers.get(Integer.parseInt(from.substring(1)) - 1);
+        AtollServer source = cluster.servers.get(Integer.parseInt(from.substring(1)) - 1);
         ProcessCluster.await("the source drops its replica", Duration.ofSeconds(20), () -> source.shardHost()
                 .replica(dev.atoll.shard.ShardId.of(shard.getShard().getId())).isEmpty());
 
@@ -184,7 +147,7 @@ class ShardedInProcessTest {
         assertThat(admin(0).dropKeyspace(DropKeyspaceRequest.newBuilder().setName("users").build())
                 .getShardsDropped()).isEqualTo(1);
         ProcessCluster.await("every node drops the shard", Duration.ofSeconds(20),
-                () -> servers.stream().allMatch(s -> s.shardHost().hostedCount() == 0));
+                () -> cluster.servers.stream().allMatch(s -> s.shardHost().hostedCount() == 0));
     }
 
     private static ShardError code(Runnable call) {
