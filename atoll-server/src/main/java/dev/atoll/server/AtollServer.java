@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.atoll.consensus.raft.RaftConfig;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Membership;
+import dev.atoll.proto.admin.MergeShardsRequest;
 import dev.atoll.proto.meta.MetaCommand;
 import dev.atoll.proto.meta.PublishMember;
 import dev.atoll.proto.meta.PublishResult;
@@ -267,11 +268,13 @@ public final class AtollServer implements AutoCloseable {
                 shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
-        shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
-                RebalancerConfig.defaults().withSplitPolicy(config.splitPolicy()), shardReconcileScheduler,
-                SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
                 etcdOptions.requestTimeoutMillis(), shardKv::medianKey);
+        shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
+                (left, right) -> admin.merge(MergeShardsRequest.newBuilder().setLeft(left.value())
+                        .setRight(right.value()).build()),
+                RebalancerConfig.defaults().withSplitPolicy(config.splitPolicy()), shardReconcileScheduler,
+                SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
     }
 
     /** etcd stops a member removed from the cluster; so does Atoll (the process then exits). */

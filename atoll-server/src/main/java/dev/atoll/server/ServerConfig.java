@@ -2,6 +2,7 @@ package dev.atoll.server;
 
 import dev.atoll.core.NodeId;
 import dev.atoll.server.cluster.NodeLabels;
+import dev.atoll.server.shard.AdminService;
 import dev.atoll.shard.SplitPolicy;
 
 import java.io.IOException;
@@ -18,7 +19,8 @@ import java.util.Properties;
  * with the same keys ({@code name}, {@code data-dir}, {@code listen-client}, {@code listen-peer},
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
  * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}, {@code region},
- * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps}, {@code rebalance}).
+ * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps},
+ * {@code merge-after-seconds}, {@code rebalance}).
  * A bad value
  * is refused with a message naming the key; nothing starts.
  *
@@ -37,7 +39,10 @@ import java.util.Properties;
  *                              first start only, as etcd's --initial-cluster-state
  * @param labels                the node's region, zone and capacity, for placement
  * @param splitPolicy           when the placement driver (on whichever node leads the meta group) splits a
- *                              range shard: at a size or at a request rate; neighbours merge under a fifth of each
+ *                              range or hash shard: at a size or at a request rate; two shards merge together
+ *                              under a fifth of each once neither range changed for merge-after-seconds
+ *                              (default an hour, as TiKV's split-merge-interval), never below the shards their
+ *                              keyspace was created with
  * @param rebalance             {@code on} (default): this node, while it leads the meta group, runs the placement
  *                              driver (splits, replica and leader balancing); {@code off}: placement changes only by
  *                              admin command, as CockroachDB with its replicate queue disabled
@@ -77,6 +82,8 @@ public record ServerConfig(
     public static final long REQUEST_BYTES_MAX_DEFAULT = 3 * 512 * 1024; // 1.5 MiB, as etcd
     /** Applied entries between two snapshots of a group (etcd's --snapshot-count). */
     public static final long SNAPSHOT_COUNT_DEFAULT = 10_000;
+    /** A split's halves (or any range) stay apart at least this long before the driver may merge them. */
+    public static final long MERGE_AFTER_SECONDS_DEFAULT = 3600;
 
     public ServerConfig {
         if (name == null || name.isBlank()) {
@@ -150,7 +157,7 @@ public record ServerConfig(
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
                 "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
                 "initial-cluster-state", "region", "zone", "capacity-bytes", "split-size-bytes", "split-load-qps",
-                "rebalance");
+                "merge-after-seconds", "rebalance");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -170,20 +177,29 @@ public record ServerConfig(
                         merged.getOrDefault("zone", "").strip(),
                         number(merged, "capacity-bytes", NodeLabels.CAPACITY_BYTES_DEFAULT)),
                 splitPolicy(number(merged, "split-size-bytes", SplitPolicy.defaults().splitSizeBytes()),
-                        number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps())),
+                        number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps()),
+                        number(merged, "merge-after-seconds", MERGE_AFTER_SECONDS_DEFAULT)),
                 onOff("rebalance", merged.getOrDefault("rebalance", "on")));
     }
 
-    /** Splits at {@code sizeBytes} or {@code loadQps}; merges under a fifth of each, settled 600 ticks. */
-    private static SplitPolicy splitPolicy(long sizeBytes, long loadQps) {
+    /**
+     * Splits at {@code sizeBytes} or {@code loadQps}; merges two shards together under a fifth of
+     * each (and under what one merge carries, {@link AdminService#MERGE_SOURCE_BYTES_MAX}) once
+     * neither range changed for {@code mergeAfterSeconds} (the placement driver counts range age
+     * in seconds).
+     */
+    private static SplitPolicy splitPolicy(long sizeBytes, long loadQps, long mergeAfterSeconds) {
         if (sizeBytes <= 0) {
             throw new IllegalArgumentException("split-size-bytes: must be positive: " + sizeBytes);
         }
         if (loadQps <= 0) {
             throw new IllegalArgumentException("split-load-qps: must be positive: " + loadQps);
         }
-        return new SplitPolicy(sizeBytes, loadQps, sizeBytes / 5, loadQps / 5,
-                SplitPolicy.defaults().mergeRangeAgeTicksMin());
+        if (mergeAfterSeconds < 0) {
+            throw new IllegalArgumentException("merge-after-seconds: must not be negative: " + mergeAfterSeconds);
+        }
+        return new SplitPolicy(sizeBytes, loadQps, Math.min(sizeBytes / 5, AdminService.MERGE_SOURCE_BYTES_MAX),
+                loadQps / 5, mergeAfterSeconds);
     }
 
     private static boolean onOff(String key, String value) {

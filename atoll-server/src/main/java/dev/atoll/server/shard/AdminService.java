@@ -389,7 +389,16 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
      */
     @Override
     public void mergeShards(MergeShardsRequest request, StreamObserver<MergeShardsResponse> out) {
-        answer(fresh().thenCompose(x -> {
+        answer(merge(request), out);
+    }
+
+    /**
+     * Merges the shards {@code request} names, as {@link #mergeShards} does; completes with its
+     * answer, or exceptionally with the refusal (a {@link ShardError} status). The placement
+     * driver merges small cold neighbours through here.
+     */
+    public CompletableFuture<MergeShardsResponse> merge(MergeShardsRequest request) {
+        return fresh().thenCompose(x -> {
             ShardDescriptor[] pair = mergePair(request);
             ShardDescriptor left = pair[0];
             ShardDescriptor right = pair[1];
@@ -414,7 +423,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             ShardId source = pair[1].id();
             return await(s -> s.mergeOf(source).isEmpty(), WAIT_MILLIS_MAX).thenApply(s -> MergeShardsResponse
                     .newBuilder().setShard(shardInfo(s, shard(pair[0].id()))).setMerged(source.value()).build());
-        })), out);
+        }));
     }
 
     /**

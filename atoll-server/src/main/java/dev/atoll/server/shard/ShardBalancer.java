@@ -62,8 +62,12 @@ import java.util.function.Predicate;
  * (a move, a merge, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
  * proposals) and while a node is unreachable for less than {@code downAfterMillis}: a node that
  * restarts is not emptied. A node unreachable for longer counts as down, and the plan replaces
- * its replicas on the others (never dropping a shard below quorum). Merges are not run here (an
- * operator's call for now); directory shards never split (their table is edited instead).
+ * its replicas on the others (never dropping a shard below quorum). Two neighbours (range) or two
+ * hash shards that are together small and cold, and whose ranges have not changed for the policy's
+ * {@code mergeRangeAgeTicksMin} (counted here in seconds since this node first saw the range), are
+ * merged once their replicas share nodes (the plan moves them together first), through the same
+ * path as an admin merge ({@link Merger}); never below the shards a keyspace was created with.
+ * Directory shards never split or merge (their table is edited instead).
  */
 public final class ShardBalancer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ShardBalancer.class);
@@ -74,6 +78,12 @@ public final class ShardBalancer implements AutoCloseable {
     private static final long ROUND_TIMEOUT_MILLIS = 30_000;
     /** How long a sampled shard's exact size stands in for RocksDB's estimate (unless the estimate grows). */
     private static final long EXACT_SIZE_KEPT_MILLIS = 60_000;
+
+    /** Merges {@code right} into {@code left} as an admin merge does, refusals included. */
+    @FunctionalInterface
+    public interface Merger {
+        CompletableFuture<?> merge(ShardId left, ShardId right);
+    }
 
     /** A node's {@code NodeShardStats}: its replicas' sizes and request counts, with samples of the shards named. */
     @FunctionalInterface
@@ -90,7 +100,10 @@ public final class ShardBalancer implements AutoCloseable {
     private final long downAfterMillis;
     private final LongSupplier clockMillis;
     private final StatsSource statsSource;
+    private final Merger merger;
     private final Rebalancer rebalancer;
+    /** Per shard: (range version, when this node first saw it) for the range's age. */
+    private final Map<ShardId, long[]> rangeSeen = new HashMap<>();
     /** Per shard: (range version, approximate size then, exact size from a sample, when) of its last sample. */
     private final Map<ShardId, long[]> exactSizes = new HashMap<>();
     /** Per shard: (requests summed over nodes, when, range version) at the last round. */
@@ -104,7 +117,8 @@ public final class ShardBalancer implements AutoCloseable {
     private ScheduledFuture<?> periodic;
 
     public ShardBalancer(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Predicate<NodeId> connected,
-                         StatsSource statsSource, RebalancerConfig config, ScheduledExecutorService scheduler,
+                         StatsSource statsSource, Merger merger, RebalancerConfig config,
+                         ScheduledExecutorService scheduler,
                          long periodMillis, long downAfterMillis, LongSupplier clockMillis) {
         this.runtime = runtime;
         this.metaGroup = metaGroup;
@@ -115,6 +129,7 @@ public final class ShardBalancer implements AutoCloseable {
         this.downAfterMillis = downAfterMillis;
         this.clockMillis = clockMillis;
         this.statsSource = statsSource;
+        this.merger = merger;
         this.rebalancer = new Rebalancer(config);
     }
 
@@ -270,6 +285,7 @@ public final class ShardBalancer implements AutoCloseable {
                     .exceptionally(unreachable -> List.of())));
             return CompletableFuture.allOf(samples.values().toArray(CompletableFuture[]::new)).thenApply(y -> {
                 var stats = new HashMap<ShardId, ShardStats>();
+                rangeSeen.keySet().retainAll(sizes.keySet());
                 for (ShardId id : sizes.keySet()) {
                     ShardDescriptor d = map.shard(id).orElseThrow();
                     List<KeySample.SampledKey> sample = samples.containsKey(id) ? samples.get(id).join() : List.of();
@@ -278,8 +294,13 @@ public final class ShardBalancer implements AutoCloseable {
                         exactSizes.put(id, new long[] {d.epoch().rangeVersion(), sizes.get(id), exact, now});
                         sizes.put(id, exact);
                     }
-                    // range age 0: the driver merges nothing on its own (merges stay an operator's call)
-                    stats.put(id, new ShardStats(id, d.epoch(), sizes.get(id), loads.getOrDefault(id, 0L), 0,
+                    long[] seen = rangeSeen.get(id);
+                    if (seen == null || seen[0] != d.epoch().rangeVersion()) {
+                        seen = new long[] {d.epoch().rangeVersion(), now};
+                        rangeSeen.put(id, seen);
+                    }
+                    long ageSeconds = (now - seen[1]) / 1000;
+                    stats.put(id, new ShardStats(id, d.epoch(), sizes.get(id), loads.getOrDefault(id, 0L), ageSeconds,
                             List.of(), new KeySample(sample)));
                 }
                 return stats;
@@ -306,7 +327,7 @@ public final class ShardBalancer implements AutoCloseable {
         return keys;
     }
 
-    /** Carries out the parts of {@code plan} the server runs: moves, leader transfers, range and hash splits. */
+    /** Carries out the parts of {@code plan} the server runs: moves, leader transfers, splits and merges. */
     private CompletableFuture<Void> act(ShardState state, Plan plan) {
         NodeId self = runtime.self();
         report(plan);
@@ -332,8 +353,18 @@ public final class ShardBalancer implements AutoCloseable {
                     log.info("shard_balance_split node={} shard={} at={}", self, split.shard(), split.at());
                     proposals.add(propose(ShardState.command(split)));
                 }
+                case ShardChange.Merge merge -> {
+                    log.info("shard_balance_merge node={} left={} right={}", self, merge.shard(), merge.right());
+                    proposals.add(merger.merge(merge.shard(), merge.right()).handle((done, refused) -> {
+                        if (refused != null) {
+                            log.info("shard_balance_merge_refused node={} left={} right={} error={}", self,
+                                    merge.shard(), merge.right(), refused.toString());
+                        }
+                        return null;
+                    }));
+                }
                 default -> {
-                    // a merge, or a step of a move taken one change at a time: not run here
+                    // a step of a move taken one change at a time: not run here
                 }
             }
         }

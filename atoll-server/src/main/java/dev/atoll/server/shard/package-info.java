@@ -110,7 +110,9 @@
  * every split of the map. Other refusals: {@code MERGE_NOT_ADJACENT}, {@code
  * MERGE_KEYSPACE_MISMATCH}, {@code MERGE_NOT_RANGE} (directory shards, whose table is edited
  * instead), {@code MERGE_NOT_COLOCATED} (the replicas must first be moved onto the same nodes)
- * and {@code MERGE_IN_PROGRESS}.
+ * and {@code MERGE_IN_PROGRESS}. The placement driver ({@link dev.atoll.server.shard.ShardBalancer})
+ * merges on its own through the same path, for two shards together small and cold whose ranges
+ * stood for {@code --merge-after-seconds}, never below the shards their keyspace was created with.
  *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or

@@ -291,7 +291,8 @@ public final class Rebalancer {
         }
 
         /**
-         * Pairs of small cold shards to merge. The left shard must be settled; the right one has
+         * Pairs of small cold shards to merge, never taking a keyspace below the shards it was
+         * created with (or one per region it spans). The left shard must be settled; the right one has
          * its replicas aligned onto the left one's nodes by repair before the merge is proposed.
          */
         private void chooseMerges() {
@@ -313,7 +314,11 @@ public final class Rebalancer {
                     }
                 }
                 boolean ranges = !(spec.sharding() instanceof Sharding.Hash);
-                for (int i = 0; i + 1 < candidates.size(); i++) {
+                // never below the shards the keyspace was created with (one per region for geo):
+                // merges undo splits, not an operator's choice of initial shards
+                long floor = Math.max(spec.initialShardCount(), candidates.stream().map(map::regionOf).distinct().count());
+                long room = candidates.size() - floor;
+                for (int i = 0; i + 1 < candidates.size() && room > 0; i++) {
                     ShardDescriptor left = candidates.get(i);
                     ShardDescriptor right = candidates.get(i + 1);
                     if (merging.contains(left.id()) || !mayMerge(left, right, ranges)) {
@@ -322,6 +327,7 @@ public final class Rebalancer {
                     mergeInto.put(right.id(), left);
                     merging.add(left.id());
                     merging.add(right.id());
+                    room--;
                     i++;
                 }
             }

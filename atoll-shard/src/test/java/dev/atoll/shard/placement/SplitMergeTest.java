@@ -103,14 +103,35 @@ class SplitMergeTest {
 
     @Test
     void mergingShardsOnDifferentNodesFirstMovesTheRightOneOntoTheLeftOnesNodes() {
-        // Six nodes, four initial shards: placement spreads them over different node sets.
-        SimCluster c = cluster(6).keyspace(KeyspaceSpec.range("users", 3).withInitialShardCount(4));
-        var first = c.map.shards("users");
-        assertThat(first.stream().map(ShardDescriptor::voters).distinct().count()).isGreaterThan(1);
-        c.runUntilQuiet(120, (int) POLICY.mergeRangeAgeTicksMin() + 1);
+        // Six nodes, one shard split in four: the rebalancer spreads the four over the nodes.
+        SimCluster c = cluster(6).keyspace(KeyspaceSpec.range("users", 3));
+        for (String at : new String[] {"m", "g", "t"}) {
+            ShardDescriptor s = c.map.lookup("users", Key.utf8(at)).orElseThrow();
+            c.apply(new Split(s.id(), s.epoch(), new SplitPoint.AtKey(Key.utf8(at))));
+        }
+        boolean spread = false;
+        for (int step = 0; step < 160 && c.map.shards("users").size() > 1; step++) {
+            c.step();
+            spread |= c.map.shards("users").stream().map(ShardDescriptor::voters).distinct().count() > 1;
+        }
+        assertThat(spread).as("the parts were spread over different nodes").isTrue();
         assertThat(c.map.shards("users")).hasSize(1);
         assertThat(c.history).filteredOn(op -> op instanceof Merge).hasSize(3);
         assertThat(c.history).filteredOn(op -> op instanceof ShardChange.AddLearner).isNotEmpty();
+    }
+
+    @Test
+    void aKeyspaceIsNeverMergedBelowTheShardsItWasCreatedWith() {
+        SimCluster c = cluster(3).keyspace(KeyspaceSpec.range("users", 3).withInitialShardCount(4))
+                .keyspace(KeyspaceSpec.hash("carts", 3, 3));
+        ShardDescriptor first = c.map.shards("users").stream()
+                .min((a, b) -> a.keyRange().start().compareTo(b.keyRange().start())).orElseThrow();
+        c.apply(new Split(first.id(), first.epoch(), new SplitPoint.AtKey(Key.utf8("\u0001"))));
+        assertThat(c.map.shards("users")).hasSize(5);
+        c.runUntilQuiet(120, (int) POLICY.mergeRangeAgeTicksMin() + 1);
+        assertThat(c.map.shards("users")).as("the split merged back, the initial four stay").hasSize(4);
+        assertThat(c.map.shards("carts")).hasSize(3);
+        assertThat(c.history).filteredOn(op -> op instanceof Merge).hasSize(1);
     }
 
     @Test
