@@ -33,9 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -69,30 +67,13 @@ class ShardMergeInProcessTest extends InProcessShardTest {
         List<ShardDescriptor> four = inKeyOrder(shards("users"));
         assertThat(four).hasSize(4);
 
-        Map<String, String> acknowledged = new ConcurrentHashMap<>();
-        var stop = new AtomicBoolean();
-        var writers = new ArrayList<Thread>();
-        for (int w = 0; w < 3; w++) {
-            int writer = w;
-            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
-                for (int n = 0; !stop.get(); n++) {
-                    // new keys all over the four shards: each sorts just after a seeded key
-                    String k = key((n * 37 + writer * 11) % 200) + "-w" + writer + "-" + n;
-                    String v = "w" + writer + "-" + n;
-                    try {
-                        kv((writer + n) % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(k))
-                                .setValue(b(v)).build());
-                        acknowledged.put(k, v);
-                    } catch (StatusRuntimeException refused) {
-                        // not acknowledged: a stale map (SHARD_MOVED), a frozen source, no leader yet; pace the retry
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-                    }
-                }
-            }));
-        }
+        Map<String, String> acknowledged;
         var merged = new ArrayList<ShardId>();
-        try {
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+        // new keys all over the four shards: each sorts just after a seeded key
+        try (Writers writers = new Writers("users", 3,
+                (writer, n) -> key((n * 37 + writer * 11) % 200) + "-w" + writer + "-" + n)) {
+            acknowledged = writers.acknowledged;
+            writers.awaitMore(50);
             // the second shard into the first, both named
             MergeShardsResponse m1 = admin(1).mergeShards(MergeShardsRequest.newBuilder()
                     .setLeft(four.get(0).id().value()).setRight(four.get(1).id().value()).build());
@@ -100,7 +81,7 @@ class ShardMergeInProcessTest extends InProcessShardTest {
             assertThat(ShardCodec.decode(m1.getShard().getShard()).keyRange())
                     .isEqualTo(new KeyRange(Key.MIN, four.get(1).keyRange().end()));
             merged.add(four.get(1).id());
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
 
             // the last shard into its left neighbour, while a node restarts
             // a request during the restart may be refused as retryable (NO_LEADER): it is retried until the
@@ -128,7 +109,7 @@ class ShardMergeInProcessTest extends InProcessShardTest {
             assertThat(m2.get(90, TimeUnit.SECONDS)).isEqualTo(source);
             assertThat(shards("users")).noneMatch(sh -> sh.getShard().getId() == source);
             merged.add(four.get(3).id());
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
 
             // and the two that are left, the left one named alone, while n3 is down: it applies the
             // merge from its log once back (the frozen rows travel in the entry), and drops the source
@@ -137,14 +118,9 @@ class ShardMergeInProcessTest extends InProcessShardTest {
                     .setLeft(four.get(0).id().value()).build());
             assertThat(m3.getMerged()).isEqualTo(four.get(2).id().value());
             merged.add(four.get(2).id());
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
             cluster.start(2);
-            awaitAcknowledgedAfter(acknowledged::size, 100);
-        } finally {
-            stop.set(true);
-            for (Thread t : writers) {
-                t.join();
-            }
+            writers.awaitMore(100);
         }
         assertThat(shards("users")).hasSize(1);
         assertThat(ShardCodec.decode(shards("users").getFirst().getShard()).keyRange()).isEqualTo(KeyRange.ALL);
@@ -153,30 +129,10 @@ class ShardMergeInProcessTest extends InProcessShardTest {
         for (int i = 0; i < 200; i++) {
             acknowledged.put(key(i), "v" + i);
         }
-        int i = 0;
-        for (Map.Entry<String, String> e : acknowledged.entrySet()) {
-            int via = i++ % 3;
-            var got = ProcessCluster.awaitValue("a read of " + e.getKey(), Duration.ofSeconds(30), () -> {
-                try {
-                    return Optional.of(kv(via).get(GetRequest.newBuilder().setKeyspace("users")
-                            .setKey(b(e.getKey())).build()));
-                } catch (StatusRuntimeException notNow) {
-                    return Optional.empty();
-                }
-            });
-            assertThat(got.getFound()).as("acknowledged %s found", e.getKey()).isTrue();
-            assertThat(got.getValue().toStringUtf8()).as("value of %s", e.getKey()).isEqualTo(e.getValue());
-        }
+        assertEveryKeyReadable("users", acknowledged);
 
-        // each key in one shard on every node, and the merged shards' groups gone from every node
-        ProcessCluster.await("every node holds each key once, in the merged shard", Duration.ofSeconds(60), () -> {
-            for (int node = 0; node < 3; node++) {
-                if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "users", acknowledged.keySet())) {
-                    return false;
-                }
-            }
-            return true;
-        });
+        // no key in two shards: once every group applied its changes, each replica holds only its span
+        awaitEachKeyInOneShard("users", acknowledged.keySet());
         ProcessCluster.await("no node hosts a merged shard", Duration.ofSeconds(30),
                 () -> cluster.servers.stream().allMatch(s -> merged.stream()
                         .allMatch(id -> s.shardHost().replica(id).isEmpty())));

@@ -6,7 +6,6 @@ import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.SplitShardResponse;
-import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.server.shard.ShardCodec;
 import dev.atoll.server.shard.ShardError;
@@ -15,14 +14,7 @@ import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -42,41 +34,19 @@ class ShardSplitInProcessTest extends InProcessShardTest {
             kv(i % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(key(i))).setValue(b("v" + i)).build());
         }
 
-        Map<String, String> acknowledged = new ConcurrentHashMap<>();
-        var moved = new AtomicInteger();
-        var stop = new AtomicBoolean();
-        var writers = new ArrayList<Thread>();
-        for (int w = 0; w < 3; w++) {
-            int writer = w;
-            writers.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
-                for (int n = 0; !stop.get(); n++) {
-                    String k = key(1000 + writer * 100_000 + n);
-                    String v = "w" + writer + "-" + n;
-                    try {
-                        kv((writer + n) % 3).put(PutRequest.newBuilder().setKeyspace("users").setKey(b(k))
-                                .setValue(b(v)).build());
-                        acknowledged.put(k, v);
-                    } catch (StatusRuntimeException refused) {
-                        // not acknowledged: a stale map (SHARD_MOVED), no leader yet or a timeout; pace the retry
-                        if (ShardError.of(refused).orElse(null) == ShardError.SHARD_MOVED) {
-                            moved.incrementAndGet();
-                        }
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-                    }
-                }
-            }));
-        }
-        try {
+        Map<String, String> acknowledged;
+        try (Writers writers = new Writers("users", 3, (writer, n) -> key(1000 + writer * 100_000 + n))) {
+            acknowledged = writers.acknowledged;
             long first = onlyShard(admin(0)).getShard().getId();
             // a named key, then median keys of the lower and the upper part, then both again
             SplitShardResponse s1 = admin(1).splitShard(SplitShardRequest.newBuilder().setShard(first)
                     .setKey(b(key(100))).build());
             assertThat(s1.getCreated().getShard().getId()).isNotEqualTo(first);
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
             SplitShardResponse s2 = admin(2).splitShard(SplitShardRequest.newBuilder().setShard(first).build());
             SplitShardResponse s3 = admin(0).splitShard(SplitShardRequest.newBuilder()
                     .setShard(s1.getCreated().getShard().getId()).build());
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
 
             // a node restarts between splits: its replicas resume from its store and log
             cluster.restart(2);
@@ -88,16 +58,11 @@ class ShardSplitInProcessTest extends InProcessShardTest {
                     return false; // its client channel reconnects after a back-off
                 }
             });
-            awaitAcknowledgedAfter(acknowledged::size, 50);
+            writers.awaitMore(50);
 
             admin(1).splitShard(SplitShardRequest.newBuilder().setShard(s2.getCreated().getShard().getId()).build());
             admin(2).splitShard(SplitShardRequest.newBuilder().setShard(s3.getCreated().getShard().getId()).build());
-            awaitAcknowledgedAfter(acknowledged::size, 100);
-        } finally {
-            stop.set(true);
-            for (Thread t : writers) {
-                t.join();
-            }
+            writers.awaitMore(100);
         }
         assertThat(shards("users")).hasSize(6);
 
@@ -116,30 +81,10 @@ class ShardSplitInProcessTest extends InProcessShardTest {
         for (int i = 0; i < 200; i++) {
             acknowledged.put(key(i), "v" + i);
         }
-        int i = 0;
-        for (Map.Entry<String, String> e : acknowledged.entrySet()) {
-            int via = i++ % 3;
-            var got = ProcessCluster.awaitValue("a read of " + e.getKey(), Duration.ofSeconds(30), () -> {
-                try {
-                    return Optional.of(kv(via).get(GetRequest.newBuilder().setKeyspace("users")
-                            .setKey(b(e.getKey())).build()));
-                } catch (StatusRuntimeException notNow) {
-                    return Optional.empty();
-                }
-            });
-            assertThat(got.getFound()).as("acknowledged %s found", e.getKey()).isTrue();
-            assertThat(got.getValue().toStringUtf8()).as("value of %s", e.getKey()).isEqualTo(e.getValue());
-        }
+        assertEveryKeyReadable("users", acknowledged);
 
-        // no key in two shards: once every group applied its splits, each replica holds only its span
-        ProcessCluster.await("every shard's replicas hold only their own keys", Duration.ofSeconds(60), () -> {
-            for (int node = 0; node < 3; node++) {
-                if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "users", acknowledged.keySet())) {
-                    return false;
-                }
-            }
-            return true;
-        });
+        // no key in two shards: once every group applied its changes, each replica holds only its span
+        awaitEachKeyInOneShard("users", acknowledged.keySet());
     }
 
     private static ShardInfo onlyShard(AdminGrpc.AdminBlockingStub admin) {
