@@ -10,12 +10,13 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The placement driver merges small cold shards on its own: a range keyspace split by hand into
- * four parts is merged back into one while writers keep writing, once its ranges have stood for
+ * four parts is merged back into one (the first merge while writers write), once its ranges have stood for
  * {@code --merge-after-seconds}; a keyspace created with four shards keeps them. Every
  * acknowledged write is readable afterwards, from the one shard that holds it.
  */
@@ -36,8 +37,10 @@ class AutoMergeInProcessTest extends InProcessShardTest {
             put(i % 3, "users", key(i), "v" + i);
         }
 
+        // new keys all over the four parts (each sorts just after a seeded key), until a first merge is done
         Map<String, String> acknowledged;
-        try (Writers writers = new Writers("users", 2, (writer, n) -> key(1000 + writer * 100_000 + n))) {
+        try (Writers writers = new Writers("users", 2,
+                (writer, n) -> key((n * 37 + writer * 11) % 100) + "-w" + writer + "-" + n)) {
             acknowledged = writers.acknowledged;
             long first = shards("users").getFirst().getShard().getId();
             for (int at : new int[] {75, 50, 25}) {
@@ -45,15 +48,11 @@ class AutoMergeInProcessTest extends InProcessShardTest {
             }
             assertThat(shards("users")).as("split in four").hasSize(4);
             writers.awaitMore(50);
-            ProcessCluster.await("users merged back into one shard", Duration.ofSeconds(120), () -> {
-                try {
-                    return shards("users").size() == 1;
-                } catch (StatusRuntimeException electing) {
-                    return false; // the meta group between leaders
-                }
-            });
+            awaitShardCount("a first merge, under writes", count -> count < 4);
             writers.awaitMore(50);
         }
+        // the rest once the writes stop: a shard taking writes is neither cold nor settled
+        awaitShardCount("users merged back into one shard", count -> count == 1);
         assertThat(ShardCodec.decode(shards("users").getFirst().getShard()).keyRange()).isEqualTo(KeyRange.ALL);
         assertThat(shards("fixed")).as("a keyspace keeps the shards it was created with").hasSize(4);
 
@@ -66,5 +65,15 @@ class AutoMergeInProcessTest extends InProcessShardTest {
 
     private static String key(int i) {
         return String.format("user-%07d", i);
+    }
+
+    private void awaitShardCount(String what, IntPredicate wanted) throws InterruptedException {
+        ProcessCluster.await(what, Duration.ofSeconds(120), () -> {
+            try {
+                return wanted.test(shards("users").size());
+            } catch (StatusRuntimeException electing) {
+                return false; // the meta group between leaders
+            }
+        });
     }
 }
