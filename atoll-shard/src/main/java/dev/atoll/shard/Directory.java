@@ -130,6 +130,11 @@ public final class Directory {
         return longestPrefixEntry(key, key.lengthBytes()).orElseGet(() -> byDefault(key));
     }
 
+    /** Whether no entry matches {@code key}, so the default rule routes it. */
+    public boolean routesByDefault(Key key) {
+        return !exact.containsKey(key) && longestPrefixEntry(key, key.lengthBytes()).isEmpty();
+    }
+
     /** The default rule alone: jump hash of the key over the default shards. */
     public ShardId byDefault(Key key) {
         return defaultShards.get(KeyHash.jump(KeyHash.hash64(key), defaultShards.size()));

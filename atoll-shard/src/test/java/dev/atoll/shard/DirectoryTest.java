@@ -97,8 +97,16 @@ class DirectoryTest {
         assertThat(put.moves()).extracting(DataMove::target).containsOnly(S3);
         assertThat(put.moves()).extracting(DataMove::source).containsExactly(S1, S2);
         assertThat(put.map().lookup("tenants", k("acme/1")).orElseThrow().id()).isEqualTo(S3);
-        assertThat(put.map().shard(S3).orElseThrow().epoch()).as("routing lives in the directory").isEqualTo(ShardEpoch.INITIAL);
+        // every shard whose keys change takes the next range version, so routes planned before are refused
+        for (ShardId id : List.of(S1, S2, S3)) {
+            assertThat(put.map().shard(id).orElseThrow().epoch()).isEqualTo(ShardEpoch.INITIAL.nextRange());
+        }
+        assertThat(put.changed()).extracting(ShardDescriptor::id).containsExactlyInAnyOrder(S1, S2, S3);
         assertThat(put.map().checkRoute("tenants", k("acme/1"), S1, ShardEpoch.INITIAL))
                 .isEqualTo(new RouteCheck.ShardMoved(put.map().shard(S3).orElseThrow()));
+        assertThat(put.map().checkRoute("tenants", k("other"), put.map().lookup("tenants", k("other")).orElseThrow().id(),
+                ShardEpoch.INITIAL)).isInstanceOf(RouteCheck.ShardMoved.class);
+        assertThat(put.map().directory("tenants").orElseThrow().routesByDefault(k("acme/1"))).isFalse();
+        assertThat(put.map().directory("tenants").orElseThrow().routesByDefault(k("other"))).isTrue();
     }
 }
