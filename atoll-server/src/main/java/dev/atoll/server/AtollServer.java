@@ -263,10 +263,11 @@ public final class AtollServer implements AutoCloseable {
         shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, shardRaft, SHARD_SNAPSHOT_EVERY_ENTRIES,
                 shardScheduler, SHARD_HOSTING_PERIOD_MILLIS, System::currentTimeMillis);
         meta.onShardStateChanged(shardHost::kick);
-        shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
-                shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
+        shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
+                shardKv::fetchMoved, shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS,
+                System::currentTimeMillis);
         shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
                 RebalancerConfig.defaults().withSplitPolicy(config.splitPolicy()), shardReconcileScheduler,
                 SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);
@@ -414,6 +415,11 @@ public final class AtollServer implements AutoCloseable {
     /** This node's shard replicas. */
     public ShardHost shardHost() {
         return shardHost;
+    }
+
+    /** The shard map and its intents as this node has applied them. */
+    public dev.atoll.server.shard.ShardState shardState() {
+        return meta.shards();
     }
 
     /** The member table as this node has applied it. */
