@@ -102,13 +102,7 @@ class DataMoveProcessTest {
         } finally {
             writers.close();
         }
-        AckedWriters.assertEveryAckedReadable(cluster, "tenants", acked);
-        assertThat(nodes).as("no server stopped on its own").allMatch(ServerProcess::alive);
-        for (ServerProcess node : nodes) {
-            ProcessCluster.await(node.name + "'s replicas hold every key in exactly one shard, the table's",
-                    Duration.ofSeconds(60), () -> SplitChecks.eachKeyInOneShard(admin,
-                            ShardKVGrpc.newBlockingStub(cluster.channel(node)), "tenants", acked.keySet()));
-        }
+        assertEveryKeyOnce(cluster, admin, "tenants", acked);
     }
 
     /**
@@ -182,13 +176,7 @@ class DataMoveProcessTest {
         System.out.printf("slot_moves acknowledged=%d new_shard_slots=%s%n", acked.size(), taken.span());
         assertThat(taken.hashSlots().slotCount()).isEqualTo(2 * 1024);
 
-        AckedWriters.assertEveryAckedReadable(cluster, "carts", acked);
-        assertThat(nodes).as("no server stopped on its own").allMatch(ServerProcess::alive);
-        for (ServerProcess node : nodes) {
-            ProcessCluster.await(node.name + "'s replicas hold every key in exactly one shard",
-                    Duration.ofSeconds(60), () -> SplitChecks.eachKeyInOneShard(admin,
-                            ShardKVGrpc.newBlockingStub(cluster.channel(node)), "carts", acked.keySet()));
-        }
+        assertEveryKeyOnce(cluster, admin, "carts", acked);
     }
 
     /**
@@ -223,13 +211,21 @@ class DataMoveProcessTest {
     }
 
     private static List<ShardInfo> shards(AdminGrpc.AdminBlockingStub admin) throws InterruptedException {
-        return ProcessCluster.awaitValue("the shard list", Duration.ofSeconds(60), () -> {
-            try {
-                return Optional.of(admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
-                        .newBuilder().setKeyspace("carts").build()).getShardsList());
-            } catch (StatusRuntimeException notNow) {
-                return Optional.empty();
-            }
-        });
+        return SplitChecks.shardList(admin, "carts");
+    }
+
+    /**
+     * Every acknowledged write readable through every member, no server stopped on its own, and on
+     * every node each key held by exactly one shard, the one the map names.
+     */
+    private static void assertEveryKeyOnce(ProcessCluster cluster, AdminGrpc.AdminBlockingStub admin, String keyspace,
+                                           Map<String, String> acked) throws InterruptedException {
+        AckedWriters.assertEveryAckedReadable(cluster, keyspace, acked);
+        assertThat(cluster.members()).as("no server stopped on its own").allMatch(ServerProcess::alive);
+        for (ServerProcess node : cluster.members()) {
+            ProcessCluster.await(node.name + "'s replicas hold every key in exactly one shard, the map's",
+                    Duration.ofSeconds(60), () -> SplitChecks.eachKeyInOneShard(admin,
+                            ShardKVGrpc.newBlockingStub(cluster.channel(node)), keyspace, acked.keySet()));
+        }
     }
 }

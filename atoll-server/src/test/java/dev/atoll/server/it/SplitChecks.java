@@ -82,6 +82,18 @@ final class SplitChecks {
         return owner.keySet().containsAll(expected);
     }
 
+    /** The shards of {@code keyspace}, asked again for a minute while the cluster does not answer. */
+    static List<ShardInfo> shardList(AdminGrpc.AdminBlockingStub admin, String keyspace) throws InterruptedException {
+        return ProcessCluster.awaitValue("the shard list", java.time.Duration.ofSeconds(60), () -> {
+            try {
+                return java.util.Optional.of(admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
+                        .newBuilder().setKeyspace(keyspace).build()).getShardsList());
+            } catch (StatusRuntimeException notNow) {
+                return java.util.Optional.empty();
+            }
+        });
+    }
+
     /** The directory table a ListDirectory answer describes. */
     static Directory tableOf(ListDirectoryResponse table) {
         Directory d = Directory.withDefault(table.getDefaultShardsList().stream().map(ShardId::of).toList());
