@@ -262,12 +262,15 @@ public final class AtollServer implements AutoCloseable {
                 r -> Thread.ofPlatform().name("atoll-shard-leaders-" + self).daemon().unstarted(r));
         shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, shardRaft, SHARD_SNAPSHOT_EVERY_ENTRIES,
                 shardScheduler, SHARD_HOSTING_PERIOD_MILLIS, System::currentTimeMillis);
-        meta.onShardStateChanged(shardHost::kick);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
         shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
                 shardKv::fetchMoved, shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS,
                 System::currentTimeMillis);
+        meta.onShardStateChanged(() -> {
+            shardHost.kick();
+            shardReconciler.kick(); // a data move's steps follow the map at once
+        });
         shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
                 RebalancerConfig.defaults().withSplitPolicy(config.splitPolicy()), shardReconcileScheduler,
                 SHARD_BALANCE_PERIOD_MILLIS, NODE_DOWN_AFTER_MILLIS, System::currentTimeMillis);

@@ -307,6 +307,15 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getStart());
             }
+            // a hash or directory replica at another range version than the route holds other keys (a
+            // split, merge or data move it has yet to apply, or one the node's map has yet to show) and
+            // its rows cannot be cut to the map's span as a range shard's are: the part is refused
+            // rather than answered with keys of another shard, or without keys still on their way
+            long rangeVersion = shard.get().epoch().rangeVersion();
+            if (!(shard.get().span() instanceof KeyRange) && replica.stateMachine().bounds()
+                    .map(bs -> bs.epoch().rangeVersion() != rangeVersion).orElse(true)) {
+                throw ShardError.shardMoved(shard.get());
+            }
             for (ShardStore.KeyValue kv : found) {
                 b.addPairs(KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key()))
                         .setValue(ByteString.copyFrom(kv.value())));

@@ -104,6 +104,7 @@ public final class ShardReconciler implements AutoCloseable {
     private CompletableFuture<Object> report = CompletableFuture.completedFuture(null);
     private long reportedAtMillis = Long.MIN_VALUE / 2;
     private ScheduledFuture<?> periodic;
+    private final java.util.concurrent.atomic.AtomicBoolean kickQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * {@code fetchMoved}: a chunk of the rows a source shard handed off in a data move, from one of
@@ -133,6 +134,24 @@ public final class ShardReconciler implements AutoCloseable {
     public void close() {
         if (periodic != null) {
             periodic.cancel(false);
+        }
+    }
+
+    /**
+     * Runs a round soon while data moves are in flight (the map changed, or a step of one finished),
+     * so that a move's next step does not wait for the period; at most one such round is queued.
+     */
+    public void kick() {
+        if (meta.shards().relocations().isEmpty() || scheduler.isShutdown() || !kickQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            scheduler.execute(() -> {
+                kickQueued.set(false);
+                roundSafely();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            kickQueued.set(false);
         }
     }
 
@@ -376,10 +395,10 @@ public final class ShardReconciler implements AutoCloseable {
                 case RelocationPlan.Propose p -> {
                     log.info("shard_relocation_step node={} relocation={} shard={} step={}", runtime.self(), r.id(), id,
                             p.command().getClass().getSimpleName());
-                    relocationSteps.put(key, runtime.propose(group, ShardCodec.encode(p.command()))
-                            .orTimeout(5, TimeUnit.SECONDS));
+                    relocationSteps.put(key, thenKick(runtime.propose(group, ShardCodec.encode(p.command()))
+                            .orTimeout(5, TimeUnit.SECONDS)));
                 }
-                case RelocationPlan.Fetch f -> relocationSteps.put(key, takeOver(r, id, group, f));
+                case RelocationPlan.Fetch f -> relocationSteps.put(key, thenKick(takeOver(r, id, group, f)));
                 case RelocationPlan.Taken t -> {
                     log.info("shard_relocation_taken node={} relocation={} source={} target={}", runtime.self(),
                             r.id(), t.source(), id);
@@ -392,6 +411,12 @@ public final class ShardReconciler implements AutoCloseable {
                 case null -> { }
             }
         }
+    }
+
+    /** {@code step}, and a round as soon as it succeeded (the next chunk, the next step): failures wait for the period. */
+    private CompletableFuture<Object> thenKick(CompletableFuture<Object> step) {
+        step.thenRun(this::kick);
+        return step;
     }
 
     /** Reads the next chunk of rows {@code f.source()} handed off to {@code target} and proposes it to the target's group. */
