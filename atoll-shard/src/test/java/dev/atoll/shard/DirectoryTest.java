@@ -55,6 +55,18 @@ class DirectoryTest {
     }
 
     @Test
+    void anExactKeyMovesFromTheOneShardThatHeldIt() {
+        Directory d = Directory.withDefault(List.of(S1, S2, S3));
+        Key key = k("tenant-42");
+        ShardId holder = d.byDefault(key);
+        Directory.Edit out = d.put(new Exact(key), S4);
+        assertThat(out.moves()).containsExactly(new DataMove(KeyRange.ofKey(key), holder, S4));
+        assertThat(out.directory().remove(new Exact(key)).moves())
+                .containsExactly(new DataMove(KeyRange.ofKey(key), S4, holder));
+        assertThat(d.put(new Exact(key), holder).moves()).as("routed where it is: no move").isEmpty();
+    }
+
+    @Test
     void editingAPrefixMovesOnlyTheKeysNoMoreSpecificEntryClaims() {
         Directory d = Directory.withDefault(List.of(S1))
                 .put(new Prefix(k("acme/")), S2).directory()
