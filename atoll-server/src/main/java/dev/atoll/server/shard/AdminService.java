@@ -575,6 +575,9 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             } else if (directory.entry(match).isEmpty()) {
                 throw ShardError.DIRECTORY_ENTRY_NOT_FOUND.toStatus("no entry " + match + " in " + keyspace);
             }
+            if (put) {
+                requireFounded(s.map().shard(ShardId.of(entry.getShard())).orElseThrow());
+            }
             s.relocationOf(keyspace).ifPresent(r -> {
                 throw ShardError.DIRECTORY_MOVE_IN_PROGRESS.toStatus("the data of an earlier edit of " + keyspace
                         + " is still moving (relocation " + r.id() + "): edit again once it is done");
@@ -596,6 +599,16 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                     .setRelocation(relocation).setMapVersion(applied.map().version());
             return awaitRelocation(relocation, wait).thenApply(done -> response.setDone(done).build());
         }), out);
+    }
+
+    /**
+     * NO_LEADER (retry) unless {@code target} has had a leader: a new shard's group is founded by its
+     * voters at its first epoch, which a data move into it raises, so the move waits until it runs.
+     */
+    private static void requireFounded(ShardDescriptor target) {
+        if (target.leaderHint() == null) {
+            throw ShardError.NO_LEADER.toStatus(target.id() + " has no leader yet: move keys to it once it runs");
+        }
     }
 
     /** Completes with whether relocation {@code id} is done: at once unless {@code wait}, else once it is (or timed out). */
@@ -710,6 +723,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                         + Integer.toUnsignedString(end) + ") are not a non-empty run of the " + slotCount + " slots");
             }
             HashSlots slots = HashSlots.of(new SlotRange(start, end));
+            requireFounded(to);
             if (!owned.containsAll(slots)) {
                 throw ShardError.INVALID_REQUEST.toStatus(from.id() + " does not own all of " + slots + ": it owns "
                         + owned);

@@ -221,6 +221,58 @@ class DirectoryMoveInProcessTest {
         }
     }
 
+    @Test
+    void aWholeClusterStoppedMidMoveCompletesItFromTheMetaGroupsIntentOnRestart() throws Exception {
+        createDirectoryKeyspace("tenants", 3, 2);
+        long s3 = admin(0).addShard(AddShardRequest.newBuilder().setKeyspace("tenants").build()).getShard()
+                .getShard().getId();
+        var expected = new HashMap<String, String>();
+        for (int i = 0; i < 300; i++) {
+            String k = (i % 2 == 0 ? "acme/" : "globex/") + i;
+            kv(i % 3).put(PutRequest.newBuilder().setKeyspace("tenants").setKey(b(k)).setValue(b("v" + i)).build());
+            expected.put(k, "v" + i);
+        }
+        // every node stops as soon as the meta group recorded the move, wherever the groups' steps are
+        for (DirectoryEntry edit : List.of(prefix("acme/", s3), prefix("globex/", s3))) {
+            DirectoryEditResponse started = InProcessCluster.retried(() -> admin(0).putDirectoryEntry(
+                    PutDirectoryEntryRequest.newBuilder().setKeyspace("tenants").setEntry(edit).setWait(false)
+                            .build()));
+            assertThat(started.getRelocation()).isPositive();
+            stopAndStartEveryNode();
+            awaitNoRelocation("tenants");
+        }
+        // and back to the default rule, stopped again
+        InProcessCluster.retried(() -> admin(1).removeDirectoryEntry(RemoveDirectoryEntryRequest.newBuilder()
+                .setKeyspace("tenants").setEntry(prefix("acme/", 0)).setWait(false).build()));
+        stopAndStartEveryNode();
+        awaitNoRelocation("tenants");
+
+        assertEveryKeyReadable(expected, Set.of());
+        ProcessCluster.await("every node holds each key once, in the shard the table names", Duration.ofSeconds(60),
+                () -> {
+                    for (int node = 0; node < 3; node++) {
+                        if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "tenants", expected.keySet())) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
+    }
+
+    private void stopAndStartEveryNode() throws Exception {
+        var stopping = new ArrayList<Thread>();
+        for (int i = 0; i < 3; i++) {
+            int node = i;
+            stopping.add(Thread.ofPlatform().start(() -> cluster.stop(node)));
+        }
+        for (Thread t : stopping) {
+            t.join();
+        }
+        for (int i = 0; i < 3; i++) {
+            cluster.start(i);
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private DirectoryEditResponse put(int via, DirectoryEntry entry) {
