@@ -150,15 +150,7 @@ class DirectoryMoveInProcessTest {
 
         Map<String, String> acked = new HashMap<>(writers.acked());
         assertEveryKeyReadable(acked, writers.uncertain());
-        ProcessCluster.await("every node holds each key once, in the shard the table names", Duration.ofSeconds(60),
-                () -> {
-                    for (int node = 0; node < 3; node++) {
-                        if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "tenants", acked.keySet())) {
-                            return false;
-                        }
-                    }
-                    return true;
-                });
+        awaitEachKeyInItsShard(acked.keySet());
     }
 
     @Test
@@ -238,39 +230,17 @@ class DirectoryMoveInProcessTest {
                     PutDirectoryEntryRequest.newBuilder().setKeyspace("tenants").setEntry(edit).setWait(false)
                             .build()));
             assertThat(started.getRelocation()).isPositive();
-            stopAndStartEveryNode();
+            cluster.stopAndStartEveryNode();
             awaitNoRelocation("tenants");
         }
         // and back to the default rule, stopped again
         InProcessCluster.retried(() -> admin(1).removeDirectoryEntry(RemoveDirectoryEntryRequest.newBuilder()
                 .setKeyspace("tenants").setEntry(prefix("acme/", 0)).setWait(false).build()));
-        stopAndStartEveryNode();
+        cluster.stopAndStartEveryNode();
         awaitNoRelocation("tenants");
 
         assertEveryKeyReadable(expected, Set.of());
-        ProcessCluster.await("every node holds each key once, in the shard the table names", Duration.ofSeconds(60),
-                () -> {
-                    for (int node = 0; node < 3; node++) {
-                        if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "tenants", expected.keySet())) {
-                            return false;
-                        }
-                    }
-                    return true;
-                });
-    }
-
-    private void stopAndStartEveryNode() throws Exception {
-        var stopping = new ArrayList<Thread>();
-        for (int i = 0; i < 3; i++) {
-            int node = i;
-            stopping.add(Thread.ofPlatform().start(() -> cluster.stop(node)));
-        }
-        for (Thread t : stopping) {
-            t.join();
-        }
-        for (int i = 0; i < 3; i++) {
-            cluster.start(i);
-        }
+        awaitEachKeyInItsShard(expected.keySet());
     }
 
     // ------------------------------------------------------------------ helpers
@@ -315,6 +285,19 @@ class DirectoryMoveInProcessTest {
                 assertThat(got.getValue().toStringUtf8()).as("value of %s", e.getKey()).isEqualTo(e.getValue());
             }
         }
+    }
+
+    /** Waits until every node holds each of {@code keys} once, in the shard the table names. */
+    private void awaitEachKeyInItsShard(Set<String> keys) throws InterruptedException {
+        ProcessCluster.await("every node holds each key once, in the shard the table names", Duration.ofSeconds(60),
+                () -> {
+                    for (int node = 0; node < 3; node++) {
+                        if (!SplitChecks.eachKeyInOneShard(admin(0), kv(node), "tenants", keys)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                });
     }
 
     private void createDirectoryKeyspace(String name, int replicationFactor, int shards) throws InterruptedException {

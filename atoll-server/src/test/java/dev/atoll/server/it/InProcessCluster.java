@@ -128,6 +128,21 @@ final class InProcessCluster implements AutoCloseable {
         start(i);
     }
 
+    /** Stops every server at once (in parallel, as a power cut would), then starts each again from its data directory. */
+    void stopAndStartEveryNode() throws Exception {
+        var stopping = new ArrayList<Thread>();
+        for (int i = 0; i < servers.size(); i++) {
+            int node = i;
+            stopping.add(Thread.ofPlatform().start(() -> stop(node)));
+        }
+        for (Thread t : stopping) {
+            t.join();
+        }
+        for (int i = 0; i < servers.size(); i++) {
+            start(i);
+        }
+    }
+
     /** Stops server {@code i} (its data directory stays) until {@link #start(int)}. */
     void stop(int i) {
         servers.get(i).close();
