@@ -22,7 +22,8 @@ import static dev.atoll.core.Check.check;
 
 /**
  * The state machine of one shard's Raft group, as each replica applies it, entry by entry:
- * reads and writes inside its span, splits, the two steps of a merge, snapshots. Deterministic:
+ * reads and writes inside its span, splits, the two steps of a merge, the steps of a data move,
+ * snapshots. Deterministic:
  * replicas that apply the same entries hold the same bounds and rows and return the same
  * results. A command routed with another range version, or for a key outside the span, is
  * refused as a value and changes nothing. Pure and not thread-safe: the driver owns it and
