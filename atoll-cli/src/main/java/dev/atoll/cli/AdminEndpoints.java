@@ -62,7 +62,8 @@ final class AdminEndpoints {
             String replicas = shard.getReplicasList().stream().map(r -> replica(r, shard.getLeaderHint()))
                     .collect(Collectors.joining(","));
             String moving = (s.getMovingTo().isEmpty() ? "" : "  moving " + s.getMovingFrom() + "->" + s.getMovingTo())
-                    + (s.getMergingFrom() == 0 ? "" : "  merging s" + s.getMergingFrom() + " in");
+                    + (s.getMergingFrom() == 0 ? "" : "  merging s" + s.getMergingFrom() + " in")
+                    + (s.getRelocation() == 0 ? "" : "  moving data (relocation " + s.getRelocation() + ")");
             out.printf("%-8s %-16s %-40s %-28s v%d/c%d%s%n", "s" + shard.getId(), shard.getKeyspace(), s.getSpan(),
                     replicas, shard.getEpoch().getRangeVersion(), shard.getEpoch().getConfVersion(), moving);
         }

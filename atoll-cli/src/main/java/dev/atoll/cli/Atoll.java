@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "atoll", mixinStandardHelpOptions = true, version = "atoll 0.1.0",
         description = "Atoll: a distributed key-value database and service platform.",
         subcommands = {CommandLine.HelpCommand.class, SimCommand.class, DemoCommand.class, ServerCommand.class, JmhCommand.class, BenchCommand.class,
-                KeyspaceCommand.class, ShardCommand.class, NodeCommand.class, KvCommand.class})
+                KeyspaceCommand.class, ShardCommand.class, DirectoryCommand.class, NodeCommand.class, KvCommand.class})
 public final class Atoll implements Runnable {
     @Override
     public void run() {

@@ -1,9 +1,11 @@
 package dev.atoll.cli;
 
+import dev.atoll.proto.admin.AddShardRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.MergeShardsRequest;
 import com.google.protobuf.ByteString;
 import dev.atoll.proto.admin.MoveShardRequest;
+import dev.atoll.proto.admin.MoveSlotsRequest;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.TransferShardLeaderRequest;
 import picocli.CommandLine.Command;
@@ -16,11 +18,14 @@ import picocli.CommandLine.Spec;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code atoll shard list|move|transfer-leader|split|merge}: where shards live, who leads them, splits, merges. */
+/**
+ * {@code atoll shard list|move|transfer-leader|split|merge|add|move-slots}: where shards live, who
+ * leads them, splits, merges, new empty shards and hash slots moved between shards.
+ */
 @Command(name = "shard", mixinStandardHelpOptions = true,
-        description = "List shards, move replicas, transfer leaders, split and merge shards.",
+        description = "List shards, move replicas, transfer leaders, split and merge shards, add shards, move hash slots.",
         subcommands = {ShardCommand.ListShards.class, ShardCommand.Move.class, ShardCommand.TransferLeader.class,
-                ShardCommand.Split.class, ShardCommand.Merge.class})
+                ShardCommand.Split.class, ShardCommand.Merge.class, ShardCommand.Add.class, ShardCommand.MoveSlots.class})
 final class ShardCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -198,6 +203,79 @@ final class ShardCommand implements Runnable {
             spec.commandLine().getOut().println("merged s" + merged.getMerged() + " into s"
                     + merged.getShard().getShard().getId());
             return 0;
+        }
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = "Add an empty shard to a hash keyspace (then give it slots) or a directory keyspace.")
+    static final class Add implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Option(names = "--keyspace", required = true, description = "A hash or directory keyspace.")
+        String keyspace;
+        @Option(names = "--nodes", split = ",", description = "Its voters' nodes (default: the least loaded).")
+        List<String> nodes = List.of();
+
+        @Override
+        public Integer call() {
+            var added = admin.call(a -> a.addShard(AddShardRequest.newBuilder().setKeyspace(keyspace).addAllNodes(nodes)
+                    .build()), spec.commandLine().getErr());
+            if (added == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(added.getShard()), spec.commandLine().getOut());
+            return 0;
+        }
+    }
+
+    @Command(name = "move-slots", mixinStandardHelpOptions = true,
+            description = "Move hash slots, with their data, from one shard of a hash keyspace to another, online.")
+    static final class MoveSlots implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        AdminEndpoints admin;
+        @Option(names = "--from", required = true, description = "The shard giving the slots (s12 or 12).")
+        String from;
+        @Option(names = "--to", required = true, description = "The shard taking them.")
+        String to;
+        @Option(names = "--slots", required = true, description = "A slot N, or a run A-B (both included).")
+        String slots;
+        @Option(names = "--no-wait", description = "Answer once the map changed, not once the data moved.")
+        boolean noWait;
+
+        @Override
+        public Integer call() {
+            int[] run = slotRun(slots);
+            if (run == null) {
+                spec.commandLine().getErr().println("atoll: INVALID_REQUEST: --slots is N or A-B with A <= B, not "
+                        + slots);
+                return 2;
+            }
+            var request = MoveSlotsRequest.newBuilder().setFrom(shardId(from)).setTo(shardId(to))
+                    .setSlotStart(run[0]).setSlotEnd(run[1] + 1).setWait(!noWait).build();
+            var moved = admin.call(a -> a.moveSlots(request), spec.commandLine().getErr());
+            if (moved == null) {
+                return 1;
+            }
+            AdminEndpoints.printShards(List.of(moved.getFrom(), moved.getTo()), spec.commandLine().getOut());
+            spec.commandLine().getOut().println((moved.getDone() ? "moved" : "moving") + " slots " + slots + ", relocation "
+                    + moved.getRelocation());
+            return 0;
+        }
+
+        /** {first, last} of "N" or "A-B"; null when it is neither. */
+        static int[] slotRun(String text) {
+            try {
+                int dash = text.indexOf('-');
+                int a = Integer.parseInt(dash < 0 ? text : text.substring(0, dash));
+                int b = dash < 0 ? a : Integer.parseInt(text.substring(dash + 1));
+                return a >= 0 && b >= a ? new int[] {a, b} : null;
+            } catch (NumberFormatException notASlot) {
+                return null;
+            }
         }
     }
 }

@@ -199,4 +199,72 @@ class KeyspaceAndShardCommandsTest {
         assertThat(atoll("shard", "merge", "s1").err()).startsWith("atoll: MERGE_NOT_ADJACENT:");
         assertThat(atoll("shard", "merge", "s1", "s2").err()).startsWith("atoll: SHARD_NOT_FOUND:");
     }
+
+    @Test
+    void aDirectoryEntryIsPutListedAndRemovedAndItsKeysFollowIt() {
+        atoll("keyspace", "create", "tenants", "--sharding", "directory", "--shards", "2", "--replication-factor", "1");
+        atoll("keyspace", "create", "carts", "--sharding", "hash", "--replication-factor", "1");
+        for (int i = 0; i < 10; i++) {
+            assertThat(atoll("kv", "put", "acme/" + i, "v" + i, "--keyspace", "tenants").exitCode()).isZero();
+        }
+        Run added = atoll("shard", "add", "--keyspace", "tenants");
+        assertThat(added.exitCode()).as(added.err()).isZero();
+        assertThat(added.out()).contains("s4", "tenants", "directed");
+
+        Run put = atoll("directory", "put", "--keyspace", "tenants", "--prefix", "acme/", "--shard", "s4");
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(put.out()).startsWith("moved: 2 data move(s)");
+        Run exact = atoll("directory", "put", "--keyspace", "tenants", "--key", "acme/vip", "--shard", "s1");
+        assertThat(exact.exitCode()).as(exact.err()).isZero();
+        Run list = atoll("directory", "list", "--keyspace", "tenants");
+        assertThat(list.out().lines()).contains("default: s1,s2").anyMatch(l -> l.matches("prefix +acme/ +s4"))
+                .anyMatch(l -> l.matches("key +acme/vip +s1"));
+        for (int i = 0; i < 10; i++) {
+            assertThat(atoll("kv", "get", "acme/" + i, "--keyspace", "tenants").out()).isEqualTo("v" + i + "\n");
+        }
+
+        Run removed = atoll("directory", "remove", "--keyspace", "tenants", "--prefix", "acme/");
+        assertThat(removed.exitCode()).as(removed.err()).isZero();
+        assertThat(removed.out()).startsWith("moved:");
+        for (int i = 0; i < 10; i++) {
+            assertThat(atoll("kv", "get", "acme/" + i, "--keyspace", "tenants").out()).isEqualTo("v" + i + "\n");
+        }
+
+        // refusals name their code and change nothing
+        assertThat(atoll("directory", "remove", "--keyspace", "tenants", "--prefix", "acme/").err())
+                .startsWith("atoll: DIRECTORY_ENTRY_NOT_FOUND:");
+        assertThat(atoll("directory", "put", "--keyspace", "carts", "--key", "k", "--shard", "s3").err())
+                .startsWith("atoll: NOT_DIRECTORY:");
+        assertThat(atoll("directory", "put", "--keyspace", "tenants", "--key", "k", "--shard", "s3").err())
+                .startsWith("atoll: DIRECTORY_SHARD_MISMATCH:");
+        assertThat(atoll("directory", "list", "--keyspace", "nope").err()).startsWith("atoll: KEYSPACE_NOT_FOUND:");
+        assertThat(atoll("directory", "put", "--keyspace", "tenants", "--key", "k", "--prefix", "p", "--shard", "s1")
+                .exitCode()).isEqualTo(2);
+        assertThat(atoll("directory", "list", "--keyspace", "tenants").out().lines())
+                .anyMatch(l -> l.matches("key +acme/vip +s1")).noneMatch(l -> l.startsWith("prefix"));
+    }
+
+    @Test
+    void hashSlotsMoveToAnAddedShardWithTheirKeys() {
+        atoll("keyspace", "create", "carts", "--sharding", "hash", "--hash-slots", "64", "--replication-factor", "1");
+        for (int i = 0; i < 20; i++) {
+            assertThat(atoll("kv", "put", "cart-" + i, "v" + i, "--keyspace", "carts").exitCode()).isZero();
+        }
+        Run added = atoll("shard", "add", "--keyspace", "carts");
+        assertThat(added.exitCode()).as(added.err()).isZero();
+        assertThat(added.out()).contains("s2", "slots{}");
+
+        Run moved = atoll("shard", "move-slots", "--from", "s1", "--to", "s2", "--slots", "48-63");
+        assertThat(moved.exitCode()).as(moved.err()).isZero();
+        assertThat(moved.out()).contains("slots{0..47}", "slots{48..63}", "moved slots 48-63");
+        for (int i = 0; i < 20; i++) {
+            assertThat(atoll("kv", "get", "cart-" + i, "--keyspace", "carts").out()).isEqualTo("v" + i + "\n");
+        }
+        assertThat(atoll("shard", "move-slots", "--from", "s1", "--to", "s2", "--slots", "50").err())
+                .startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("shard", "move-slots", "--from", "s1", "--to", "s2", "--slots", "60-99").err())
+                .startsWith("atoll: INVALID_REQUEST:");
+        assertThat(atoll("shard", "move-slots", "--from", "s1", "--to", "s2", "--slots", "x").exitCode()).isEqualTo(2);
+        assertThat(atoll("shard", "list", "--keyspace", "carts").out()).contains("slots{0..47}", "slots{48..63}");
+    }
 }

@@ -1,8 +1,10 @@
 package dev.atoll.client;
 
 import com.google.protobuf.ByteString;
+import dev.atoll.proto.admin.AddShardRequest;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.MergeShardsRequest;
+import dev.atoll.proto.admin.MoveSlotsRequest;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.shardmap.ShardRecord;
@@ -162,6 +164,37 @@ class AtollClientTest {
                 assertThat(client.get("baskets", "b" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
             }
             assertThat(client.put("baskets", low, "again").attempts()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void slotsMovedWithTheirDataAreAnsweredShardMovedAndTheClientFollowsThem() throws Exception {
+        cluster.admin().createKeyspace(CreateKeyspaceRequest.newBuilder().setName("carts").setSharding("hash")
+                .setHashSlotCount(64).setReplicationFactor(3).setInitialShardCount(1).build());
+        cluster.awaitLeaders("carts");
+        long s1 = cluster.shards("carts").get(0).getId();
+        String low = keyInSlots("low-", 64, 0, 48);
+        String high = keyInSlots("high-", 64, 48, 64);
+        var options = ClientOptions.DEFAULTS.withRouteMaxAge(Duration.ofHours(1));
+        try (var client = AtollClient.connect(cluster.endpoints, options)) {
+            for (int i = 0; i < 40; i++) {
+                assertThat(client.put("carts", "c" + i, "v" + i).shard()).isEqualTo(s1);
+            }
+            assertThat(client.put("carts", high, "before").shard()).isEqualTo(s1);
+            long added = cluster.admin().addShard(AddShardRequest.newBuilder().setKeyspace("carts").build()).getShard()
+                    .getShard().getId();
+            assertThat(cluster.admin().moveSlots(MoveSlotsRequest.newBuilder().setFrom(s1).setTo(added)
+                    .setSlotStart(48).setSlotEnd(64).setWait(true).build()).getDone()).isTrue();
+
+            // the cached map gives s1 every slot: the node says the key moved, with the shard now holding its data
+            assertThat(client.get("carts", high, ReadConsistency.LINEARIZABLE)).contains("before");
+            Written moved = client.put("carts", high, "after");
+            assertThat(moved.shard()).isEqualTo(added);
+            assertThat(client.put("carts", low, "after").shard()).isEqualTo(s1);
+            for (int i = 0; i < 40; i++) {
+                assertThat(client.get("carts", "c" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
+            }
+            assertThat(client.get("carts", high, ReadConsistency.LINEARIZABLE)).contains("after");
         }
     }
 

@@ -263,11 +263,15 @@ public final class AtollServer implements AutoCloseable {
                 r -> Thread.ofPlatform().name("atoll-shard-leaders-" + self).daemon().unstarted(r));
         shardHost = new ShardHost(runtime, META_GROUP, meta, shardStore, shardRaft, SHARD_SNAPSHOT_EVERY_ENTRIES,
                 shardScheduler, SHARD_HOSTING_PERIOD_MILLIS, System::currentTimeMillis);
-        meta.onShardStateChanged(shardHost::kick);
-        shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
-                shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS, System::currentTimeMillis);
         shardKv = new ShardKvService(runtime, meta, shardHost, this::channelTo, etcdExecutor,
                 etcdOptions.requestTimeoutMillis(), config.requestBytesMax());
+        shardReconciler = new ShardReconciler(runtime, META_GROUP, meta, shardHost, this::connected,
+                shardKv::fetchMoved, shardReconcileScheduler, SHARD_RECONCILE_PERIOD_MILLIS,
+                System::currentTimeMillis);
+        meta.onShardStateChanged(() -> {
+            shardHost.kick();
+            shardReconciler.kick(); // a data move's steps follow the map at once
+        });
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
                 etcdOptions.requestTimeoutMillis(), shardKv::medianKey);
         shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
@@ -417,6 +421,11 @@ public final class AtollServer implements AutoCloseable {
     /** This node's shard replicas. */
     public ShardHost shardHost() {
         return shardHost;
+    }
+
+    /** The shard map and its intents as this node has applied them. */
+    public dev.atoll.server.shard.ShardState shardState() {
+        return meta.shards();
     }
 
     /** The member table as this node has applied it. */

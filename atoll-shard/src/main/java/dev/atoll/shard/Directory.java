@@ -130,6 +130,11 @@ public final class Directory {
         return longestPrefixEntry(key, key.lengthBytes()).orElseGet(() -> byDefault(key));
     }
 
+    /** Whether no entry matches {@code key}, so the default rule routes it. */
+    public boolean routesByDefault(Key key) {
+        return !exact.containsKey(key) && longestPrefixEntry(key, key.lengthBytes()).isEmpty();
+    }
+
     /** The default rule alone: jump hash of the key over the default shards. */
     public ShardId byDefault(Key key) {
         return defaultShards.get(KeyHash.jump(KeyHash.hash64(key), defaultShards.size()));
@@ -175,9 +180,16 @@ public final class Directory {
     /**
      * The moves for an edit of {@code match}: the keys whose route changed are those the entry
      * matches minus those a more specific entry claims; they all went (and now go) by the same
-     * rule, this entry's or the nearest one above it.
+     * rule, this entry's or the nearest one above it. An exact key moves from the one shard that
+     * held it to the one that holds it now.
      */
     private List<DataMove> movesFor(Match match, Directory after) {
+        if (match instanceof Exact e) {
+            // one key: one shard held it, one holds it now (the default rule hashes it to exactly one)
+            ShardId from = shardFor(e.key());
+            ShardId to = after.shardFor(e.key());
+            return from.equals(to) ? List.of() : List.of(new DataMove(e.range(), from, to));
+        }
         List<ShardId> sources = this.resolutionOf(match);
         List<ShardId> targets = after.resolutionOf(match);
         if (sources.equals(targets)) {

@@ -532,7 +532,15 @@ public final class ShardMap {
             }
             edit = directory.put(match, target);
         }
-        return new Edit(keyspaces.get(keyspace), edit.directory()).applied(nextShardId, edit.moves());
+        // every shard whose keys change takes the next range version: a request routed with the table
+        // before the edit is refused by the shard (stale epoch), never served from data that moved
+        var touched = new TreeSet<ShardId>();
+        edit.moves().forEach(m -> {
+            touched.add(m.source());
+            touched.add(m.target());
+        });
+        var bumped = touched.stream().map(shards::get).map(d -> d.withSpan(d.span(), d.epoch().nextRange())).toList();
+        return new Edit(keyspaces.get(keyspace), edit.directory()).put(bumped).applied(nextShardId, edit.moves());
     }
 
     /** The shards and directory of one keyspace being replaced; {@link #applied} checks it still tiles. */

@@ -55,6 +55,18 @@ class DirectoryTest {
     }
 
     @Test
+    void anExactKeyMovesFromTheOneShardThatHeldIt() {
+        Directory d = Directory.withDefault(List.of(S1, S2, S3));
+        Key key = k("tenant-42");
+        ShardId holder = d.byDefault(key);
+        Directory.Edit out = d.put(new Exact(key), S4);
+        assertThat(out.moves()).containsExactly(new DataMove(KeyRange.ofKey(key), holder, S4));
+        assertThat(out.directory().remove(new Exact(key)).moves())
+                .containsExactly(new DataMove(KeyRange.ofKey(key), S4, holder));
+        assertThat(d.put(new Exact(key), holder).moves()).as("routed where it is: no move").isEmpty();
+    }
+
+    @Test
     void editingAPrefixMovesOnlyTheKeysNoMoreSpecificEntryClaims() {
         Directory d = Directory.withDefault(List.of(S1))
                 .put(new Prefix(k("acme/")), S2).directory()
@@ -97,8 +109,16 @@ class DirectoryTest {
         assertThat(put.moves()).extracting(DataMove::target).containsOnly(S3);
         assertThat(put.moves()).extracting(DataMove::source).containsExactly(S1, S2);
         assertThat(put.map().lookup("tenants", k("acme/1")).orElseThrow().id()).isEqualTo(S3);
-        assertThat(put.map().shard(S3).orElseThrow().epoch()).as("routing lives in the directory").isEqualTo(ShardEpoch.INITIAL);
+        // every shard whose keys change takes the next range version, so routes planned before are refused
+        for (ShardId id : List.of(S1, S2, S3)) {
+            assertThat(put.map().shard(id).orElseThrow().epoch()).isEqualTo(ShardEpoch.INITIAL.nextRange());
+        }
+        assertThat(put.changed()).extracting(ShardDescriptor::id).containsExactlyInAnyOrder(S1, S2, S3);
         assertThat(put.map().checkRoute("tenants", k("acme/1"), S1, ShardEpoch.INITIAL))
                 .isEqualTo(new RouteCheck.ShardMoved(put.map().shard(S3).orElseThrow()));
+        assertThat(put.map().checkRoute("tenants", k("other"), put.map().lookup("tenants", k("other")).orElseThrow().id(),
+                ShardEpoch.INITIAL)).isInstanceOf(RouteCheck.ShardMoved.class);
+        assertThat(put.map().directory("tenants").orElseThrow().routesByDefault(k("acme/1"))).isFalse();
+        assertThat(put.map().directory("tenants").orElseThrow().routesByDefault(k("other"))).isTrue();
     }
 }

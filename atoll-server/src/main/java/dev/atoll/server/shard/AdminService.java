@@ -1,14 +1,21 @@
 package dev.atoll.server.shard;
 
 import dev.atoll.core.NodeId;
+import com.google.protobuf.ByteString;
+import dev.atoll.proto.admin.AddShardRequest;
+import dev.atoll.proto.admin.AddShardResponse;
 import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.CreateKeyspaceResponse;
 import dev.atoll.proto.admin.DescribeKeyspaceRequest;
+import dev.atoll.proto.admin.DirectoryEditResponse;
+import dev.atoll.proto.admin.DirectoryEntry;
 import dev.atoll.proto.admin.DescribeKeyspaceResponse;
 import dev.atoll.proto.admin.DropKeyspaceRequest;
 import dev.atoll.proto.admin.DropKeyspaceResponse;
 import dev.atoll.proto.admin.KeyspaceInfo;
+import dev.atoll.proto.admin.ListDirectoryRequest;
+import dev.atoll.proto.admin.ListDirectoryResponse;
 import dev.atoll.proto.admin.ListKeyspacesRequest;
 import dev.atoll.proto.admin.ListKeyspacesResponse;
 import dev.atoll.proto.admin.ListNodesRequest;
@@ -20,6 +27,10 @@ import dev.atoll.proto.admin.MergeShardsResponse;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.NodeInfo;
 import dev.atoll.proto.admin.MoveShardResponse;
+import dev.atoll.proto.admin.MoveSlotsRequest;
+import dev.atoll.proto.admin.MoveSlotsResponse;
+import dev.atoll.proto.admin.PutDirectoryEntryRequest;
+import dev.atoll.proto.admin.RemoveDirectoryEntryRequest;
 import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.SplitShardResponse;
@@ -33,6 +44,7 @@ import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
 import dev.atoll.server.runtime.NotLeaderException;
 import dev.atoll.shard.ChangeResult;
+import dev.atoll.shard.Directory;
 import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
@@ -64,6 +76,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+
+import static dev.atoll.core.Check.check;
 
 /**
  * The admin API ({@code atoll/admin.proto}) on every node: keyspaces and shards. Reads answer
@@ -527,6 +541,219 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         };
     }
 
+    // ------------------------------------------------------------------ directory and slot moves
+
+    /**
+     * Routes a directory entry's keys to a shard of its keyspace: the meta group applies the edit
+     * and records the data move it needs ({@link Relocation}); the groups then carry the rows over
+     * ({@link ShardReconciler}, {@link RelocationPlan}). With {@code wait}, answers once the data
+     * is where the table says.
+     */
+    @Override
+    public void putDirectoryEntry(PutDirectoryEntryRequest request, StreamObserver<DirectoryEditResponse> out) {
+        directoryEdit(request.getKeyspace(), request.getEntry(), true, request.getWait(), out);
+    }
+
+    /** Removes a directory entry: its keys fall back to a shorter prefix or the default rule, and move there. */
+    @Override
+    public void removeDirectoryEntry(RemoveDirectoryEntryRequest request, StreamObserver<DirectoryEditResponse> out) {
+        directoryEdit(request.getKeyspace(), request.getEntry(), false, request.getWait(), out);
+    }
+
+    private void directoryEdit(String keyspace, DirectoryEntry entry, boolean put, boolean wait,
+                               StreamObserver<DirectoryEditResponse> out) {
+        Directory.Match match;
+        try {
+            match = matchOf(entry);
+            if (put && entry.getShard() <= 0) {
+                throw ShardError.INVALID_REQUEST.toStatus("name the shard the entry routes to");
+            }
+        } catch (StatusRuntimeException refused) {
+            out.onError(refused);
+            return;
+        }
+        answer(fresh().thenCompose(x -> {
+            ShardState s = meta.shards();
+            Directory directory = directoryOf(s, keyspace);
+            if (put) {
+                Optional<ShardDescriptor> target = s.map().shard(ShardId.of(entry.getShard()));
+                if (target.isEmpty() || !target.get().keyspace().equals(keyspace)) {
+                    throw ShardError.DIRECTORY_SHARD_MISMATCH.toStatus("s" + entry.getShard() + " is not a shard of "
+                            + keyspace);
+                }
+            } else if (directory.entry(match).isEmpty()) {
+                throw ShardError.DIRECTORY_ENTRY_NOT_FOUND.toStatus("no entry " + match + " in " + keyspace);
+            }
+            if (put) {
+                requireFounded(s.map().shard(ShardId.of(entry.getShard())).orElseThrow());
+            }
+            s.relocationOf(keyspace).ifPresent(r -> {
+                throw ShardError.DIRECTORY_MOVE_IN_PROGRESS.toStatus("the data of an earlier edit of " + keyspace
+                        + " is still moving (relocation " + r.id() + "): edit again once it is done");
+            });
+            ShardChange change = put ? new ShardChange.PutDirectoryEntry(keyspace, match, ShardId.of(entry.getShard()))
+                    : new ShardChange.RemoveDirectoryEntry(keyspace, match);
+            return propose(ShardState.command(change));
+        }).thenCompose(answer -> {
+            if (answer instanceof ShardState.RelocationRefused r) {
+                throw ShardError.DIRECTORY_MOVE_IN_PROGRESS.toStatus(r.reason());
+            }
+            if (answer instanceof ChangeResult.Rejected r && r.reason().startsWith("no directory entry")) {
+                throw ShardError.DIRECTORY_ENTRY_NOT_FOUND.toStatus(r.reason());
+            }
+            refuseUnlessApplied(answer, keyspace);
+            var applied = (ChangeResult.Applied) answer;
+            long relocation = applied.moves().isEmpty() ? 0 : applied.map().version();
+            var response = DirectoryEditResponse.newBuilder().setMoves(applied.moves().size())
+                    .setRelocation(relocation).setMapVersion(applied.map().version());
+            return awaitRelocation(relocation, wait).thenApply(done -> response.setDone(done).build());
+        }), out);
+    }
+
+    /**
+     * NO_LEADER (retry) unless {@code target} has had a leader: a new shard's group is founded by its
+     * voters at its first epoch, which a data move into it raises, so the move waits until it runs.
+     */
+    private static void requireFounded(ShardDescriptor target) {
+        if (target.leaderHint() == null) {
+            throw ShardError.NO_LEADER.toStatus(target.id() + " has no leader yet: move keys to it once it runs");
+        }
+    }
+
+    /** Completes with whether relocation {@code id} is done: at once unless {@code wait}, else once it is (or timed out). */
+    private CompletableFuture<Boolean> awaitRelocation(long id, boolean wait) {
+        if (id == 0 || !wait) {
+            return CompletableFuture.completedFuture(id == 0 || !meta.shards().relocations().containsKey(id));
+        }
+        return await(s -> !s.relocations().containsKey(id), WAIT_MILLIS_MAX).handle((s, timedOut) -> timedOut == null);
+    }
+
+    @Override
+    public void listDirectory(ListDirectoryRequest request, StreamObserver<ListDirectoryResponse> out) {
+        answer(fresh().thenApply(x -> {
+            ShardState s = meta.shards();
+            Directory directory = directoryOf(s, request.getKeyspace());
+            var b = ListDirectoryResponse.newBuilder().setMapVersion(s.map().version());
+            directory.exactEntries().forEach((k, shard) -> b.addEntries(DirectoryEntry.newBuilder()
+                    .setKey(ByteString.copyFrom(k.toBytes())).setShard(shard.value())));
+            directory.prefixEntries().forEach((k, shard) -> b.addEntries(DirectoryEntry.newBuilder()
+                    .setPrefix(ByteString.copyFrom(k.toBytes())).setShard(shard.value())));
+            directory.defaultShards().forEach(id -> b.addDefaultShards(id.value()));
+            s.relocationOf(request.getKeyspace()).ifPresent(r -> b.setRelocationInProgress(r.id()));
+            return b.build();
+        }), out);
+    }
+
+    private static Directory directoryOf(ShardState s, String keyspace) {
+        KeyspaceSpec spec = s.map().keyspace(keyspace).orElseThrow(
+                () -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + keyspace));
+        if (!(spec.sharding() instanceof Sharding.Directory)) {
+            throw ShardError.NOT_DIRECTORY.toStatus(keyspace + " is a " + ShardCodec.shardingName(spec.sharding())
+                    + " keyspace, not a directory one");
+        }
+        return s.map().directory(keyspace).orElseThrow();
+    }
+
+    /** The entry's match: an exact key or a prefix, neither empty nor longer than a directory key may be. */
+    static Directory.Match matchOf(DirectoryEntry entry) {
+        ByteString key = switch (entry.getMatchCase()) {
+            case KEY -> entry.getKey();
+            case PREFIX -> entry.getPrefix();
+            case MATCH_NOT_SET -> throw ShardError.INVALID_REQUEST.toStatus("an entry names a key or a prefix");
+        };
+        if (key.isEmpty() || key.size() > Directory.ENTRY_KEY_BYTES_MAX) {
+            throw ShardError.INVALID_REQUEST.toStatus("a directory key or prefix has 1 to "
+                    + Directory.ENTRY_KEY_BYTES_MAX + " bytes: " + key.size());
+        }
+        Key k = Key.of(key.toByteArray());
+        return entry.getMatchCase() == DirectoryEntry.MatchCase.KEY ? new Directory.Exact(k) : new Directory.Prefix(k);
+    }
+
+    /**
+     * Adds an empty shard to a hash or directory keyspace, its voters on the nodes named or, without
+     * any, on the started voting members holding the fewest replicas. Answers once it has a leader.
+     */
+    @Override
+    public void addShard(AddShardRequest request, StreamObserver<AddShardResponse> out) {
+        answer(fresh().thenCompose(x -> {
+            ShardState s = meta.shards();
+            KeyspaceSpec spec = s.map().keyspace(request.getKeyspace()).orElseThrow(
+                    () -> ShardError.KEYSPACE_NOT_FOUND.toStatus("no keyspace " + request.getKeyspace()));
+            if (!(spec.sharding() instanceof Sharding.Hash) && !(spec.sharding() instanceof Sharding.Directory)) {
+                throw ShardError.INVALID_REQUEST.toStatus(spec.name() + " grows by splitting: only hash and directory"
+                        + " keyspaces take new empty shards");
+            }
+            List<NodeId> started = nodes().stream().map(Node::id).toList();
+            List<NodeId> voters;
+            if (request.getNodesCount() > 0) {
+                voters = request.getNodesList().stream().map(n -> node(n, "replica")).toList();
+                for (NodeId n : voters) {
+                    if (!started.contains(n)) {
+                        throw ShardError.NODE_NOT_FOUND.toStatus(n + " is not a started voting member");
+                    }
+                }
+            } else {
+                voters = started.stream().sorted(java.util.Comparator.comparingLong((NodeId n) -> s.map().shards()
+                        .stream().filter(d -> d.hasReplicaOn(n)).count()).thenComparing(n -> n))
+                        .limit(spec.replicationFactor()).toList();
+            }
+            long created = s.map().nextShardId();
+            return propose(ShardState.command(new ShardChange.AddShard(spec.name(), voters))).thenCompose(answer -> {
+                refuseUnlessApplied(answer, spec.name());
+                ShardId id = ((ChangeResult.Applied) answer).changed().getFirst().id();
+                check(id.value() >= created, "a new shard gets a new id");
+                return await(st -> st.map().shard(id).map(d -> d.leaderHint() != null).orElse(true), WAIT_MILLIS_MAX)
+                        .handle((st, timedOut) -> AddShardResponse.newBuilder()
+                                .setShard(shardInfo(meta.shards(), shard(id))).build());
+            });
+        }), out);
+    }
+
+    /**
+     * Moves hash slots between two shards of a hash keyspace, with their data, as a directory edit
+     * moves keys. With {@code wait}, answers once the data is at the target.
+     */
+    @Override
+    public void moveSlots(MoveSlotsRequest request, StreamObserver<MoveSlotsResponse> out) {
+        answer(fresh().thenCompose(x -> {
+            ShardState s = meta.shards();
+            ShardDescriptor from = shard(request.getFrom() > 0 ? ShardId.of(request.getFrom()) : null);
+            ShardDescriptor to = shard(request.getTo() > 0 ? ShardId.of(request.getTo()) : null);
+            if (!(from.span() instanceof HashSlots owned) || !(to.span() instanceof HashSlots)
+                    || !from.keyspace().equals(to.keyspace()) || from.id().equals(to.id())) {
+                throw ShardError.INVALID_REQUEST.toStatus("slots move between two shards of one hash keyspace: "
+                        + from.id() + " " + from.span() + ", " + to.id() + " " + to.span());
+            }
+            int slotCount = ((Sharding.Hash) s.map().keyspace(from.keyspace()).orElseThrow().sharding()).slotCount();
+            int start = request.getSlotStart();
+            int end = request.getSlotEnd();
+            if (start < 0 || end > slotCount || start >= end) {
+                throw ShardError.INVALID_REQUEST.toStatus("slots [" + Integer.toUnsignedString(start) + ", "
+                        + Integer.toUnsignedString(end) + ") are not a non-empty run of the " + slotCount + " slots");
+            }
+            HashSlots slots = HashSlots.of(new SlotRange(start, end));
+            requireFounded(to);
+            if (!owned.containsAll(slots)) {
+                throw ShardError.INVALID_REQUEST.toStatus(from.id() + " does not own all of " + slots + ": it owns "
+                        + owned);
+            }
+            s.relocationOf(from.keyspace()).ifPresent(r -> {
+                throw ShardError.DATA_MOVE_IN_PROGRESS.toStatus("keys of " + from.keyspace() + " are still moving"
+                        + " (relocation " + r.id() + "): move slots once that is done");
+            });
+            return propose(ShardState.command(new ShardChange.MoveSlots(from.id(), from.epoch(), to.id(), to.epoch(),
+                    slots))).thenCompose(answer -> {
+                refuseUnlessApplied(answer, from.id() + "->" + to.id());
+                long relocation = ((ChangeResult.Applied) answer).map().version();
+                return awaitRelocation(relocation, request.getWait()).thenApply(done -> {
+                    ShardState now = meta.shards();
+                    return MoveSlotsResponse.newBuilder().setFrom(shardInfo(now, shard(from.id())))
+                            .setTo(shardInfo(now, shard(to.id()))).setRelocation(relocation).setDone(done).build();
+                });
+            });
+        }), out);
+    }
+
     // ------------------------------------------------------------------ parts
 
     /** The spec a request asks for; INVALID_KEYSPACE naming what is wrong. */
@@ -590,6 +817,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                     ? ShardError.KEYSPACE_EXISTS : ShardError.REJECTED).toStatus(r.reason());
             case ShardState.MoveRefused m -> throw ShardError.MOVE_REFUSED.toStatus(m.reason());
             case ShardState.MergeRefused m -> throw ShardError.MERGE_IN_PROGRESS.toStatus(m.reason());
+            case ShardState.RelocationRefused m -> throw ShardError.DATA_MOVE_IN_PROGRESS.toStatus(m.reason());
             case ShardState.Malformed m -> throw ShardError.INVALID_REQUEST.toStatus(m.detail());
             case null, default -> throw ShardError.REJECTED.toStatus("unexpected answer for " + subject + ": " + answer);
         }
@@ -606,6 +834,7 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
         var b = ShardInfo.newBuilder().setShard(ShardCodec.encode(d)).setSpan(d.span().toString());
         s.move(d.id()).ifPresent(m -> b.setMovingFrom(m.from().value()).setMovingTo(m.to().value()));
         s.mergeInto(d.id()).ifPresent(m -> b.setMergingFrom(m.source().id().value()));
+        s.relocationInvolving(d.id()).ifPresent(r -> b.setRelocation(r.id()));
         return b.build();
     }
 

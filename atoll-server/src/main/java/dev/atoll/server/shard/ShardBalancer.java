@@ -59,7 +59,7 @@ import java.util.function.Predicate;
  * the split and the shard's leader cuts its group at the same key or slot. Replicas are weighed
  * by their bytes relative to each node's capacity (plus a per-replica overhead), so the plan
  * spreads data and leaders over the nodes, by region and zone first. It waits while things are in flight
- * (a move, a merge, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
+ * (a move, a merge, a data move, transfers pending for less than {@link #TRANSFER_PATIENCE_MILLIS}, its own
  * proposals) and while a node is unreachable for less than {@code downAfterMillis}: a node that
  * restarts is not emptied. A node unreachable for longer counts as down, and the plan replaces
  * its replicas on the others (never dropping a shard below quorum). Two neighbours (range) or two
@@ -199,6 +199,7 @@ public final class ShardBalancer implements AutoCloseable {
             transfersPendingSinceMillis = now;
         }
         if (state.map().shards().isEmpty() || !state.moves().isEmpty() || !state.merges().isEmpty()
+                || !state.relocations().isEmpty()
                 || (transfersPendingSinceMillis != null
                 && now - transfersPendingSinceMillis < TRANSFER_PATIENCE_MILLIS)) {
             return;

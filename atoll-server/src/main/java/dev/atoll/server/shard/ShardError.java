@@ -35,6 +35,18 @@ public enum ShardError {
     MERGE_IN_PROGRESS(Status.Code.FAILED_PRECONDITION),
     /** The source holds too much data for its rows to travel in one log entry. */
     MERGE_TOO_LARGE(Status.Code.FAILED_PRECONDITION),
+    /** A directory edit names a keyspace that is not a directory keyspace. */
+    NOT_DIRECTORY(Status.Code.FAILED_PRECONDITION),
+    /** A directory entry names a shard that is not one of its keyspace's. */
+    DIRECTORY_SHARD_MISMATCH(Status.Code.FAILED_PRECONDITION),
+    DIRECTORY_ENTRY_NOT_FOUND(Status.Code.NOT_FOUND),
+    /** An earlier directory edit's data still moves: edit again once it is done. */
+    DIRECTORY_MOVE_IN_PROGRESS(Status.Code.FAILED_PRECONDITION),
+    /**
+     * Keys of the shards named are moving (slots or directory entries): a slot move, split or merge
+     * waits until that data move is done.
+     */
+    DATA_MOVE_IN_PROGRESS(Status.Code.FAILED_PRECONDITION),
     REJECTED(Status.Code.FAILED_PRECONDITION),
     STALE_EPOCH(Status.Code.ABORTED),
     SHARD_MOVED(Status.Code.FAILED_PRECONDITION),

@@ -5,6 +5,8 @@ import com.google.protobuf.ByteString;
 import dev.atoll.core.NodeId;
 import dev.atoll.proto.shardkv.DeleteRequest;
 import dev.atoll.proto.shardkv.DeleteResponse;
+import dev.atoll.proto.shardkv.FetchMovedRequest;
+import dev.atoll.proto.shardkv.FetchMovedResponse;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.GetResponse;
 import dev.atoll.proto.shardkv.KeyValue;
@@ -33,6 +35,7 @@ import dev.atoll.shard.RouteCheck;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.SplitPlanner;
 import dev.atoll.shard.replica.ShardResult;
 import io.grpc.Channel;
@@ -84,6 +87,8 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
     public static final int RANGE_LIMIT_MAX = 10_000;
     /** Keys in a split sample when the request names no count. */
     static final int SAMPLE_KEYS_DEFAULT = 256;
+    /** Most bytes of rows one FetchMoved answer carries (about: at least one row). */
+    static final long FETCH_MOVED_BYTES_MAX = 512 << 10;
 
     static final Metadata.Key<String> FORWARDED_BY = Metadata.Key.of("atoll-shard-forwarded-by",
             Metadata.ASCII_STRING_MARSHALLER);
@@ -194,6 +199,12 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getKey());
             }
+            // a directory shard's replica spans every key: the table decides, so the replica must be at
+            // the range version the route was made with (a key handed off and released reads as absent)
+            if (shard.span() instanceof ShardSpan.Directed && replica.stateMachine().bounds()
+                    .map(bs -> bs.epoch().rangeVersion() != shard.epoch().rangeVersion()).orElse(true)) {
+                throw moved(request.getKeyspace(), request.getKey());
+            }
             var b = GetResponse.newBuilder().setServedBy(token(shard)).setFound(value.isPresent());
             value.ifPresent(v -> b.setValue(ByteString.copyFrom(v)));
             return b.build();
@@ -296,6 +307,15 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getStart());
             }
+            // a hash or directory replica at another range version than the route holds other keys (a
+            // split, merge or data move it has yet to apply, or one the node's map has yet to show) and
+            // its rows cannot be cut to the map's span as a range shard's are: the part is refused
+            // rather than answered with keys of another shard, or without keys still on their way
+            long rangeVersion = shard.get().epoch().rangeVersion();
+            if (!(shard.get().span() instanceof KeyRange) && replica.stateMachine().bounds()
+                    .map(bs -> bs.epoch().rangeVersion() != rangeVersion).orElse(true)) {
+                throw ShardError.shardMoved(shard.get());
+            }
             for (ShardStore.KeyValue kv : found) {
                 b.addPairs(KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key()))
                         .setValue(ByteString.copyFrom(kv.value())));
@@ -357,6 +377,60 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         sample.forEach(id -> request.addSampleShards(id.value()));
         return forward(List.of(node), 0, (stub, x) -> stub.nodeShardStats(request.build()),
                 ShardError.NO_LEADER.toStatus("no channel to " + node));
+    }
+
+    @Override
+    public void fetchMoved(FetchMovedRequest request, StreamObserver<FetchMovedResponse> out) {
+        answer(fetchMoved(request, forwarded()), out);
+    }
+
+    /**
+     * A chunk of the rows a source shard handed off in a data move, from one of its replicas that
+     * applied the handoff (this node's first, if it has one): for the target's leader to propose.
+     */
+    public CompletableFuture<FetchMovedResponse> fetchMoved(FetchMovedRequest request) {
+        return fetchMoved(request, false);
+    }
+
+    private CompletableFuture<FetchMovedResponse> fetchMoved(FetchMovedRequest request, boolean forwarded) {
+        Optional<ShardDescriptor> shard = request.getSource() > 0
+                ? meta.shards().map().shard(ShardId.of(request.getSource())) : Optional.empty();
+        if (shard.isEmpty() || !shard.get().keyspace().equals(request.getKeyspace()) || request.getTarget() <= 0
+                || request.getRelocation() <= 0 || request.getFrom().size() > KEY_BYTES_MAX) {
+            return CompletableFuture.failedFuture(ShardError.SHARD_NOT_FOUND.toStatus("no shard "
+                    + request.getSource() + " in " + request.getKeyspace() + " to fetch moved rows from"));
+        }
+        long bytesMax = request.getBytesMax() == 0 ? FETCH_MOVED_BYTES_MAX
+                : Math.min(request.getBytesMax(), FETCH_MOVED_BYTES_MAX);
+        Key from = Key.of(request.getFrom().toByteArray());
+        ShardId target = ShardId.of(request.getTarget());
+        BiFunction<ShardKVGrpc.ShardKVFutureStub, Void, ListenableFuture<FetchMovedResponse>> remote =
+                (stub, x) -> stub.fetchMoved(request);
+        CompletableFuture<FetchMovedResponse> rows = onShard(shard.get(), forwarded, replica -> runtime
+                .query(replica.groupId(), r -> replica.stateMachine().handedOffRows(request.getRelocation(), target,
+                        from, bytesMax))
+                .orTimeout(requestTimeoutMillis, TimeUnit.MILLISECONDS).thenApply(chunk -> {
+                    if (chunk.isEmpty()) {
+                        // not applied the handoff yet (or released it): another replica may have
+                        throw ShardError.NOT_HOSTED.toStatus(shard.get().id() + " on " + runtime.self()
+                                + " holds nothing handed off to " + target + " in relocation " + request.getRelocation());
+                    }
+                    var b = FetchMovedResponse.newBuilder();
+                    for (dev.atoll.shard.replica.KeyValue kv : chunk.get().rows()) {
+                        b.addPairs(KeyValue.newBuilder().setKey(ByteString.copyFrom(kv.key().toBytes()))
+                                .setValue(ByteString.copyFrom(kv.value())));
+                    }
+                    if (!chunk.get().resumeAt().isEnd()) {
+                        b.setResumeAt(ByteString.copyFrom(chunk.get().resumeAt().toBytes()));
+                    }
+                    return b.build();
+                }), remote);
+        if (forwarded || host.replica(shard.get().id()).isEmpty()) {
+            return rows;
+        }
+        // this node's replica lags the handoff: one of the others may serve it
+        return rows.exceptionallyCompose(error -> ShardError.of(error).orElse(null) == ShardError.NOT_HOSTED
+                ? forward(candidates(shard.get()), 0, remote, error) : CompletableFuture.failedFuture(error));
     }
 
     @Override

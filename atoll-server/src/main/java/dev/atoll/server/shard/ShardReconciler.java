@@ -1,15 +1,21 @@
 package dev.atoll.server.shard;
 
+import com.google.protobuf.ByteString;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.LogStatus;
 import dev.atoll.core.protocol.Role;
 import dev.atoll.proto.meta.MetaCommand;
+import dev.atoll.proto.shardkv.FetchMovedRequest;
+import dev.atoll.proto.shardkv.FetchMovedResponse;
 import dev.atoll.proto.shardmap.ShardMapCommand;
 import dev.atoll.server.runtime.MetaStateMachine;
 import dev.atoll.server.runtime.NodeRuntime;
+import dev.atoll.shard.Key;
 import dev.atoll.shard.ShardChange;
 import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
+import dev.atoll.shard.replica.KeyValue;
 import dev.atoll.shard.replica.ShardBounds;
 import dev.atoll.shard.replica.ShardCodec;
 import dev.atoll.shard.replica.ShardCommand;
@@ -28,6 +34,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
@@ -47,6 +54,9 @@ import java.util.function.Predicate;
  *   <li>advances a merge ({@link MergePlan}): the source's leader freezes its group, the
  *       target's leader commits the frozen rows of its node's source replica into its group,
  *       then tells the meta group the merge is done;</li>
+ *   <li>advances a data move ({@link RelocationPlan}): sources hand their keys off, targets take
+ *       them in and then their rows, chunk by chunk, sources release them, each told to the meta
+ *       group;</li>
  *   <li>reports the shards it leads that the map names another leader for, batched into one
  *       meta command per round, at most one per {@link #REPORT_PERIOD_MILLIS}.</li>
  * </ol>
@@ -65,6 +75,11 @@ public final class ShardReconciler implements AutoCloseable {
      * transport's batchBytesMax, 1 MiB); a larger one would sit in the leader's log uncommitted.
      */
     public static final int COMMIT_MERGE_BYTES_MAX = (1 << 20) - (64 << 10);
+    /**
+     * Bytes of rows one TakeOver chunk of a data move carries, about (at least one row): well inside
+     * one peer message, so a move of any size goes through the target's log a chunk at a time.
+     */
+    public static final int TAKE_OVER_BYTES_MAX = 256 << 10;
     private static final long TOO_LARGE_REPORT_MILLIS = 30_000;
 
     private final NodeRuntime runtime;
@@ -72,6 +87,7 @@ public final class ShardReconciler implements AutoCloseable {
     private final MetaStateMachine meta;
     private final ShardHost host;
     private final Predicate<NodeId> connected;
+    private final Function<FetchMovedRequest, CompletableFuture<FetchMovedResponse>> fetchMoved;
     private final ScheduledExecutorService scheduler;
     private final long periodMillis;
     private final LongSupplier clockMillis;
@@ -82,14 +98,23 @@ public final class ShardReconciler implements AutoCloseable {
     private final Map<Long, CompletableFuture<Object>> splitProposals = new HashMap<>();
     /** The last merge step proposed per merge (by source shard), until it completes. */
     private final Map<ShardId, CompletableFuture<?>> mergeSteps = new HashMap<>();
+    /** The last data move step proposed per (relocation, shard), until it completes. */
+    private final Map<List<Long>, CompletableFuture<?>> relocationSteps = new HashMap<>();
     private final Map<ShardId, Long> transferTriedAtMillis = new HashMap<>();
     private CompletableFuture<Object> report = CompletableFuture.completedFuture(null);
     private long reportedAtMillis = Long.MIN_VALUE / 2;
     private ScheduledFuture<?> periodic;
+    private final java.util.concurrent.atomic.AtomicBoolean kickQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
+    /**
+     * {@code fetchMoved}: a chunk of the rows a source shard handed off in a data move, from one of
+     * its replicas (the node's own if it has one that applied the handoff).
+     */
     public ShardReconciler(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, ShardHost host,
-                           Predicate<NodeId> connected, ScheduledExecutorService scheduler, long periodMillis,
-                           LongSupplier clockMillis) {
+                           Predicate<NodeId> connected,
+                           Function<FetchMovedRequest, CompletableFuture<FetchMovedResponse>> fetchMoved,
+                           ScheduledExecutorService scheduler, long periodMillis, LongSupplier clockMillis) {
+        this.fetchMoved = fetchMoved;
         this.runtime = runtime;
         this.metaGroup = metaGroup;
         this.meta = meta;
@@ -109,6 +134,24 @@ public final class ShardReconciler implements AutoCloseable {
     public void close() {
         if (periodic != null) {
             periodic.cancel(false);
+        }
+    }
+
+    /**
+     * Runs a round soon while data moves are in flight (the map changed, or a step of one finished),
+     * so that a move's next step does not wait for the period; at most one such round is queued.
+     */
+    public void kick() {
+        if (meta.shards().relocations().isEmpty() || scheduler.isShutdown() || !kickQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            scheduler.execute(() -> {
+                kickQueued.set(false);
+                roundSafely();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            kickQueued.set(false);
         }
     }
 
@@ -132,6 +175,10 @@ public final class ShardReconciler implements AutoCloseable {
         mergeSteps.keySet().retainAll(meta.shards().merges().keySet());
         for (ShardState.Merge merge : meta.shards().merges().values()) {
             advanceMerge(merge);
+        }
+        relocationSteps.values().removeIf(CompletableFuture::isDone);
+        for (Relocation relocation : meta.shards().relocations().values()) {
+            advanceRelocation(relocation);
         }
         boolean fresh = false;
         var observed = new ArrayList<ShardChange.LeaderObserved>();
@@ -247,7 +294,17 @@ public final class ShardReconciler implements AutoCloseable {
         if (bounds.isEmpty() || shard.epoch().rangeVersion() <= bounds.get().epoch().rangeVersion()) {
             return;
         }
-        SplitPlan.next(bounds.get(), meta.shards().map().shards(shard.keyspace())).ifPresent(split -> {
+        List<ShardDescriptor> keyspaceShards = meta.shards().map().shards(shard.keyspace());
+        Optional<Relocation> moving = meta.shards().relocationInvolving(shard.id());
+        if (moving.isPresent()) {
+            // the map's newer epoch is the data move's, not a split's, once the replica reached the move's
+            // epoch before; the move's other shards (slots it gives or takes) are no split's new shards
+            if (bounds.get().epoch().rangeVersion() >= moving.get().shards().get(shard.id()).before().rangeVersion()) {
+                return;
+            }
+            keyspaceShards = keyspaceShards.stream().filter(d -> !moving.get().involves(d.id())).toList();
+        }
+        SplitPlan.next(bounds.get(), keyspaceShards).ifPresent(split -> {
             log.info("shard_split_step node={} shard={} at={} new_shard={} epoch={}", runtime.self(), shard.id(),
                     split.at(), split.child(), split.epoch());
             splitProposals.put(group, runtime.propose(group, dev.atoll.shard.replica.ShardCodec.encode(split))
@@ -317,6 +374,67 @@ public final class ShardReconciler implements AutoCloseable {
             }
             case null, default -> { }
         }
+    }
+
+    /**
+     * The data move steps this node leads ({@link RelocationPlan}): each shard of the move whose
+     * group this node leads takes the next one, at most one in flight per shard. Only forward: a
+     * repeated proposal meets another epoch or a chunk position that moved on and changes nothing.
+     */
+    private void advanceRelocation(Relocation r) {
+        for (ShardId id : r.shards().keySet()) {
+            List<Long> key = List.of(r.id(), id.value());
+            Optional<ShardHost.Hosted> replica = host.replica(id);
+            if (relocationSteps.containsKey(key) || replica.isEmpty() || !leads(replica.get().groupId())) {
+                continue;
+            }
+            ShardStateMachine sm = replica.get().stateMachine();
+            long group = replica.get().groupId();
+            Optional<RelocationPlan.Step> step = RelocationPlan.next(r, id, sm.bounds(), sm.handoffs(), sm.intakes());
+            switch (step.orElse(null)) {
+                case RelocationPlan.Propose p -> {
+                    log.info("shard_relocation_step node={} relocation={} shard={} step={}", runtime.self(), r.id(), id,
+                            p.command().getClass().getSimpleName());
+                    relocationSteps.put(key, thenKick(runtime.propose(group, ShardCodec.encode(p.command()))
+                            .orTimeout(5, TimeUnit.SECONDS)));
+                }
+                case RelocationPlan.Fetch f -> relocationSteps.put(key, thenKick(takeOver(r, id, group, f)));
+                case RelocationPlan.Taken t -> {
+                    log.info("shard_relocation_taken node={} relocation={} source={} target={}", runtime.self(),
+                            r.id(), t.source(), id);
+                    relocationSteps.put(key, proposeMeta(ShardState.relocationTaken(r.id(), t.source(), id)));
+                }
+                case RelocationPlan.Released x -> {
+                    log.info("shard_relocation_released node={} relocation={} source={}", runtime.self(), r.id(), id);
+                    relocationSteps.put(key, proposeMeta(ShardState.relocationReleased(r.id(), id)));
+                }
+                case null -> { }
+            }
+        }
+    }
+
+    /** {@code step}, and a round as soon as it succeeded (the next chunk, the next step): failures wait for the period. */
+    private CompletableFuture<Object> thenKick(CompletableFuture<Object> step) {
+        step.thenRun(this::kick);
+        return step;
+    }
+
+    /** Reads the next chunk of rows {@code f.source()} handed off to {@code target} and proposes it to the target's group. */
+    private CompletableFuture<Object> takeOver(Relocation r, ShardId target, long group, RelocationPlan.Fetch f) {
+        var request = FetchMovedRequest.newBuilder().setKeyspace(r.keyspace()).setSource(f.source().value())
+                .setTarget(target.value()).setRelocation(r.id()).setFrom(ByteString.copyFrom(f.from().toBytes()))
+                .setBytesMax(TAKE_OVER_BYTES_MAX).build();
+        ShardEpoch epoch = r.shards().get(target).after();
+        return fetchMoved.apply(request).orTimeout(5, TimeUnit.SECONDS).thenCompose(chunk -> {
+            var rows = new ArrayList<KeyValue>(chunk.getPairsCount());
+            chunk.getPairsList().forEach(kv -> rows.add(new KeyValue(Key.of(kv.getKey().toByteArray()),
+                    kv.getValue().toByteArray())));
+            Key resumeAt = chunk.hasResumeAt() ? Key.of(chunk.getResumeAt().toByteArray()) : Key.END;
+            log.info("shard_relocation_take_over node={} relocation={} source={} target={} rows={} last={}",
+                    runtime.self(), r.id(), f.source(), target, rows.size(), resumeAt.isEnd());
+            return runtime.propose(group, ShardCodec.encode(new ShardCommand.TakeOver(target, epoch, r.id(),
+                    f.source(), f.from(), rows, resumeAt))).orTimeout(5, TimeUnit.SECONDS);
+        });
     }
 
     private boolean leads(long group) {

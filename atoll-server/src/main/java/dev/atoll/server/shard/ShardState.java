@@ -45,9 +45,10 @@ import java.util.TreeMap;
  * with {@code FinishMerge}, once the target's group applied the merge, or when the target is dropped.
  */
 public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, NavigableMap<ShardId, Move> moves,
-                         NavigableMap<ShardId, NodeId> transfers, NavigableMap<ShardId, Merge> merges) {
+                         NavigableMap<ShardId, NodeId> transfers, NavigableMap<ShardId, Merge> merges,
+                         NavigableMap<Long, Relocation> relocations) {
     public static final ShardState EMPTY = new ShardState(ShardMap.empty(), new TreeMap<>(), new TreeMap<>(),
-            new TreeMap<>(), new TreeMap<>());
+            new TreeMap<>(), new TreeMap<>(), new TreeMap<>());
 
     /** A replica move in progress: the learner on {@code to} replaces the replica on {@code from}. */
     public record Move(NodeId from, NodeId to) {
@@ -87,7 +88,25 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
     public record MoveRefused(String reason) {
     }
 
+    /**
+     * Refused before the map was asked: a directory edit or slot move while an earlier one's data of
+     * the keyspace still moves, or a split or merge of a shard whose keys move. Retry once it is done.
+     */
+    public record RelocationRefused(String reason) {
+    }
+
+    /** {@code RelocationStep} came to this: the relocation's state after it (empty once forgotten). */
+    public record RelocationStepped(Optional<Relocation> relocation) {
+    }
+
+    /** A state with no data move in flight. */
+    public ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, NavigableMap<ShardId, Move> moves,
+                      NavigableMap<ShardId, NodeId> transfers, NavigableMap<ShardId, Merge> merges) {
+        this(map, keyspaceIds, moves, transfers, merges, new TreeMap<>());
+    }
+
     public ShardState {
+        relocations = Collections.unmodifiableNavigableMap(new TreeMap<>(relocations));
         keyspaceIds = Collections.unmodifiableNavigableMap(new TreeMap<>(keyspaceIds));
         moves = Collections.unmodifiableNavigableMap(new TreeMap<>(moves));
         transfers = Collections.unmodifiableNavigableMap(new TreeMap<>(transfers));
@@ -102,6 +121,16 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
     /** The merge in progress into {@code target}, if any (at most one: a target takes no other operation). */
     public Optional<Merge> mergeInto(ShardId target) {
         return merges.values().stream().filter(m -> m.target().equals(target)).findFirst();
+    }
+
+    /** The data move in progress of {@code keyspace} (at most one at a time), if any. */
+    public Optional<Relocation> relocationOf(String keyspace) {
+        return relocations.values().stream().filter(r -> r.keyspace().equals(keyspace)).findFirst();
+    }
+
+    /** The data move in progress whose keys come from or go to {@code shard}, if any. */
+    public Optional<Relocation> relocationInvolving(ShardId shard) {
+        return relocations.values().stream().filter(r -> r.involves(shard)).findFirst();
     }
 
     public Optional<Move> move(ShardId shard) {
@@ -127,6 +156,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 case DROP_KEYSPACE -> drop(command.getDropKeyspace().getName());
                 case START_MOVE -> startMove(command.getStartMove());
                 case FINISH_MERGE -> finishMerge(command.getFinishMerge());
+                case RELOCATION_STEP -> relocationStep(command.getRelocationStep());
                 case OP_NOT_SET -> new Outcome(this, new Malformed("a shard map command names its kind"));
             };
         } catch (ShardCodec.MalformedShardRecord | IllegalArgumentException bad) {
@@ -152,9 +182,18 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 return new Outcome(this, new MergeRefused(refused.get()));
             }
         }
+        Optional<String> moving = relocationRefusal(change);
+        if (moving.isPresent()) {
+            return new Outcome(this, new RelocationRefused(moving.get()));
+        }
         ChangeResult result = map.apply(change);
         if (!(result instanceof ChangeResult.Applied applied)) {
             return new Outcome(this, result);
+        }
+        if (Relocation.givesAndTakes(applied.moves())) {
+            // one step per shard (a handoff or an intake) carries a move out: a shard does not do both at once
+            return new Outcome(this, new ChangeResult.Rejected("a shard would both give and take keys in one move: "
+                    + applied.moves()));
         }
         var nextMerges = new TreeMap<>(merges);
         if (change instanceof ShardChange.Merge m) {
@@ -171,7 +210,74 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
             case ShardChange.LeaderObserved o -> nextTransfers.remove(o.shard(), o.leader());
             default -> { }
         }
-        return new Outcome(new ShardState(applied.map(), ids, moves, nextTransfers, nextMerges).settled(), result);
+        var nextRelocations = new TreeMap<>(relocations);
+        if (!applied.moves().isEmpty()) {
+            String keyspace = switch (change) {
+                case ShardChange.PutDirectoryEntry p -> p.keyspace();
+                case ShardChange.RemoveDirectoryEntry r -> r.keyspace();
+                case ShardChange.MoveSlots m -> map.shard(m.from()).orElseThrow().keyspace();
+                default -> throw new IllegalStateException("only directory edits and slot moves move data: " + change);
+            };
+            // the relocation's id is the map version that made it: unique, and the same on every replica
+            Relocation.of(applied.map().version(), keyspace, applied.moves(), map, applied.map())
+                    .ifPresent(r -> nextRelocations.put(r.id(), r));
+        }
+        return new Outcome(new ShardState(applied.map(), ids, moves, nextTransfers, nextMerges, nextRelocations)
+                .settled(), result);
+    }
+
+    /** Why the map must not apply {@code change} now because keys of its shards are moving, if so. */
+    private Optional<String> relocationRefusal(ShardChange change) {
+        String keyspace = switch (change) {
+            case ShardChange.PutDirectoryEntry p -> p.keyspace();
+            case ShardChange.RemoveDirectoryEntry r -> r.keyspace();
+            case ShardChange.MoveSlots m -> map.shard(m.from()).map(ShardDescriptor::keyspace).orElse(null);
+            default -> null;
+        };
+        if (keyspace != null) {
+            Optional<Relocation> running = relocationOf(keyspace);
+            if (running.isPresent()) {
+                return Optional.of("relocation " + running.get().id() + " of " + keyspace
+                        + " is still moving data: edit again once it is done");
+            }
+            if (change instanceof ShardChange.MoveSlots m) {
+                for (ShardId id : List.of(m.from(), m.to())) {
+                    if (mergeInto(id).isPresent()) {
+                        return Optional.of(id + " has a merge in progress: wait until it is done");
+                    }
+                }
+            }
+            return Optional.empty();
+        }
+        if (change instanceof ShardChange.Split || change instanceof ShardChange.Merge) {
+            ShardChange.Operation op = (ShardChange.Operation) change;
+            var ids = change instanceof ShardChange.Merge m ? List.of(m.shard(), m.right()) : List.of(op.shard());
+            for (ShardId id : ids) {
+                Optional<Relocation> r = relocationInvolving(id);
+                if (r.isPresent()) {
+                    return Optional.of(id + " has keys moving in relocation " + r.get().id() + ": wait until it is done");
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Outcome relocationStep(dev.atoll.proto.shardmap.RelocationStep step) {
+        Relocation r = relocations.get(step.getRelocation());
+        if (r == null) {
+            return new Outcome(this, new RelocationStepped(Optional.empty()));
+        }
+        ShardId source = ShardCodec.shard(step.getSource());
+        Relocation next = step.getTarget() == 0 ? r.withReleased(source)
+                : r.withTaken(source, ShardCodec.shard(step.getTarget()));
+        var nextRelocations = new TreeMap<>(relocations);
+        if (next.done()) {
+            nextRelocations.remove(r.id());
+        } else {
+            nextRelocations.put(r.id(), next);
+        }
+        return new Outcome(new ShardState(map, keyspaceIds, moves, transfers, merges, nextRelocations),
+                new RelocationStepped(next.done() ? Optional.empty() : Optional.of(next)));
     }
 
     /** Why the map must not apply {@code m} now (beyond its own checks), if it must not. */
@@ -198,7 +304,8 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         }
         var nextMerges = new TreeMap<>(merges);
         nextMerges.remove(source);
-        return new Outcome(new ShardState(map, keyspaceIds, moves, transfers, nextMerges), new MergeFinished(true));
+        return new Outcome(new ShardState(map, keyspaceIds, moves, transfers, nextMerges, relocations),
+                new MergeFinished(true));
     }
 
     private Outcome batch(ChangeBatch batch) {
@@ -224,7 +331,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         }
         var ids = new TreeMap<>(keyspaceIds);
         ids.remove(keyspace);
-        return new Outcome(new ShardState(applied.map(), ids, moves, transfers, merges).settled(), result);
+        return new Outcome(new ShardState(applied.map(), ids, moves, transfers, merges, relocations).settled(), result);
     }
 
     private Outcome startMove(StartMove m) {
@@ -250,7 +357,8 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
         ShardState s = added.state();
         var nextMoves = new TreeMap<>(s.moves);
         nextMoves.put(id, new Move(from, to));
-        return new Outcome(new ShardState(s.map, s.keyspaceIds, nextMoves, s.transfers, s.merges), added.answer());
+        return new Outcome(new ShardState(s.map, s.keyspaceIds, nextMoves, s.transfers, s.merges, s.relocations),
+                added.answer());
     }
 
     /** This state without the intents that are done or can no longer be carried out. */
@@ -273,7 +381,13 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 nextMerges.put(id, m);
             }
         });
-        return new ShardState(map, keyspaceIds, nextMoves, nextTransfers, nextMerges);
+        var nextRelocations = new TreeMap<Long, Relocation>();
+        relocations.forEach((id, r) -> {
+            if (map.keyspace(r.keyspace()).isPresent()) {
+                nextRelocations.put(id, r);
+            }
+        });
+        return new ShardState(map, keyspaceIds, nextMoves, nextTransfers, nextMerges, nextRelocations);
     }
 
     // ------------------------------------------------------------------ snapshot form
@@ -292,6 +406,7 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
                 .setTo(to.value())));
         merges.forEach((id, m) -> b.addMerges(MergeRecord.newBuilder().setTarget(m.target().value())
                 .setTargetEpoch(ShardCodec.encode(m.targetEpoch())).setSource(ShardCodec.encode(m.source()))));
+        relocations.values().forEach(r -> b.addRelocations(r.toProto()));
         return b.build();
     }
 
@@ -324,7 +439,12 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
             ShardDescriptor source = ShardCodec.decode(m.getSource());
             merges.put(source.id(), new Merge(ShardId.of(m.getTarget()), ShardCodec.decode(m.getTargetEpoch()), source));
         }
-        return new ShardState(map, ids, moves, transfers, merges);
+        var relocations = new TreeMap<Long, Relocation>();
+        for (dev.atoll.proto.shardmap.RelocationRecord r : p.getRelocationsList()) {
+            Relocation relocation = Relocation.fromProto(r);
+            relocations.put(relocation.id(), relocation);
+        }
+        return new ShardState(map, ids, moves, transfers, merges, relocations);
     }
 
     // ------------------------------------------------------------------ commands
@@ -341,6 +461,18 @@ public record ShardState(ShardMap map, NavigableMap<String, Long> keyspaceIds, N
 
     public static ShardMapCommand finishMerge(ShardId source) {
         return ShardMapCommand.newBuilder().setFinishMerge(FinishMerge.newBuilder().setSource(source.value())).build();
+    }
+
+    /** {@code target} holds every row {@code source} handed off to it in relocation {@code relocation}. */
+    public static ShardMapCommand relocationTaken(long relocation, ShardId source, ShardId target) {
+        return ShardMapCommand.newBuilder().setRelocationStep(dev.atoll.proto.shardmap.RelocationStep.newBuilder()
+                .setRelocation(relocation).setSource(source.value()).setTarget(target.value())).build();
+    }
+
+    /** {@code source} deleted the rows it handed off in relocation {@code relocation}. */
+    public static ShardMapCommand relocationReleased(long relocation, ShardId source) {
+        return ShardMapCommand.newBuilder().setRelocationStep(dev.atoll.proto.shardmap.RelocationStep.newBuilder()
+                .setRelocation(relocation).setSource(source.value())).build();
     }
 
     public static ShardMapCommand dropKeyspace(String name) {

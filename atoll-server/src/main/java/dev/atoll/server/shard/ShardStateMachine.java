@@ -8,6 +8,8 @@ import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
+import dev.atoll.shard.replica.Handoff;
+import dev.atoll.shard.replica.Intake;
 import dev.atoll.shard.replica.MalformedShardData;
 import dev.atoll.shard.replica.PendingMerge;
 import dev.atoll.shard.replica.ShardBounds;
@@ -64,6 +66,9 @@ public final class ShardStateMachine implements StateMachine {
     /** What readers may serve: null while a snapshot replaces everything. */
     private volatile ShardBounds bounds;
     private volatile PendingMerge pendingMerge;
+    /** Keys in flight to or from other shards (data moves), which readers refuse; set with {@link #bounds}. */
+    private volatile List<Handoff> handoffs = List.of();
+    private volatile List<Intake> intakes = List.of();
     private volatile long appliedIndex;
     private volatile boolean closed;
 
@@ -88,10 +93,38 @@ public final class ShardStateMachine implements StateMachine {
             data.commit(state(0));
         }
         if (replica != null) {
+            publishMoves();
             bounds = replica.bounds();
             pendingMerge = replica.pendingMerge().orElse(null);
             appliedIndex = replica.appliedIndex();
         }
+    }
+
+    /** Readers see the moves in flight before the bounds that go with them (both are volatile). */
+    private void publishMoves() {
+        handoffs = replica == null ? List.of() : replica.handoffs();
+        intakes = replica == null ? List.of() : replica.intakes();
+    }
+
+    /** The keys this replica handed off and still keeps (data moves in flight). Any thread. */
+    public List<Handoff> handoffs() {
+        return handoffs;
+    }
+
+    /** The keys this replica is taking over and has not all the rows of. Any thread. */
+    public List<Intake> intakes() {
+        return intakes;
+    }
+
+    /**
+     * A chunk of the rows this replica handed off to {@code target} in {@code relocation}, from
+     * {@code from}, about {@code bytesMax} bytes; empty unless it applied that HandOff and has not
+     * released it. On the loop thread only (through {@code NodeRuntime.query}): the rows handed
+     * off no longer change, but a snapshot may replace them.
+     */
+    public Optional<ShardReplica.Chunk> handedOffRows(long relocation, ShardId target, Key from, long bytesMax) {
+        return replica == null ? Optional.empty()
+                : ShardReplica.handedOffRows(replica.state(), data, relocation, target, from, bytesMax);
     }
 
     /** Present once the replica applied a PrepareMerge: it is frozen for a merge into another shard. Any thread. */
@@ -172,6 +205,7 @@ public final class ShardStateMachine implements StateMachine {
             results.add(applyCommand(entry, command));
             pending = !reads;
             if (reads) {
+                publishMoves();
                 bounds = replica.bounds();
                 appliedIndex = entry.index();
             }
@@ -179,6 +213,7 @@ public final class ShardStateMachine implements StateMachine {
         if (pending) {
             data.commit(state(term));
         }
+        publishMoves();
         bounds = replica == null ? null : replica.bounds();
         pendingMerge = replica == null ? null : replica.pendingMerge().orElse(null);
         appliedIndex = replicaIndex();
@@ -198,9 +233,16 @@ public final class ShardStateMachine implements StateMachine {
         switch (result) {
             case ShardResult.Split split -> {
                 // readers see the narrower span before the moved rows leave the store
+                publishMoves();
                 bounds = replica.bounds();
                 commitSplit(entry.term(), split.child());
                 onSplit.accept(split);
+            }
+            case ShardResult.Relocated moved when command instanceof ShardCommand.Release -> {
+                // readers stop seeing the released rows as the source's before they leave the store
+                publishMoves();
+                bounds = replica.bounds();
+                data.commit(state(entry.term()));
             }
             default -> {
                 if (!(command instanceof ShardCommand.Put)) {
@@ -292,6 +334,7 @@ public final class ShardStateMachine implements StateMachine {
             replica.install(s);
         }
         data.commit(state(snapshot.term()));
+        publishMoves();
         bounds = replica.bounds();
         pendingMerge = replica.pendingMerge().orElse(null);
         appliedIndex = snapshot.index();
@@ -341,6 +384,11 @@ public final class ShardStateMachine implements StateMachine {
         checkOpen();
         if (before == null) {
             throw new NotServed(data.shardId() + " installs a snapshot");
+        }
+        Key scanEnd = end == null ? Key.END : Key.of(end);
+        if (Key.of(start).compareTo(scanEnd) < 0
+                && ShardReplica.movesOverlap(handoffs, intakes, new KeyRange(Key.of(start), scanEnd))) {
+            throw new NotServed(data.shardId() + " has keys of this range in flight to or from another shard");
         }
         byte[] from = start;
         byte[] to = end;
@@ -410,7 +458,7 @@ public final class ShardStateMachine implements StateMachine {
     private ShardBounds servedBounds(Key key) {
         ShardBounds b = bounds;
         checkOpen();
-        if (b == null || !b.contains(key)) {
+        if (b == null || !ShardReplica.serves(b, handoffs, intakes, key)) {
             throw new NotServed(data.shardId() + " does not serve " + key + " now");
         }
         return b;

@@ -5,7 +5,7 @@
  * <h2>The map</h2>
  * The meta group's {@link dev.atoll.server.runtime.MetaStateMachine} holds a {@link
  * dev.atoll.server.shard.ShardState}: atoll-shard's {@code ShardMap}, each keyspace's storage id,
- * and three kinds of intent: replica moves, leader transfers and merges. Every change is a protobuf meta
+ * and four kinds of intent: replica moves, leader transfers, merges and data moves. Every change is a protobuf meta
  * command ({@link dev.atoll.server.shard.ShardCodec}); its apply answers the proposer with the
  * map's {@code ChangeResult}, and a refusal changes nothing.
  *
@@ -113,6 +113,38 @@
  * and {@code MERGE_IN_PROGRESS}. The placement driver ({@link dev.atoll.server.shard.ShardBalancer})
  * merges on its own through the same path, for two shards together small and cold whose ranges
  * stood for {@code --merge-after-seconds}, never below the shards their keyspace was created with.
+ *
+ * <h2>Data moves: directory edits and hash slots</h2>
+ * {@code PutDirectoryEntry} / {@code RemoveDirectoryEntry} ({@code ./atoll directory put|remove})
+ * and {@code MoveSlots} ({@code ./atoll shard move-slots}) change which shard holds some keys. One
+ * meta command applies the map's change (every shard that gives or takes keys gets the next range
+ * version) and records a {@link dev.atoll.server.shard.Relocation} (in the snapshot too): one leg
+ * per source and target, with the keys it moves (slots, a key range, or a key range filtered by the
+ * directory's default rule). Another edit of the keyspace, or a split or merge of its shards, is
+ * refused ({@code DIRECTORY_MOVE_IN_PROGRESS}, {@code DATA_MOVE_IN_PROGRESS}) until it ends. The
+ * shards' leaders then carry it out, each step derived from the intent and their own replica
+ * ({@link dev.atoll.server.shard.RelocationPlan}), forward only:
+ * <ol>
+ *   <li>each source proposes {@code HandOff}: from that entry on its replicas refuse the moved keys
+ *       ("shard moved", naming the target) and keep their rows, frozen; each target proposes
+ *       {@code Receive}: the keys are its own but refused until their rows are there. The shards'
+ *       other keys are served throughout;</li>
+ *   <li>the target's leader reads the rows, a chunk at a time, from any source replica that applied
+ *       the handoff ({@code FetchMoved}, between nodes: source and target need not share nodes) and
+ *       proposes each chunk in a {@code TakeOver} entry, applied only where the intake stands (a
+ *       repeat changes nothing); the rows travel in the entries, so a lagging or restarted replica
+ *       gets them from its log. After the last chunk the keys are served, and the meta group is told
+ *       the leg is taken;</li>
+ *   <li>once every leg from a source is taken, the source proposes {@code Release} (its rows of the
+ *       moved keys are deleted) and tells the meta group, which forgets the move when every source
+ *       did.</li>
+ * </ol>
+ * A client routed with the map before the edit meets the new range version and is answered "shard
+ * moved" with the owner, as after a split. Reads check the same (a directory shard's replica spans
+ * every key, so a read must be routed at the replica's own range version); range reads over keys in
+ * flight are answered "shard moved" rather than with a partial answer. Chunks bound each entry
+ * ({@link dev.atoll.server.shard.ShardReconciler#TAKE_OVER_BYTES_MAX}), so a move of any size goes
+ * through; the moved keys are unavailable between the handoff and the last chunk.
  *
  * <h2>Requests</h2>
  * {@link dev.atoll.server.shard.ShardKvService} routes by the node's map and serves locally or

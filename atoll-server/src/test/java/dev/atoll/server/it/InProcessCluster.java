@@ -4,6 +4,7 @@ import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.AtollServer;
 import dev.atoll.server.ServerConfig;
+import dev.atoll.server.shard.ShardError;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
@@ -74,6 +75,46 @@ final class InProcessCluster implements AutoCloseable {
         return ShardKVGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
+    /** Creates a keyspace through server 0, trying again while the meta group elects its first leader. */
+    void createKeyspace(dev.atoll.proto.admin.CreateKeyspaceRequest request) throws InterruptedException {
+        ProcessCluster.await("keyspace " + request.getName() + " created", Duration.ofSeconds(60), () -> {
+            try {
+                admin(0).createKeyspace(request);
+                return true;
+            } catch (io.grpc.StatusRuntimeException e) {
+                return switch (ShardError.of(e).orElse(ShardError.NO_LEADER)) {
+                    case KEYSPACE_EXISTS -> true; // an earlier try took effect
+                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN, STARTING -> false;
+                    default -> throw e;
+                };
+            }
+        });
+    }
+
+    /**
+     * {@code call}, tried again for up to 90 s while it is refused as retryable (no leader, a node
+     * restarting, the outcome unknown, a shard moving): a call that changes something must check
+     * for itself whether a refused attempt took effect.
+     */
+    static <T> T retried(java.util.function.Supplier<T> call) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) {
+            try {
+                return call.get();
+            } catch (io.grpc.StatusRuntimeException e) {
+                boolean retryable = ShardError.of(e).map(c -> switch (c) {
+                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN, STARTING, NOT_HOSTED, SHARD_MOVED, STOPPING -> true;
+                    default -> false;
+                }).orElse(e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+                        || e.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED);
+                if (!retryable || System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            }
+        }
+    }
+
     /** Stops server {@code i} and starts it again from its data directory, on the same ports. */
     void restart(int i) throws Exception {
         stop(i);
@@ -85,6 +126,21 @@ final class InProcessCluster implements AutoCloseable {
         stop(i);
         configs.set(i, config);
         start(i);
+    }
+
+    /** Stops every server at once (in parallel, as a power cut would), then starts each again from its data directory. */
+    void stopAndStartEveryNode() throws Exception {
+        var stopping = new ArrayList<Thread>();
+        for (int i = 0; i < servers.size(); i++) {
+            int node = i;
+            stopping.add(Thread.ofPlatform().start(() -> stop(node)));
+        }
+        for (Thread t : stopping) {
+            t.join();
+        }
+        for (int i = 0; i < servers.size(); i++) {
+            start(i);
+        }
     }
 
     /** Stops server {@code i} (its data directory stays) until {@link #start(int)}. */

@@ -152,7 +152,7 @@ class ShardMergeInProcessTest extends InProcessShardTest {
 
         // every node stops right after the meta group applied the merge (step 1), before the groups' steps
         proposeMergeToMeta(three.get(1), three.get(2));
-        stopAndStartEveryNode();
+        cluster.stopAndStartEveryNode();
         awaitMergeDone(three.get(2).id());
 
         // and right after the source froze on some node (step 2), before or after the commit
@@ -162,7 +162,7 @@ class ShardMergeInProcessTest extends InProcessShardTest {
         ProcessCluster.await("the source frozen on some node", Duration.ofSeconds(30), () -> cluster.servers.stream()
                 .anyMatch(s -> s.shardHost().replica(right.id()).flatMap(r -> r.stateMachine().pendingMerge())
                         .isPresent() || s.shardHost().replica(right.id()).isEmpty()));
-        stopAndStartEveryNode();
+        cluster.stopAndStartEveryNode();
         awaitMergeDone(right.id());
 
         assertThat(shards("users")).hasSize(1);
@@ -215,20 +215,6 @@ class ShardMergeInProcessTest extends InProcessShardTest {
             return Optional.empty();
         });
         assertThat(answer).isInstanceOf(ChangeResult.Applied.class);
-    }
-
-    private void stopAndStartEveryNode() throws Exception {
-        var stopping = new ArrayList<Thread>();
-        for (int i = 0; i < 3; i++) {
-            int node = i;
-            stopping.add(Thread.ofPlatform().start(() -> cluster.stop(node)));
-        }
-        for (Thread t : stopping) {
-            t.join();
-        }
-        for (int i = 0; i < 3; i++) {
-            cluster.start(i);
-        }
     }
 
     /** Waits until the map no longer has the source nor its merge intent (asked of every node in turn). */

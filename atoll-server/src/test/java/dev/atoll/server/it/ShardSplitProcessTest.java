@@ -119,14 +119,7 @@ class ShardSplitProcessTest {
     }
 
     private static List<ShardInfo> shards(AdminGrpc.AdminBlockingStub admin) throws InterruptedException {
-        return ProcessCluster.awaitValue("the shard list", Duration.ofSeconds(60), () -> {
-            try {
-                return Optional.of(admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest
-                        .newBuilder().setKeyspace("users").build()).getShardsList());
-            } catch (StatusRuntimeException notNow) {
-                return Optional.empty();
-            }
-        });
+        return SplitChecks.shardList(admin, "users");
     }
 
     private static long lowest(List<ShardInfo> shards) {

@@ -11,6 +11,9 @@ import dev.atoll.shard.ShardEpoch;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.SlotRange;
 import dev.atoll.shard.SplitPoint;
+import dev.atoll.shard.replica.Handoff;
+import dev.atoll.shard.replica.Intake;
+import dev.atoll.shard.replica.MovedKeys;
 import dev.atoll.shard.replica.ShardBounds;
 import dev.atoll.shard.replica.ShardCodec;
 import dev.atoll.shard.replica.ShardCommand;
@@ -214,6 +217,53 @@ class ShardStateMachineTest {
         source.data().deleteAll();
         assertThat(store.shardsWithData()).containsOnlyKeys(ShardId.of(1));
         assertThat(target.get(b("mango")).map(ShardStateMachineTest::s)).contains("2");
+    }
+
+    @Test
+    void aDataMoveSurvivesARestartAfterEachStepAndReleasesOnlyTheMovedRows() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardBounds all1 = new ShardBounds(ShardId.of(1), KeyRange.ALL, E, 0);
+        ShardBounds all2 = new ShardBounds(ShardId.of(2), KeyRange.ALL, E, 0);
+        ShardStateMachine source = replica(all1);
+        ShardStateMachine target = replica(all2);
+        source.applyAll(List.of(put(1, 2, "acme/a", "1"), put(1, 3, "acme/b", "2"), put(1, 4, "zed", "3")));
+        var keys = List.<MovedKeys>of(new MovedKeys.Range(KeyRange.ofPrefix(Key.utf8("acme/"))));
+        ShardEpoch next = E.nextRange();
+        source.apply(new Entry(5, 1, Entry.Kind.COMMAND, ShardCodec.encode(new ShardCommand.HandOff(ShardId.of(1), E,
+                next, List.of(new Handoff(9, ShardId.of(2), keys))))));
+        target.apply(new Entry(2, 1, Entry.Kind.COMMAND, ShardCodec.encode(new ShardCommand.Receive(ShardId.of(2), E,
+                next, List.of(new Intake(9, ShardId.of(1), keys, Key.MIN))))));
+
+        // readers refuse the keys in flight on both sides, and ranges over them
+        ShardStateMachine giving = source;
+        ShardStateMachine taking = target;
+        assertThatThrownBy(() -> giving.get(b("acme/a"))).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThatThrownBy(() -> taking.get(b("acme/a"))).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThatThrownBy(() -> giving.scan(b(""), null, 10)).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThat(source.get(b("zed")).map(ShardStateMachineTest::s)).contains("3");
+
+        // after a restart each side still knows what is in flight
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        source = replica(all1);
+        target = replica(all2);
+        assertThat(source.handoffs()).hasSize(1);
+        assertThat(target.intakes()).hasSize(1);
+        var chunk = source.handedOffRows(9, ShardId.of(2), Key.MIN, 1 << 20).orElseThrow();
+        assertThat(chunk.rows()).hasSize(2);
+        target.apply(new Entry(3, 1, Entry.Kind.COMMAND, ShardCodec.encode(new ShardCommand.TakeOver(ShardId.of(2),
+                next, 9, ShardId.of(1), Key.MIN, chunk.rows(), chunk.resumeAt()))));
+        assertThat(target.get(b("acme/b")).map(ShardStateMachineTest::s)).contains("2");
+
+        Object released = source.apply(new Entry(6, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Release(ShardId.of(1), next, 9))));
+        assertThat(released).isInstanceOf(ShardResult.Relocated.class);
+        store.close();
+        store = ShardStore.open(dir.resolve("store"));
+        source = replica(all1);
+        assertThat(source.handoffs()).isEmpty();
+        assertThat(keys(source.scan(b(""), null, 10))).containsExactly("zed");
+        assertThat(source.handedOffRows(9, ShardId.of(2), Key.MIN, 1 << 20)).isEmpty();
     }
 
     @Test

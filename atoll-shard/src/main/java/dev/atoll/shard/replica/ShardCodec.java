@@ -20,8 +20,13 @@ import java.util.List;
  * record's rules: bad bytes throw {@link MalformedShardData}, never anything else.
  */
 public final class ShardCodec {
-    /** The format byte; a new layout gets a new one. */
-    static final byte FORMAT = 1;
+    /** The format byte; a new layout gets a new one. Format 2 adds data moves; format 1 still decodes. */
+    static final byte FORMAT = 2;
+    private static final byte FORMAT_BEFORE_MOVES = 1;
+    private static final int KEYS_SLOTS = 1;
+    private static final int KEYS_RANGE = 2;
+    private static final int KEYS_HASHED_RANGE = 3;
+    private static final int MOVES_MAX = 4096;
     private static final int SPAN_RANGE = 1;
     private static final int SPAN_SLOTS = 2;
     private static final int SLOT_RANGES_MAX = 65536;
@@ -29,7 +34,7 @@ public final class ShardCodec {
     private ShardCodec() {
     }
 
-    private enum Tag { PUT, DELETE, GET, SCAN, SPLIT, PREPARE_MERGE, COMMIT_MERGE }
+    private enum Tag { PUT, DELETE, GET, SCAN, SPLIT, PREPARE_MERGE, COMMIT_MERGE, HAND_OFF, RECEIVE, TAKE_OVER, RELEASE }
 
     public static byte[] encode(ShardCommand command) {
         var w = new Writer();
@@ -42,6 +47,10 @@ public final class ShardCodec {
             case ShardCommand.Split c -> Tag.SPLIT;
             case ShardCommand.PrepareMerge c -> Tag.PREPARE_MERGE;
             case ShardCommand.CommitMerge c -> Tag.COMMIT_MERGE;
+            case ShardCommand.HandOff c -> Tag.HAND_OFF;
+            case ShardCommand.Receive c -> Tag.RECEIVE;
+            case ShardCommand.TakeOver c -> Tag.TAKE_OVER;
+            case ShardCommand.Release c -> Tag.RELEASE;
         };
         w.u8(tag.ordinal());
         w.i64(command.shard().value());
@@ -79,6 +88,22 @@ public final class ShardCodec {
                 epoch(w, c.sourceEpoch());
                 snapshot(w, c.source());
             }
+            case ShardCommand.HandOff c -> {
+                epoch(w, c.next());
+                handoffs(w, c.handoffs());
+            }
+            case ShardCommand.Receive c -> {
+                epoch(w, c.next());
+                intakes(w, c.intakes());
+            }
+            case ShardCommand.TakeOver c -> {
+                w.i64(c.relocation());
+                w.i64(c.source().value());
+                w.bytes(c.from().toBytes());
+                boundary(w, c.resumeAt());
+                rows(w, c.rows());
+            }
+            case ShardCommand.Release c -> w.i64(c.relocation());
         }
         return w.toArray();
     }
@@ -109,6 +134,16 @@ public final class ShardCodec {
                 }
                 case PREPARE_MERGE -> new ShardCommand.PrepareMerge(shard, epoch, ShardId.of(r.i64()), epoch(r));
                 case COMMIT_MERGE -> new ShardCommand.CommitMerge(shard, epoch, epoch(r), snapshot(r));
+                case HAND_OFF -> new ShardCommand.HandOff(shard, epoch, epoch(r), handoffs(r));
+                case RECEIVE -> new ShardCommand.Receive(shard, epoch, epoch(r), intakes(r));
+                case TAKE_OVER -> {
+                    long relocation = r.i64();
+                    ShardId source = ShardId.of(r.i64());
+                    Key from = Key.of(r.bytes());
+                    Key resumeAt = boundary(r);
+                    yield new ShardCommand.TakeOver(shard, epoch, relocation, source, from, rows(r), resumeAt);
+                }
+                case RELEASE -> new ShardCommand.Release(shard, epoch, r.i64());
             };
             r.end();
             return c;
@@ -131,6 +166,26 @@ public final class ShardCodec {
             ShardSnapshot s = snapshot(r);
             r.end();
             return s;
+        } catch (IllegalArgumentException e) {
+            throw e instanceof MalformedShardData m ? m : new MalformedShardData(e.getMessage());
+        }
+    }
+
+    /** The binary form of moved keys, as the meta group records a data move's. */
+    public static byte[] encodeKeys(List<MovedKeys> keys) {
+        var w = new Writer();
+        w.u8(FORMAT);
+        movedKeys(w, keys);
+        return w.toArray();
+    }
+
+    public static List<MovedKeys> decodeKeys(byte[] data) {
+        var r = new Reader(data);
+        try {
+            r.format();
+            List<MovedKeys> keys = movedKeys(r);
+            r.end();
+            return keys;
         } catch (IllegalArgumentException e) {
             throw e instanceof MalformedShardData m ? m : new MalformedShardData(e.getMessage());
         }
@@ -168,16 +223,11 @@ public final class ShardCodec {
         switch (b.span()) {
             case KeyRange kr -> {
                 w.u8(SPAN_RANGE);
-                w.bytes(kr.start().toBytes());
-                boundary(w, kr.end());
+                range(w, kr);
             }
             case HashSlots h -> {
                 w.u8(SPAN_SLOTS);
-                w.i32(h.ranges().size());
-                for (SlotRange sr : h.ranges()) {
-                    w.i32(sr.start());
-                    w.i32(sr.end());
-                }
+                slots(w, h);
             }
             case ShardSpan.Directed d -> throw new IllegalStateException("bounds never hold a directed span");
         }
@@ -188,11 +238,145 @@ public final class ShardCodec {
             w.i64(pm.target().value());
             epoch(w, pm.targetEpoch());
         }
-        w.i32(s.rows().size());
-        for (KeyValue kv : s.rows()) {
+        handoffs(w, s.handoffs());
+        intakes(w, s.intakes());
+        rows(w, s.rows());
+    }
+
+    private static void rows(Writer w, List<KeyValue> rows) {
+        w.i32(rows.size());
+        for (KeyValue kv : rows) {
             w.bytes(kv.key().toBytes());
             w.bytes(kv.value());
         }
+    }
+
+    private static List<KeyValue> rows(Reader r) {
+        int n = r.count(Integer.MAX_VALUE, 8);
+        var rows = new ArrayList<KeyValue>(n);
+        for (int i = 0; i < n; i++) {
+            rows.add(new KeyValue(Key.of(r.bytes()), r.bytes()));
+        }
+        return rows;
+    }
+
+    private static void handoffs(Writer w, List<Handoff> handoffs) {
+        w.i32(handoffs.size());
+        for (Handoff h : handoffs) {
+            w.i64(h.relocation());
+            w.i64(h.target().value());
+            movedKeys(w, h.keys());
+        }
+    }
+
+    private static List<Handoff> handoffs(Reader r) {
+        if (r.version == FORMAT_BEFORE_MOVES) {
+            return List.of();
+        }
+        int n = r.count(MOVES_MAX, 20);
+        var out = new ArrayList<Handoff>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new Handoff(r.i64(), ShardId.of(r.i64()), movedKeys(r)));
+        }
+        return out;
+    }
+
+    private static void intakes(Writer w, List<Intake> intakes) {
+        w.i32(intakes.size());
+        for (Intake in : intakes) {
+            w.i64(in.relocation());
+            w.i64(in.source().value());
+            movedKeys(w, in.keys());
+            w.bytes(in.resumeAt().toBytes());
+        }
+    }
+
+    private static List<Intake> intakes(Reader r) {
+        if (r.version == FORMAT_BEFORE_MOVES) {
+            return List.of();
+        }
+        int n = r.count(MOVES_MAX, 24);
+        var out = new ArrayList<Intake>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new Intake(r.i64(), ShardId.of(r.i64()), movedKeys(r), Key.of(r.bytes())));
+        }
+        return out;
+    }
+
+    private static void movedKeys(Writer w, List<MovedKeys> keys) {
+        w.i32(keys.size());
+        for (MovedKeys k : keys) {
+            switch (k) {
+                case MovedKeys.Slots s -> {
+                    w.u8(KEYS_SLOTS);
+                    w.i32(s.slotCount());
+                    slots(w, s.slots());
+                }
+                case MovedKeys.Range rg -> {
+                    w.u8(KEYS_RANGE);
+                    range(w, rg.range());
+                }
+                case MovedKeys.HashedRange h -> {
+                    w.u8(KEYS_HASHED_RANGE);
+                    range(w, h.range());
+                    w.i32(h.over().size());
+                    h.over().forEach(id -> w.i64(id.value()));
+                    w.i64(h.target().value());
+                }
+            }
+        }
+    }
+
+    private static List<MovedKeys> movedKeys(Reader r) {
+        int n = r.count(MOVES_MAX, 5);
+        var out = new ArrayList<MovedKeys>(n);
+        for (int i = 0; i < n; i++) {
+            int kind = r.u8();
+            out.add(switch (kind) {
+                case KEYS_SLOTS -> {
+                    int slotCount = r.i32();
+                    yield new MovedKeys.Slots(slots(r), slotCount);
+                }
+                case KEYS_RANGE -> new MovedKeys.Range(range(r));
+                case KEYS_HASHED_RANGE -> {
+                    KeyRange range = range(r);
+                    int m = r.count(MOVES_MAX, 8);
+                    var over = new ArrayList<ShardId>(m);
+                    for (int j = 0; j < m; j++) {
+                        over.add(ShardId.of(r.i64()));
+                    }
+                    yield new MovedKeys.HashedRange(range, over, ShardId.of(r.i64()));
+                }
+                default -> throw new MalformedShardData("unknown moved keys kind " + kind);
+            });
+        }
+        return out;
+    }
+
+    private static void range(Writer w, KeyRange range) {
+        w.bytes(range.start().toBytes());
+        boundary(w, range.end());
+    }
+
+    private static KeyRange range(Reader r) {
+        return new KeyRange(Key.of(r.bytes()), boundary(r));
+    }
+
+    private static void slots(Writer w, HashSlots h) {
+        w.i32(h.ranges().size());
+        for (SlotRange sr : h.ranges()) {
+            w.i32(sr.start());
+            w.i32(sr.end());
+        }
+    }
+
+    private static HashSlots slots(Reader r) {
+        int n = r.count(SLOT_RANGES_MAX, 8);
+        var ranges = new ArrayList<SlotRange>(n);
+        for (int i = 0; i < n; i++) {
+            ranges.add(new SlotRange(r.i32(), r.i32()));
+        }
+        return new HashSlots(ranges);
     }
 
     private static ShardSnapshot snapshot(Reader r) {
@@ -201,15 +385,8 @@ public final class ShardCodec {
         int slotCount = r.i32();
         int kind = r.u8();
         ShardSpan span = switch (kind) {
-            case SPAN_RANGE -> new KeyRange(Key.of(r.bytes()), boundary(r));
-            case SPAN_SLOTS -> {
-                int n = r.count(SLOT_RANGES_MAX, 8);
-                var ranges = new ArrayList<SlotRange>(n);
-                for (int i = 0; i < n; i++) {
-                    ranges.add(new SlotRange(r.i32(), r.i32()));
-                }
-                yield new HashSlots(ranges);
-            }
+            case SPAN_RANGE -> range(r);
+            case SPAN_SLOTS -> slots(r);
             default -> throw new MalformedShardData("unknown span kind " + kind);
         };
         var bounds = new ShardBounds(shard, span, epoch, slotCount);
@@ -219,12 +396,9 @@ public final class ShardCodec {
             throw new MalformedShardData("pending-merge flag is 0 or 1: " + merging);
         }
         PendingMerge pm = merging == 1 ? new PendingMerge(ShardId.of(r.i64()), epoch(r)) : null;
-        int n = r.count(Integer.MAX_VALUE, 8);
-        var rows = new ArrayList<KeyValue>(n);
-        for (int i = 0; i < n; i++) {
-            rows.add(new KeyValue(Key.of(r.bytes()), r.bytes()));
-        }
-        return new ShardSnapshot(bounds, appliedIndex, pm, rows);
+        List<Handoff> handoffs = handoffs(r);
+        List<Intake> intakes = intakes(r);
+        return new ShardSnapshot(bounds, appliedIndex, pm, handoffs, intakes, rows(r));
     }
 
     // ---------------------------------------------------------------- bytes
@@ -273,6 +447,7 @@ public final class ShardCodec {
     private static final class Reader {
         private final byte[] buf;
         private int pos;
+        private int version;
 
         Reader(byte[] buf) {
             if (buf == null) {
@@ -283,9 +458,10 @@ public final class ShardCodec {
 
         void format() {
             int f = u8();
-            if (f != FORMAT) {
+            if (f != FORMAT && f != FORMAT_BEFORE_MOVES) {
                 throw new MalformedShardData("unknown format " + f);
             }
+            version = f;
         }
 
         int u8() {

@@ -7,6 +7,7 @@ import dev.atoll.shard.ShardId;
 import dev.atoll.shard.SplitPoint;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 import static dev.atoll.core.Check.checkArgument;
@@ -129,9 +130,107 @@ public sealed interface ShardCommand {
         }
     }
 
+    /**
+     * First step of a data move, in the source shard's log: the keys of {@code handoffs} (all of
+     * one relocation) leave the shard's span at once (writes and reads of them answer "shard
+     * moved" naming their target), their rows stay, frozen, until {@link Release}; a hash shard's
+     * slots leave its bounds. The epoch becomes {@code next}, as the meta group's map has it.
+     */
+    record HandOff(ShardId shard, ShardEpoch epoch, ShardEpoch next, List<Handoff> handoffs) implements ShardCommand {
+        public HandOff {
+            requireRouting(shard, epoch);
+            checkNext(epoch, next);
+            handoffs = List.copyOf(handoffs);
+            checkArgument(!handoffs.isEmpty(), "a handoff names keys");
+            long relocation = handoffs.getFirst().relocation();
+            checkArgument(handoffs.stream().allMatch(h -> h.relocation() == relocation && !h.target().equals(shard)),
+                    "one relocation's keys, to other shards: %s", handoffs);
+        }
+
+        public long relocation() {
+            return handoffs.getFirst().relocation();
+        }
+    }
+
+    /**
+     * The target's side of {@link HandOff}, in the target shard's log: the keys of {@code intakes}
+     * (one relocation, each from {@code Key.MIN}) become the shard's (a hash shard's slots join its
+     * bounds) but are refused until their rows arrived ({@link TakeOver}); the epoch becomes
+     * {@code next}. The shard's other keys are served throughout.
+     */
+    record Receive(ShardId shard, ShardEpoch epoch, ShardEpoch next, List<Intake> intakes) implements ShardCommand {
+        public Receive {
+            requireRouting(shard, epoch);
+            checkNext(epoch, next);
+            intakes = List.copyOf(intakes);
+            checkArgument(!intakes.isEmpty(), "a receive names keys");
+            long relocation = intakes.getFirst().relocation();
+            checkArgument(intakes.stream().allMatch(i -> i.relocation() == relocation && !i.source().equals(shard)
+                            && i.resumeAt().equals(Key.MIN)),
+                    "one relocation's keys, from other shards, from the first key: %s", intakes);
+        }
+
+        public long relocation() {
+            return intakes.getFirst().relocation();
+        }
+    }
+
+    /**
+     * One chunk of the rows handed off by {@code source} in {@code relocation}, in key order:
+     * every row of the moved keys in [{@code from}, {@code resumeAt}), read from a source replica
+     * that applied its HandOff (so they are final). Applied only when the intake resumes at
+     * {@code from}, so a repeated or stale chunk changes nothing; {@code resumeAt} END ends the
+     * intake and the keys are served from then on. The rows travel in the entry itself, so a
+     * replica that lags applies it later without the source.
+     */
+    record TakeOver(ShardId shard, ShardEpoch epoch, long relocation, ShardId source, Key from, List<KeyValue> rows,
+                    Key resumeAt) implements ShardCommand {
+        public TakeOver {
+            requireRouting(shard, epoch);
+            checkArgument(relocation >= 1, "a relocation id is positive: %d", relocation);
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(from, "from");
+            Objects.requireNonNull(resumeAt, "resumeAt");
+            checkArgument(!from.isEnd() && from.compareTo(resumeAt) < 0, "a chunk covers [%s, %s)", from, resumeAt);
+            rows = List.copyOf(rows);
+            for (int i = 0; i < rows.size(); i++) {
+                Key k = rows.get(i).key();
+                checkArgument(from.compareTo(k) <= 0 && k.compareTo(resumeAt) < 0, "row %s in [%s, %s)", k, from,
+                        resumeAt);
+                checkArgument(i == 0 || rows.get(i - 1).key().compareTo(k) < 0, "rows in ascending key order at %s", k);
+            }
+        }
+
+        /** Bytes of keys and values carried. */
+        public long dataBytes() {
+            long n = 0;
+            for (KeyValue kv : rows) {
+                n += kv.key().lengthBytes() + kv.value().length;
+            }
+            return n;
+        }
+    }
+
+    /**
+     * Last step of a data move, in the source shard's log, once every target holds the keys: the
+     * handed-off rows of {@code relocation} are deleted and the handoff forgotten.
+     */
+    record Release(ShardId shard, ShardEpoch epoch, long relocation) implements ShardCommand {
+        public Release {
+            requireRouting(shard, epoch);
+            checkArgument(relocation >= 1, "a relocation id is positive: %d", relocation);
+        }
+    }
+
     private static void requireRouting(ShardId shard, ShardEpoch epoch) {
         Objects.requireNonNull(shard, "shard");
         Objects.requireNonNull(epoch, "epoch");
+    }
+
+    private static void checkNext(ShardEpoch epoch, ShardEpoch next) {
+        Objects.requireNonNull(next, "next");
+        checkArgument(next.rangeVersion() > epoch.rangeVersion(), "a data move raises the range version: %s to %s",
+                epoch, next);
     }
 
     private static void checkKey(Key key) {

@@ -79,6 +79,14 @@ public sealed interface ShardResult {
     record Merged(ShardBounds bounds) implements ShardResult {
     }
 
+    /**
+     * A step of a data move took effect (HandOff, Receive, a TakeOver chunk, Release): this replica
+     * now holds {@code bounds}; {@code pending} says whether this relocation still has keys in flight
+     * here (a handoff not released, or an intake whose rows have not all arrived).
+     */
+    record Relocated(ShardBounds bounds, boolean pending) implements ShardResult {
+    }
+
     /** The command makes no sense against this replica; nothing changed. {@code code} is stable. */
     record Rejected(Code code, String reason) implements ShardResult {
         public Rejected {
@@ -95,6 +103,10 @@ public sealed interface ShardResult {
         /** The merge source is not frozen for this shard, or its span does not join this one. */
         BAD_MERGE,
         /** The shard is frozen for a merge and takes no further admin command. */
-        FROZEN
+        FROZEN,
+        /** A data move step that does not fit this replica's state (no such intake, a chunk out of order, keys of the wrong kind). */
+        BAD_MOVE,
+        /** Keys of the shard are moving to or from another shard: no split or merge until that is done. */
+        MOVING
     }
 }

@@ -53,5 +53,21 @@
  * retries. The entry carries at most {@link dev.atoll.shard.replica.ShardReplica#MERGE_BYTES_MAX}
  * bytes of rows: merges are for small shards (TiKV's catch-up of the source's log on the target's
  * nodes would lift this bound).
+ *
+ * <h2>Data moves (directory edits, hash slots moved)</h2>
+ * Some keys ({@link dev.atoll.shard.replica.MovedKeys}: slots, a key range, or a key range filtered
+ * by a directory's default rule) go from source shards to a target whose replicas need not be on
+ * the same nodes. Each group takes one step at the new range version the meta group's map gave it:
+ * {@link dev.atoll.shard.replica.ShardCommand.HandOff} in a source (the keys are refused from then
+ * on, "shard moved" naming the target, and their rows kept, frozen) and
+ * {@link dev.atoll.shard.replica.ShardCommand.Receive} in the target (the keys are its own but
+ * refused until their rows arrived; its other keys are served throughout). The target's leader then
+ * reads the frozen rows from any source replica that applied the handoff
+ * ({@link dev.atoll.shard.replica.ShardReplica#handedOffRows}) and proposes them chunk by chunk
+ * ({@link dev.atoll.shard.replica.ShardCommand.TakeOver}), each applied only where the intake stands,
+ * so a repeat or a stale chunk changes nothing; the rows travel in the entries. Once every target
+ * holds them, {@link dev.atoll.shard.replica.ShardCommand.Release} deletes them from the source.
+ * Snapshots carry the keys in flight and the handed-off rows. A shard with keys in flight takes no
+ * split or merge ({@code MOVING}).
  */
 package dev.atoll.shard.replica;
