@@ -169,32 +169,32 @@ class AtollClientTest {
 
     @Test
     void slotsMovedWithTheirDataAreAnsweredShardMovedAndTheClientFollowsThem() throws Exception {
-        cluster.admin().createKeyspace(CreateKeyspaceRequest.newBuilder().setName("carts").setSharding("hash")
+        cluster.admin().createKeyspace(CreateKeyspaceRequest.newBuilder().setName("crates").setSharding("hash")
                 .setHashSlotCount(64).setReplicationFactor(3).setInitialShardCount(1).build());
-        cluster.awaitLeaders("carts");
-        long s1 = cluster.shards("carts").get(0).getId();
+        cluster.awaitLeaders("crates");
+        long s1 = cluster.shards("crates").get(0).getId();
         String low = keyInSlots("low-", 64, 0, 48);
         String high = keyInSlots("high-", 64, 48, 64);
         var options = ClientOptions.DEFAULTS.withRouteMaxAge(Duration.ofHours(1));
         try (var client = AtollClient.connect(cluster.endpoints, options)) {
             for (int i = 0; i < 40; i++) {
-                assertThat(client.put("carts", "c" + i, "v" + i).shard()).isEqualTo(s1);
+                assertThat(client.put("crates", "c" + i, "v" + i).shard()).isEqualTo(s1);
             }
-            assertThat(client.put("carts", high, "before").shard()).isEqualTo(s1);
-            long added = cluster.admin().addShard(AddShardRequest.newBuilder().setKeyspace("carts").build()).getShard()
+            assertThat(client.put("crates", high, "before").shard()).isEqualTo(s1);
+            long added = cluster.admin().addShard(AddShardRequest.newBuilder().setKeyspace("crates").build()).getShard()
                     .getShard().getId();
             assertThat(cluster.admin().moveSlots(MoveSlotsRequest.newBuilder().setFrom(s1).setTo(added)
                     .setSlotStart(48).setSlotEnd(64).setWait(true).build()).getDone()).isTrue();
 
             // the cached map gives s1 every slot: the node says the key moved, with the shard now holding its data
-            assertThat(client.get("carts", high, ReadConsistency.LINEARIZABLE)).contains("before");
-            Written moved = client.put("carts", high, "after");
+            assertThat(client.get("crates", high, ReadConsistency.LINEARIZABLE)).contains("before");
+            Written moved = client.put("crates", high, "after");
             assertThat(moved.shard()).isEqualTo(added);
-            assertThat(client.put("carts", low, "after").shard()).isEqualTo(s1);
+            assertThat(client.put("crates", low, "after").shard()).isEqualTo(s1);
             for (int i = 0; i < 40; i++) {
-                assertThat(client.get("carts", "c" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
+                assertThat(client.get("crates", "c" + i, ReadConsistency.LINEARIZABLE)).contains("v" + i);
             }
-            assertThat(client.get("carts", high, ReadConsistency.LINEARIZABLE)).contains("after");
+            assertThat(client.get("crates", high, ReadConsistency.LINEARIZABLE)).contains("after");
         }
     }
 
