@@ -4,7 +4,6 @@ import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Membership;
 import dev.atoll.core.protocol.MembershipChange;
 import dev.atoll.shard.ChangeResult;
-import dev.atoll.shard.DataMove;
 import dev.atoll.shard.Directory;
 import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
@@ -177,13 +176,10 @@ final class PlacementDriver {
         carryMovesOn(meta, leader);
         long rv = leader.replica.bounds().epoch().rangeVersion();
         if (rv < s.epoch().rangeVersion()) {
-            // A shard's next span change waits for its data moves in flight to end: a HandOff of
-            // keys still arriving would give rows it does not have yet, and the Release of keys that
-            // came back in a later Receive would delete them. The moves in flight are all older in
-            // the map's order, and each ends without a later change, so no two shards wait on each other.
-            if (leader.replica.handoffs().isEmpty() && leader.replica.intakes().isEmpty()) {
-                replayRangeChange(meta, s, leader, rv);
-            }
+            // While data moves are in flight through the shard its group refuses the next span
+            // change (MOVING), which is proposed again each round. Those moves are all older in the
+            // map's order and each ends without a later change, so no two shards wait on each other.
+            replayRangeChange(meta, s, leader, rv);
             return;
         }
         reconcileReplicas(s, leader);
@@ -479,7 +475,7 @@ final class PlacementDriver {
                 }
             }
             case 5 -> startSlotMove(s, settled);
-            default -> startDirectoryEdit(settled);
+            default -> startDirectoryEdit();
         }
     }
 
@@ -527,10 +523,11 @@ final class PlacementDriver {
 
     /**
      * Puts a directory entry (an exact key or a prefix, to a shard of the keyspace) or removes
-     * one, if that moves data and every shard it touches is settled. A directory edit names no
-     * epoch, so one proposed earlier may still apply after it: the map's order decides.
+     * one, if that moves data. A directory edit names no epoch and the shards it touches may
+     * still have moves in flight (keys can move to a shard and straight back): their groups take
+     * its steps in the map's order, each once the older moves through it have ended.
      */
-    private void startDirectoryEdit(List<ShardDescriptor> settled) {
+    private void startDirectoryEdit() {
         Directory directory = map.directory(ShardedSimulation.DIRECTORY_KEYSPACE).orElseThrow();
         var entries = new ArrayList<Directory.Match>();
         directory.exactEntries().keySet().forEach(k -> entries.add(new Directory.Exact(k)));
@@ -550,13 +547,6 @@ final class PlacementDriver {
         }
         if (!(map.apply(change) instanceof ChangeResult.Applied applied) || applied.moves().isEmpty()) {
             return;
-        }
-        var ready = new HashSet<ShardId>();
-        settled.forEach(d -> ready.add(d.id()));
-        for (DataMove m : applied.moves()) {
-            if (!ready.contains(m.source()) || !ready.contains(m.target())) {
-                return;
-            }
         }
         relocations++;
         sim.proposeMeta(change);
