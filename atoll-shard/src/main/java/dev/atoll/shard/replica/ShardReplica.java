@@ -505,6 +505,12 @@ public final class ShardReplica {
         if (refused.isPresent()) {
             return refused.get();
         }
+        if (!handoffs.isEmpty() || !intakes.isEmpty()) {
+            // one relocation at a time, as for a split or merge: a Receive of keys still handed off
+            // would have them deleted by the older Release, a HandOff of keys still arriving would
+            // give rows that are not here yet
+            return new ShardResult.Rejected(Code.MOVING, bounds.shard() + " has keys moving to or from another shard");
+        }
         ShardSpan span = bounds.span();
         for (List<MovedKeys> part : keys) {
             for (MovedKeys k : part) {

@@ -106,7 +106,7 @@ public sealed interface ShardResult {
         FROZEN,
         /** A data move step that does not fit this replica's state (no such intake, a chunk out of order, keys of the wrong kind). */
         BAD_MOVE,
-        /** Keys of the shard are moving to or from another shard: no split or merge until that is done. */
+        /** Keys of the shard are moving to or from another shard: no split, merge or other data move until that is done. */
         MOVING
     }
 }

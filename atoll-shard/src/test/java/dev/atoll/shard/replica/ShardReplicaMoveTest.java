@@ -156,6 +156,25 @@ class ShardReplicaMoveTest {
         assertThat(target.store.rows()).hasSize(2);
     }
 
+    /**
+     * Found by {@code atoll sim sharded} (seed 32, --faults all, with a driver that did not wait):
+     * two directory edits moved keys to a shard and straight back; its Receive of the keys it still
+     * held handed off was taken, and the older Release then deleted the rows that had come back.
+     */
+    @Test
+    void aShardTakesNoOtherMoveWhileKeysAreInFlight() {
+        var shard = Group.directory(S1);
+        shard.apply(new Put(S1, V1, k("p/a"), v("1")));
+        var keys = List.<MovedKeys>of(new MovedKeys.Range(KeyRange.ofPrefix(k("p/"))));
+        shard.apply(new HandOff(S1, V1, V2, List.of(new Handoff(REL, S2, keys))));
+        var back = new Receive(S1, V2, V2.nextRange(), List.of(new Intake(REL + 1, S2, keys, Key.MIN)));
+        assertThat(shard.apply(back)).isInstanceOf(ShardResult.Rejected.class)
+                .extracting(r -> ((ShardResult.Rejected) r).code()).isEqualTo(Code.MOVING);
+        assertThat(shard.replica.bounds().epoch()).isEqualTo(V2);
+        shard.apply(new Release(S1, V2, REL));
+        assertThat(shard.apply(back)).isInstanceOf(ShardResult.Relocated.class);
+    }
+
     private static void takeAllFrom(Group source, Group target, Key from) {
         ShardReplica.Chunk rest = ShardReplica.handedOffRows(source.replica.state(), source.store, REL, S2, from,
                 1 << 20).orElseThrow();

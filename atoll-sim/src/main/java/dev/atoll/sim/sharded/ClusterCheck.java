@@ -1,13 +1,16 @@
 package dev.atoll.sim.sharded;
 
 import dev.atoll.core.NodeId;
+import dev.atoll.shard.Directory;
 import dev.atoll.shard.HashSlots;
 import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.ShardDescriptor;
+import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.Sharding;
+import dev.atoll.shard.replica.ShardBounds;
 import dev.atoll.sim.check.Op;
 
 import java.nio.charset.StandardCharsets;
@@ -22,7 +25,8 @@ import static dev.atoll.sim.sharded.ShardedSimulation.check;
 
 /**
  * What must hold once a sharded run has converged: the meta replicas agree on the map; each
- * keyspace's spans tile it; every replica of a shard holds the map's span and range version and
+ * keyspace's spans tile it (a directory keyspace's table routes only to its shards); every
+ * replica of a shard holds the map's span and range version, no merge or data move in flight and
  * exactly the same rows, none outside its span; every key lives only in the shard the map names.
  * Finally each key's value is read from its owner and recorded as a last read in the history, so
  * the linearizability check proves that no acknowledged write was lost and none applied twice.
@@ -47,7 +51,7 @@ final class ClusterCheck {
             checkTiling(map, spec);
         }
         for (ShardDescriptor s : map.shards()) {
-            checkReplicas(s);
+            checkReplicas(map, s);
         }
         for (Map.Entry<String, List<Key>> e : sim.keys.entrySet()) {
             for (Key k : e.getValue()) {
@@ -58,6 +62,14 @@ final class ClusterCheck {
 
     private void checkTiling(ShardMap map, KeyspaceSpec spec) {
         List<ShardDescriptor> shards = map.shards(spec.name());
+        if (spec.sharding() instanceof Sharding.Directory) {
+            var ids = new java.util.TreeSet<ShardId>();
+            shards.forEach(s -> ids.add(s.id()));
+            Directory directory = map.directory(spec.name()).orElseThrow();
+            check(ids.containsAll(directory.referencedShards()), "%s's directory routes to its shards %s only: %s",
+                    spec.name(), ids, directory);
+            return;
+        }
         if (spec.sharding() instanceof Sharding.Hash h) {
             var owned = new BitSet();
             for (ShardDescriptor s : shards) {
@@ -81,15 +93,19 @@ final class ClusterCheck {
         check(expected.isEnd(), "%s's last range ends at END, not %s", spec.name(), expected);
     }
 
-    private void checkReplicas(ShardDescriptor s) {
+    private void checkReplicas(ShardMap map, ShardDescriptor s) {
+        ShardBounds expected = ShardedSimulation.boundsOf(s, map.keyspace(s.keyspace()).orElseThrow().sharding());
         GroupReplica first = null;
         for (NodeId x : s.nodes()) {
             GroupReplica g = sim.hosts.get(x).group(s.id().value());
             check(g != null && g.initialised(), "%s has its replica of %s", x, s);
             var b = g.replica.bounds();
-            check(b.span().equals(s.span()) && b.epoch().rangeVersion() == s.epoch().rangeVersion(),
+            check(b.span().equals(expected.span()) && b.epoch().rangeVersion() == s.epoch().rangeVersion(),
                     "%s's replica of %s holds the map's span and range version: %s", x, s.id(), g.replica);
             check(g.replica.pendingMerge().isEmpty(), "%s's replica of %s is not frozen", x, s.id());
+            check(g.replica.handoffs().isEmpty() && g.replica.intakes().isEmpty(),
+                    "%s's replica of %s has no data move in flight: %s %s", x, s.id(), g.replica.handoffs(),
+                    g.replica.intakes());
             for (Key k : g.store.rows().keySet()) {
                 check(b.contains(k), "%s's replica of %s holds %s (%s) outside its span %s", x, s.id(),
                         sim.keyNames.get(k), k, b.span());

@@ -19,7 +19,7 @@ import java.util.Map;
 
 /**
  * The simulated clients: each runs one operation at a time (get, put, delete, or a scan of the
- * range keyspace), routes it with its cached copy of the shard map to the shard's leader, and
+ * range keyspace) on a key of any of the three keyspaces, routes it with its cached copy of the shard map to the shard's leader, and
  * retries, within the operation, after any answer that proves the attempt had no effect
  * (NotLeader, ShardMoved, StaleEpoch, no such replica, another entry committed in its place),
  * refreshing its map first when the answer says it is stale. An attempt that gets no answer
@@ -107,8 +107,9 @@ final class ShardClients {
         var random = sim.random;
         int choice = random.nextInt(20);
         c.kind = choice < 7 ? Kind.GET : choice < 14 ? Kind.PUT : choice < 17 ? Kind.DELETE : Kind.SCAN;
-        c.keyspace = c.kind == Kind.SCAN || random.chance(0.5) ? ShardedSimulation.RANGE_KEYSPACE
-                : ShardedSimulation.HASH_KEYSPACE;
+        int keyspace = c.kind == Kind.SCAN ? 0 : random.nextInt(3);
+        c.keyspace = keyspace == 0 ? ShardedSimulation.RANGE_KEYSPACE
+                : keyspace == 1 ? ShardedSimulation.HASH_KEYSPACE : ShardedSimulation.DIRECTORY_KEYSPACE;
         List<Key> keys = sim.keys.get(c.keyspace);
         c.key = keys.get(random.nextInt(keys.size()));
         c.opIds.clear();

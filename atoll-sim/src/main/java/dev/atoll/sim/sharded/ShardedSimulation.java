@@ -20,10 +20,13 @@ import dev.atoll.core.protocol.Role;
 import dev.atoll.core.protocol.Snapshot;
 import dev.atoll.shard.ChangeResult;
 import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeyspaceSpec;
 import dev.atoll.shard.Placement;
 import dev.atoll.shard.ShardChange;
+import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardMap;
+import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.Sharding;
 import dev.atoll.shard.replica.ReplicaMutation;
 import dev.atoll.shard.replica.ShardBounds;
@@ -57,10 +60,11 @@ import java.util.TreeSet;
  * One seeded run of a sharded, multi-Raft cluster in a simulated world, on the calling thread:
  * N hosts, each running many Raft groups (the meta group, whose state machine is the
  * {@link ShardMap}, and one group per shard, whose state machine is a {@link ShardReplica});
- * two keyspaces, one range-sharded and one hash-sharded. Clients route with a cached map, go
+ * three keyspaces, range-, hash- and directory-sharded. Clients route with a cached map, go
  * to the shard's leader and retry on ShardMoved or NotLeader; a {@link PlacementDriver} splits,
- * merges, moves replicas and transfers leaders through the meta group's log and the shard
- * groups' logs; the same network, disk and crash faults as the single-group simulator.
+ * merges, moves replicas, transfers leaders, adds shards, moves hash slots and edits the
+ * directory, carrying each data move out through the shard groups' logs; the same network,
+ * disk and crash faults as the single-group simulator.
  *
  * <p>After every event the touched group's Raft {@link Invariants} are checked. After the
  * liveness phase (faults stop, every host back) the cluster must converge; then every shard's
@@ -74,6 +78,9 @@ public final class ShardedSimulation {
     static final int REPLICATION_FACTOR = 3;
     static final String RANGE_KEYSPACE = "orders";
     static final String HASH_KEYSPACE = "carts";
+    static final String DIRECTORY_KEYSPACE = "users";
+    /** The directory keyspace's keys: a few under each of these prefixes, which directory entries name. */
+    static final List<String> DIRECTORY_PREFIXES = List.of("a/", "b/", "ba/", "c/");
     private static final long LIVENESS_MICROS_MAX = 20_000_000;
     private static final long EVENTS_MAX = 40_000_000;
     private static final long LINEARIZABILITY_STEPS_MAX = 2_000_000;
@@ -186,8 +193,10 @@ public final class ShardedSimulation {
         var range = new KeyspaceSpec(RANGE_KEYSPACE, new Sharding.Range(), REPLICATION_FACTOR, 4 + random.nextInt(9),
                 Placement.ANYWHERE);
         var hash = KeyspaceSpec.hash(HASH_KEYSPACE, REPLICATION_FACTOR, 4 + random.nextInt(9));
+        var directory = new KeyspaceSpec(DIRECTORY_KEYSPACE, new Sharding.Directory(), REPLICATION_FACTOR,
+                1 + random.nextInt(4), Placement.ANYWHERE);
         ShardMap map = ShardMap.empty();
-        for (KeyspaceSpec spec : List.of(range, hash)) {
+        for (KeyspaceSpec spec : List.of(range, hash, directory)) {
             var voters = new ArrayList<List<NodeId>>();
             for (int i = 0; i < spec.initialShardCount(); i++) {
                 voters.add(pickNodes(REPLICATION_FACTOR));
@@ -225,6 +234,25 @@ public final class ShardedSimulation {
             keyNames.put(k, "h" + i);
         }
         keys.put(HASH_KEYSPACE, h);
+        var d = new ArrayList<Key>();
+        for (String prefix : DIRECTORY_PREFIXES) {
+            int n = 2 + random.nextInt(4);
+            for (int i = 0; i < n; i++) {
+                Key k = Key.utf8(prefix + i);
+                keyNames.put(k, "d" + d.size());
+                d.add(k);
+            }
+        }
+        keys.put(DIRECTORY_KEYSPACE, d);
+    }
+
+    /**
+     * The bounds a shard's replica holds for {@code d}: the map's span, except that a directory
+     * shard's replica spans every key (the directory, checked by each shard's epoch, routes).
+     */
+    static ShardBounds boundsOf(ShardDescriptor d, Sharding sharding) {
+        return d.span() instanceof ShardSpan.Directed ? new ShardBounds(d.id(), KeyRange.ALL, d.epoch(), 0)
+                : ShardBounds.of(d, sharding);
     }
 
     List<NodeId> metaVoters() {
@@ -238,7 +266,7 @@ public final class ShardedSimulation {
         }
         for (var shard : initialMap.shards()) {
             var spec = initialMap.keyspace(shard.keyspace()).orElseThrow();
-            ShardSnapshot initial = ShardReplica.initial(ShardBounds.of(shard, spec.sharding()));
+            ShardSnapshot initial = ShardReplica.initial(boundsOf(shard, spec.sharding()));
             var boot = new Snapshot(ShardReplica.INITIAL_INDEX, 1, Membership.ofVoters(new TreeSet<>(shard.voters())),
                     ShardCodec.encode(initial));
             for (NodeId id : shard.voters()) {
@@ -292,14 +320,16 @@ public final class ShardedSimulation {
     }
 
     private String describe() {
-        return String.format("seed=%d nodes=%d clients=%d shards=%d->%d keys=%d/%d snapshotEvery=%d batch=%d window=%d "
+        return String.format("seed=%d nodes=%d clients=%d shards=%d->%d keys=%d/%d/%d snapshotEvery=%d batch=%d window=%d "
                         + "sendBeforePersist=%s fsyncUs=%d.. started{split=%d merge=%d move=%d transfer=%d} "
-                        + "done{split=%d merge=%d move=%d} %s profile=%s",
+                        + "done{split=%d merge=%d move=%d} relocations{started=%d done=%d addShard=%d} %s profile=%s",
                 seed, options.nodeCount(), clients.count(), initialMap.shards().size(), placement.shardCount(),
-                keys.get(RANGE_KEYSPACE).size(), keys.get(HASH_KEYSPACE).size(), snapshotEveryEntries,
+                keys.get(RANGE_KEYSPACE).size(), keys.get(HASH_KEYSPACE).size(), keys.get(DIRECTORY_KEYSPACE).size(),
+                snapshotEveryEntries,
                 raftConfig.appendEntriesMax(), raftConfig.inflightAppendsMax(), sendsBeforePersist, fsyncMicrosMin,
                 placement.splits, placement.merges, placement.moves, placement.transfers, placement.splitsDone,
-                placement.mergesDone, placement.movesDone, outcomes(), profile);
+                placement.mergesDone, placement.movesDone, placement.relocations, placement.relocationsDone,
+                placement.addShards, outcomes(), profile);
     }
 
     private String outcomes() {
@@ -571,40 +601,50 @@ public final class ShardedSimulation {
 
     /**
      * The parent applied a split on this host: the new shard's replica here starts from the
-     * parent's rows at that position, unless one exists already (initialised by a snapshot of the
-     * new group: keep it; still empty: initialise it, keeping its Raft hard state) or this host
-     * destroyed it before.
+     * parent's rows at that position, unless this host joined the parent after the split.
      */
     private void onSplit(GroupReplica parent, ShardResult.Split split) {
         Host h = parent.host;
         long child = split.child().bounds().shard().value();
-        if (h.tombstones.contains(child) || !parent.appliedMembership.isMember(h.id)) {
-            // destroyed here before, or this host joined the parent after the split (a learner
-            // replaying the log): the new shard has no replica on it
+        if (!parent.appliedMembership.isMember(h.id)) {
+            // this host joined the parent after the split (a learner replaying the log): the new
+            // shard has no replica on it
             return;
         }
-        var boot = new Snapshot(ShardReplica.INITIAL_INDEX, 1, parent.appliedMembership,
-                ShardCodec.encode(split.child()));
+        initialise(h, child, parent.appliedMembership, split.child(), "the split of s" + parent.group);
+    }
+
+    /**
+     * Starts {@code h}'s replica of {@code group} from {@code boot} (a founding member, with
+     * {@code membership}), unless one exists already (initialised by a snapshot of the group:
+     * keep it; still empty: initialise it, keeping its Raft hard state) or this host destroyed it
+     * before.
+     */
+    void initialise(Host h, long group, Membership membership, ShardSnapshot boot, String why) {
+        if (h.tombstones.contains(group)) {
+            return;
+        }
+        var snapshot = new Snapshot(ShardReplica.INITIAL_INDEX, 1, membership, ShardCodec.encode(boot));
         HardState hs = HardState.EMPTY;
-        SimDisk existingDisk = h.disks.get(child);
+        SimDisk existingDisk = h.disks.get(group);
         if (existingDisk != null) {
             // Decided by what is durable: on a restart the parent replays the split before the
             // child's replica is started, and the child's disk may hold a vote already cast.
             PersistentState persisted = existingDisk.load();
-            GroupReplica running = h.groups.get(child);
+            GroupReplica running = h.groups.get(group);
             if (running != null ? running.initialised() : persisted.snapshot().data().length > 0) {
                 return;
             }
             hs = persisted.hardState();
             if (running != null) {
                 running.stopped = true;
-                h.groups.remove(child);
+                h.groups.remove(group);
             }
-            trace("initialise " + h.id + "/s" + child + " from the split of s" + parent.group);
         }
-        var disk = new SimDisk(new PersistentState(hs, boot, List.of()));
-        h.disks.put(child, disk);
-        startGroup(h, child, disk);
+        trace("initialise " + h.id + "/s" + group + " from " + why);
+        var disk = new SimDisk(new PersistentState(hs, snapshot, List.of()));
+        h.disks.put(group, disk);
+        startGroup(h, group, disk);
     }
 
     private void maybeCompact(GroupReplica g) {

@@ -3,7 +3,8 @@
  * ({@link dev.atoll.sim.sharded.ShardedSimulation}). Each simulated host runs many Raft groups
  * on the real {@code RaftNode}: the meta group, whose state machine holds the
  * {@link dev.atoll.shard.ShardMap}, and one group per shard, whose state machine is the pure
- * {@link dev.atoll.shard.replica.ShardReplica}. Network, disk, crash and pause faults are the
+ * {@link dev.atoll.shard.replica.ShardReplica}; three keyspaces, sharded by range, by hash slots
+ * and by a directory. Network, disk, crash and pause faults are the
  * single-group simulator's ({@link dev.atoll.sim.SimNetwork}, {@link dev.atoll.sim.SimDisk},
  * {@link dev.atoll.sim.FaultProfile}).
  *
@@ -14,6 +15,19 @@
  *       {@link dev.atoll.sim.sharded.PlacementDriver} replays it into the shard groups' logs; a
  *       replica, not the map, decides what it serves, so a client routed by the new map to a group
  *       that has not split yet is refused with its epoch and retries;</li>
+ *   <li>a data move (hash slots moved, possibly to a shard AddShard created empty; a directory
+ *       entry put or removed) goes through the meta group's log first: the map routes the keys to
+ *       their target at once and raises the range version of every shard involved; the meta state
+ *       records the move's keys per source and target as one relocation. The driver then replays
+ *       it into the groups' logs: HandOff in each source (its keys are refused from then on,
+ *       naming the target, and their rows frozen), Receive in each target (the keys are its own
+ *       but refused until their rows are there), TakeOver chunks of rows read from a source
+ *       replica that applied the HandOff, and Release in each source once every target's leader
+ *       holds the rows. A client meets "shard moved" or a stale epoch while keys are in flight
+ *       and retries. A shard's next span change waits for its moves in flight to end;</li>
+ *   <li>a directory shard's replica spans every key: the directory routes, and every shard whose
+ *       keys an edit changes takes the next range version, so a request routed by an older table
+ *       is refused;</li>
  *   <li>a replica move is AddLearner, PromoteLearner, RemoveReplica in the map, each followed by
  *       the same Raft membership change in the shard's group; the learner's replica is created
  *       empty by the first message of the group and installs a snapshot;</li>

@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The CI campaign of the sharded simulator (longer ones run from {@code ./atoll sim sharded}):
  * every seed must keep every group's Raft invariants, converge after healing, leave each key in
  * exactly the shard the map names with its last acknowledged value, and produce a linearizable
- * history, while the placement driver splits, merges and moves shards under faults.
+ * history, while the placement driver splits, merges and moves shards, moves hash slots and edits
+ * the directory (moving their keys' data between shards) under faults.
  */
 class ShardedCampaignTest {
     private static int threads() {
@@ -42,6 +43,8 @@ class ShardedCampaignTest {
         int splits = 0;
         int merges = 0;
         int moves = 0;
+        int relocations = 0;
+        int addShards = 0;
         for (long seed = 1; seed <= 5; seed++) {
             var sim = new ShardedSimulation(seed, SimOptions.of(5, FaultProfile.Set.NONE));
             SimResult r = sim.run();
@@ -49,10 +52,14 @@ class ShardedCampaignTest {
             splits += sim.placement.splitsDone;
             merges += sim.placement.mergesDone;
             moves += sim.placement.movesDone;
+            relocations += sim.placement.relocationsDone;
+            addShards += sim.placement.addShards;
         }
         assertThat(splits).isGreaterThan(5);
         assertThat(merges).isGreaterThan(2);
         assertThat(moves).isGreaterThan(5);
+        assertThat(relocations).as("slot moves and directory edits carried out").isGreaterThan(10);
+        assertThat(addShards).isGreaterThan(2);
     }
 
     private static String describe(Campaign.Summary s) {

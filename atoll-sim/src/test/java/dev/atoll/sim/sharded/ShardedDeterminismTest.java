@@ -24,4 +24,17 @@ class ShardedDeterminismTest {
         var r = new ShardedSimulation(8, SimOptions.of(5, FaultProfile.Set.ALL)).run();
         assertThat(r.ok()).as("%s", r.violation()).isTrue();
     }
+
+    /**
+     * Seed 32 found two directory edits that moved keys to a shard and straight back: the shard's
+     * replica took the Receive while it still held those keys handed off, and the older Release
+     * then deleted the rows that had come back (a write lost, a later read absent).
+     */
+    @Test
+    void keysMovedToAShardAndStraightBackKeepTheirRows() {
+        var sim = new ShardedSimulation(32, SimOptions.of(5, FaultProfile.Set.ALL));
+        var r = sim.run();
+        assertThat(r.ok()).as("%s", r.violation()).isTrue();
+        assertThat(sim.placement.relocationsDone).isGreaterThan(5);
+    }
 }
