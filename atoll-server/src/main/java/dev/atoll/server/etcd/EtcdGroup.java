@@ -182,7 +182,12 @@ public final class EtcdGroup {
                 });
     }
 
-    /** Answers with {@code read} served locally once a linearizable read barrier passed (or at once when serializable). */
+    /**
+     * Answers with {@code read} served locally once a linearizable read barrier passed (or at once
+     * when serializable). The barriers of a round pass together on the loop thread, and their
+     * reads share a hand-off; a serializable read comes alone from its event loop and takes a
+     * pool thread of its own, as reads of other clients may run beside it.
+     */
     <Q extends Message, A> void read(MethodDescriptor<Q, A> method, Q request, boolean serializable,
                                      java.util.function.Supplier<A> read, StreamObserver<A> out) {
         boolean forwarded = forwarded();
@@ -203,7 +208,7 @@ public final class EtcdGroup {
             out.onNext(response);
             out.onCompleted();
             return null;
-        }, continuations).exceptionally(rejected -> {
+        }, serializable ? executor : continuations).exceptionally(rejected -> {
             out.onError(statusOf(rejected));
             return null;
         });
