@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Atoll against etcd on this machine, same load generator, same run.
 #
-#   bench/compare-etcd.sh [--quick] [--rounds N] [--prewarm D] [--warmup D] [--duration D]
+#   bench/compare-etcd.sh [--quick] [--rounds N] [--prewarm D] [--prewarm-others D] [--warmup D]
+#                         [--duration D]
 #                         [--out DIR] [--profile DIR]
 #
 # What it does: starts a 3-member etcd (Debian's 3.4.23, installed when missing) on
@@ -38,9 +39,13 @@
 #   txn                  compare-and-swap on mod revision, 64 clients over 4 connections
 # The puts run first each round, so the ranges and txns find the keys present.
 #
-# Timing: after a side is up, --prewarm (default 20 s) of unrecorded put-64 load, so the
-# JVM's JIT has compiled Atoll's hot paths (etcd, a Go binary, gets the same load); then
-# each workload runs --warmup (default 2 s, not recorded) and --duration (default 8 s).
+# Timing: after a side is up, --prewarm (default 20 s) of unrecorded put-64 load, then
+# --prewarm-others (default 5 s) each of unrecorded range-linearizable, range-serializable and
+# txn load, so the JVM's JIT has compiled Atoll's hot paths of every workload before any is
+# measured (etcd, a Go binary, gets the same load); then each workload runs --warmup (default
+# 2 s, not recorded) and --duration (default 8 s). Without the reads and txns in the prewarm,
+# C2 compiled their paths during their measured 10 s: 40-65% of the server CPU of those rows
+# (bench/RESULTS.md, 12-02 later).
 # --quick: 1 round, 2 s prewarm, 0.5 s warmup and 1 s per workload (about a minute: 61 s
 #   here with the 2 cores busy with other jobs).
 # --profile DIR: also record a JFR profile of every Atoll node into DIR (the figures of a
@@ -53,6 +58,7 @@ cd "$ROOT"
 
 ROUNDS=3
 PREWARM=20s
+PREWARM_OTHERS=5s
 DURATION=8s
 WARMUP=2s
 OUT=""
@@ -60,9 +66,10 @@ PROFILE=""
 QUICK=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) QUICK=1; ROUNDS=1; PREWARM=2s; DURATION=1s; WARMUP=0.5s ;;
+        --quick) QUICK=1; ROUNDS=1; PREWARM=2s; PREWARM_OTHERS=1s; DURATION=1s; WARMUP=0.5s ;;
         --rounds) ROUNDS="$2"; shift ;;
         --prewarm) PREWARM="$2"; shift ;;
+        --prewarm-others) PREWARM_OTHERS="$2"; shift ;;
         --duration) DURATION="$2"; shift ;;
         --warmup) WARMUP="$2"; shift ;;
         --out) OUT="$2"; shift ;;
@@ -225,6 +232,11 @@ run_side() {
     # shellcheck disable=SC2046
     bench $(workload_args put-64) --endpoints "$endpoints" --duration "$PREWARM" --json --no-progress \
         >"$WORK/results/$side-$round-prewarm.json"
+    for w in range-linearizable range-serializable txn; do
+        # shellcheck disable=SC2046
+        bench $(workload_args "$w") --endpoints "$endpoints" --key-count 10000 --key-size 16 --val-size 256 \
+            --duration "$PREWARM_OTHERS" --json --no-progress >"$WORK/results/$side-$round-prewarm-$w.json"
+    done
     for w in "${WORKLOADS[@]}"; do
         local file="$WORK/results/$side-$round-$w.json" before after
         before=$(cpu_ticks)
@@ -244,7 +256,7 @@ run_side() {
 }
 
 log "work dir $WORK; etcd $ETCD_VERSION on $E_ENDPOINTS; atoll on $A_ENDPOINTS"
-log "$ROUNDS round(s); per side $PREWARM prewarm; per workload $WARMUP warmup, $DURATION measured"
+log "$ROUNDS round(s); per side $PREWARM put prewarm and $PREWARM_OTHERS of each other workload; per workload $WARMUP warmup, $DURATION measured"
 for round in $(seq 1 "$ROUNDS"); do
     run_side etcd "$round"
     run_side atoll "$round"
@@ -273,5 +285,5 @@ for w in "${WORKLOADS[@]}"; do
     }'
 done
 echo
-echo "Medians over $ROUNDS round(s) (A B A B, etcd first); ops/s = successful requests per second over $DURATION after a $WARMUP warmup (each side prewarmed $PREWARM); p99 in ms."
+echo "Medians over $ROUNDS round(s) (A B A B, etcd first); ops/s = successful requests per second over $DURATION after a $WARMUP warmup (each side prewarmed $PREWARM of puts, $PREWARM_OTHERS of each other workload); p99 in ms."
 if [ "$QUICK" -eq 1 ]; then echo "(--quick: one short round; for a rough look only)"; fi

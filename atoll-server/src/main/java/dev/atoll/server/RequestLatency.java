@@ -9,6 +9,7 @@ import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,9 +19,25 @@ import java.util.concurrent.TimeUnit;
  */
 final class RequestLatency implements ServerInterceptor {
     private final MeterRegistry metrics;
+    /**
+     * The timer of each method and outcome, registered on first use: looking one up in the
+     * registry builds its id and tags, a cost every call paid. Bounded as the tag set is.
+     */
+    private final ConcurrentHashMap<MethodOutcome, Timer> timers = new ConcurrentHashMap<>();
+
+    private record MethodOutcome(String method, Status.Code code) {
+    }
 
     RequestLatency(MeterRegistry metrics) {
         this.metrics = metrics;
+    }
+
+    private Timer timer(String method, Status.Code code) {
+        return timers.computeIfAbsent(new MethodOutcome(method, code), k -> Timer.builder("atoll_api_request_seconds")
+                .tag("method", k.method())
+                .tag("code", k.code().name())
+                .publishPercentileHistogram()
+                .register(metrics));
     }
 
     @Override
@@ -31,12 +48,7 @@ final class RequestLatency implements ServerInterceptor {
         return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             @Override
             public void close(Status status, Metadata trailers) {
-                Timer.builder("atoll_api_request_seconds")
-                        .tag("method", method)
-                        .tag("code", status.getCode().name())
-                        .publishPercentileHistogram()
-                        .register(metrics)
-                        .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                timer(method, status.getCode()).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 super.close(status, trailers);
             }
         }, headers);

@@ -112,6 +112,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     private List<ReadRefusal> readsRefused = new ArrayList<>();
     private List<ProposalOutcome> proposalOutcomes = new ArrayList<>();
     private Ready<RaftMessage> outstanding;
+    /** A follower's reads for its leader to confirm, sent in batches; empty in any other role. */
+    private final ForwardedReads forwardedReads = new ForwardedReads();
 
     /**
      * A random stamp of this replica object, carried by the proposals and reads it forwards and
@@ -322,8 +324,12 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
                 return new ProposeResult.NotLeader(leader);
             }
             // Thesis §6.4 ("reads from followers"): the leader confirms a read index for us; we
-            // serve the read once we have applied up to it.
-            send(leader, new ReadIndexRequest(term, incarnation, readId));
+            // serve the read once we have applied up to it. Sent with the others of its batch by
+            // the next Ready (see ForwardedReads).
+            if (forwardedReads.size() >= config.readsPendingMax()) {
+                return new ProposeResult.Dropped("readsPendingMax reached: " + config.readsPendingMax());
+            }
+            forwardedReads.add(readId);
             checkInvariants();
             return new ProposeResult.Forwarded(readId, leader);
         }
@@ -399,7 +405,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         return !hardState().equals(offeredHardState) || snapshotToInstall != null || log.hasUnstable()
                 || !outbox.isEmpty() || committedToApplyIndex() > applyingIndex || !readStates.isEmpty()
                 || !readsRefused.isEmpty() || !proposalOutcomes.isEmpty()
-                || (role instanceof Leader l && l.readOnly.roundNeeded());
+                || (role instanceof Leader l && l.readOnly.roundNeeded()) || forwardedReads.readyToSend();
     }
 
     @Override
@@ -408,6 +414,10 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         if (role instanceof Leader l && l.readOnly.roundNeeded()) {
             // All reads registered since the last Ready share this heartbeat round.
             broadcastHeartbeat(l);
+        }
+        if (forwardedReads.readyToSend()) {
+            // every read registered since the last request shares this one
+            send(leader, new ReadIndexRequest(term, incarnation, forwardedReads.send(nowTicks)));
         }
         // The previous Ready was advanced, so its hard state is durable.
         long durableTerm = offeredHardState.term();
@@ -559,6 +569,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     // =====================================================================================
 
     private void tickElection() {
+        forwardedReads.retryIfLost(nowTicks, config.electionTimeoutTicks());
         electionElapsedTicks++;
         if (ticksSinceLeaderContact < Integer.MAX_VALUE) {
             ticksSinceLeaderContact++;
@@ -724,8 +735,27 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         if (!(role instanceof Follower)) {
             role = new Follower();
         }
-        leader = newLeader;
+        setLeader(newLeader);
         resetElectionTimer();
+    }
+
+    /**
+     * Who this replica takes for its leader. A follower's forwarded reads follow a change: sent
+     * again to a new leader (its read index serves them as well), refused when there is none to
+     * ask, or when this replica leaves the follower's role (a candidate has no leader; a new
+     * leader was a candidate first, so it holds none).
+     */
+    private void setLeader(NodeId newLeader) {
+        if (!Objects.equals(newLeader, leader) || !(role instanceof Follower)) {
+            if (newLeader == null || !(role instanceof Follower)) {
+                for (long readId : forwardedReads.takeAll()) {
+                    readsRefused.add(new ReadRefusal(readId, new ProposeResult.NotLeader(newLeader)));
+                }
+            } else {
+                forwardedReads.requeue();
+            }
+        }
+        leader = newLeader;
     }
 
     private void campaign(boolean leaderTransfer) {
@@ -739,7 +769,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         // §9.6: first ask whether we could win, without disturbing anyone's term.
         PreCandidate p = new PreCandidate();
         role = p;
-        leader = null;
+        setLeader(null);
         resetElectionTimer();
         p.votes.record(id, true);
         if (tallyElection(p.votes)) {
@@ -753,7 +783,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         role = c;
         term = term + 1;
         vote = id;
-        leader = null;
+        setLeader(null);
         resetElectionTimer();
         // Our own vote counts once it is durable (see advance), like anyone's: a lone voter
         // that led a term it then lost in a crash could lead that same term again.
@@ -799,7 +829,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         forwardedByLedTerm.put(term, forwarded);
         Leader l = new Leader(forwarded);
         role = l;
-        leader = id;
+        setLeader(id);
         electionElapsedTicks = 0;
         refreshProgress(l);
         // §8 / thesis §6.4: a NOOP of the new term lets the leader commit, and learn the commit
@@ -912,7 +942,7 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         if (!(role instanceof Follower)) {
             becomeFollower(term, from);
         }
-        leader = from;
+        setLeader(from);
         electionElapsedTicks = 0;
         ticksSinceLeaderContact = 0;
         return true;
@@ -1008,6 +1038,12 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         }
         // The leader sends it only once we matched its whole log; clamp against forgery as for heartbeats.
         commitTo(Math.min(q.commitIndex(), log.lastIndex()));
+        if (forwardedReads.size() > 0) {
+            // A leader quiesces with no read pending, so a request of ours in flight was lost (or
+            // overtaken): stay awake and send the reads again, which wakes the leader.
+            forwardedReads.requeue();
+            return;
+        }
         if (commitIndex == q.commitIndex()) {
             // We hold the leader's whole log: a snapshot still half received is of no use.
             ((Follower) role).incomingSnapshot = null;
@@ -1189,10 +1225,13 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         if (rr.incarnation() != incarnation) {
             return; // meant for this replica's previous life
         }
-        if (rr.result() instanceof ProposeResult.Accepted a) {
-            readStates.add(new ReadState(rr.readId(), a.index()));
-        } else {
-            readsRefused.add(new ReadRefusal(rr.readId(), rr.result()));
+        // rr.readId() names the request; it answers every read of its batch
+        for (long readId : forwardedReads.answered(rr.readId())) {
+            if (rr.result() instanceof ProposeResult.Accepted a) {
+                readStates.add(new ReadState(readId, a.index()));
+            } else {
+                readsRefused.add(new ReadRefusal(readId, rr.result()));
+            }
         }
     }
 
@@ -1545,6 +1584,8 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
         check(term >= log.lastTerm(), "term %d >= last log term %d", term, log.lastTerm());
         check(!(role instanceof Leader) || id.equals(leader), "a leader knows it leads");
         check(!(role instanceof Candidate) || id.equals(vote), "a candidate votes for itself");
+        check(forwardedReads.size() == 0 || (role instanceof Follower && leader != null),
+                "only a follower that knows its leader holds forwarded reads");
         if (quiesced) {
             check(role instanceof Leader || (role instanceof Follower && leader != null),
                     "a quiesced replica leads or follows a known leader: %s", role.getClass().getSimpleName());

@@ -60,9 +60,15 @@ final class ReadOnly {
         return roundSent;
     }
 
-    /** Reads are waiting for a round that has not been sent yet. */
+    /**
+     * Reads are waiting for a round that has not been sent yet, and every round sent has been
+     * acknowledged by a quorum: one round in flight at a time, as etcd's server keeps one read
+     * index request in flight, so that under load every read registered while a round is out
+     * shares the next one (rounds sent back to back would carry a few reads each). A round lost
+     * on the way holds reads only until a heartbeat's round is acknowledged.
+     */
     boolean roundNeeded() {
-        return !pending.isEmpty() && pending.peekLast().round() > roundSent;
+        return !pending.isEmpty() && pending.peekLast().round() > roundSent && quorumAckedRound >= roundSent;
     }
 
     void add(ReadRequest request, long readIndex) {

@@ -116,6 +116,15 @@ final class Cluster {
         return new Cluster(size, config, 42);
     }
 
+    /** Three nodes, n1 leading with a write committed everywhere; what was sent so far is forgotten. */
+    static Cluster ofThreeWithACommittedWrite() {
+        var c = Cluster.of(3).electLeader("n1").tick(1);
+        c.propose("n1", "w");
+        c.stabilize();
+        c.clearSent();
+        return c;
+    }
+
     static NodeId id(String name) {
         return NodeId.of(name);
     }

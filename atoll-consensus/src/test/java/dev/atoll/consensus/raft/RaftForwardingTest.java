@@ -133,11 +133,8 @@ class RaftForwardingTest {
 
     @Test
     void aFollowerReadGetsItsReadStateOnlyAfterTheLeaderConfirmedIt() {
-        var c = Cluster.of(3).electLeader("n1").tick(1);
-        c.propose("n1", "w");
-        c.stabilize();
+        var c = Cluster.ofThreeWithACommittedWrite();
         long commit = c.commit("n1");
-        c.clearSent();
         assertThat(c.node("n2").requestRead(7)).isEqualTo(new ProposeResult.Forwarded(7, id("n1")));
         c.processAllReadies();
         c.deliverOne(); // the ReadIndexRequest reaches n1, which starts a heartbeat round
@@ -147,6 +144,66 @@ class RaftForwardingTest {
         c.stabilize();
         assertThat(c.countSent(Heartbeat.class)).isEqualTo(2);
         assertThat(c.machine("n2").reads).containsExactly(new ReadState(7, commit));
+    }
+
+    @Test
+    void aFollowersConcurrentReadsShareOneReadIndexRequest() {
+        var c = Cluster.ofThreeWithACommittedWrite();
+        long commit = c.commit("n1");
+        for (long readId = 1; readId <= 20; readId++) {
+            assertThat(c.node("n2").requestRead(readId)).isEqualTo(new ProposeResult.Forwarded(readId, id("n1")));
+        }
+        c.stabilize();
+        assertThat(c.countSent(ReadIndexRequest.class)).isEqualTo(1);
+        assertThat(c.countSent(ReadIndexResponse.class)).isEqualTo(1);
+        assertThat(c.machine("n2").reads).extracting(ReadState::readId).containsExactlyElementsOf(
+                java.util.stream.LongStream.rangeClosed(1, 20).boxed().toList());
+        assertThat(c.machine("n2").reads).allSatisfy(r -> assertThat(r.index()).isEqualTo(commit));
+    }
+
+    @Test
+    void readsArrivingWhileARequestIsInFlightWaitForTheNextOne() {
+        var c = Cluster.ofThreeWithACommittedWrite();
+        c.node("n2").requestRead(1);
+        c.processAllReadies(); // the request for read 1 is in the network
+        c.node("n2").requestRead(2);
+        c.node("n2").requestRead(3);
+        c.processAllReadies();
+        assertThat(c.countSent(ReadIndexRequest.class)).isEqualTo(1);
+        // a write commits before the second request is sent: its index must cover it
+        long written = c.propose("n1", "w").index();
+        c.stabilize();
+        assertThat(c.countSent(ReadIndexRequest.class)).isEqualTo(2);
+        assertThat(c.machine("n2").reads).extracting(ReadState::readId).containsExactly(1L, 2L, 3L);
+        assertThat(c.machine("n2").reads.get(1).index()).isGreaterThanOrEqualTo(written);
+        assertThat(c.machine("n2").reads.get(2).index()).isGreaterThanOrEqualTo(written);
+    }
+
+    @Test
+    void aLostReadIndexRequestIsSentAgainAfterAnElectionTimeout() {
+        var c = Cluster.of(3).electLeader("n1").tick(1);
+        c.stabilize();
+        c.dropRule = e -> e.message() instanceof ReadIndexRequest;
+        c.node("n2").requestRead(1);
+        c.stabilize();
+        c.dropRule = e -> false;
+        c.node("n2").requestRead(2); // waits behind the lost request
+        c.stabilize();
+        assertThat(c.machine("n2").reads).isEmpty();
+        c.tick(ELECTION_TICKS);
+        assertThat(c.machine("n2").reads).extracting(ReadState::readId).containsExactly(1L, 2L);
+    }
+
+    @Test
+    void aFollowerThatCampaignsRefusesTheReadsItHolds() {
+        var c = Cluster.of(3).electLeader("n1").tick(1);
+        c.stabilize();
+        c.isolate("n1");
+        c.node("n2").requestRead(1);
+        c.stabilize();
+        c.tickOnly("n2", 2 * ELECTION_TICKS);
+        assertThat(c.node("n2").status().role()).isNotEqualTo(Role.FOLLOWER);
+        assertThat(c.machine("n2").readsRefused).containsExactly(new ReadRefusal(1, new ProposeResult.NotLeader(null)));
     }
 
     @Test

@@ -18,17 +18,30 @@ class RaftReadTest {
 
     @Test
     void manyReadsShareOneHeartbeatRound() {
-        var c = Cluster.of(3).electLeader("n1").tick(1);
-        c.propose("n1", "w");
-        c.stabilize();
+        var c = Cluster.ofThreeWithACommittedWrite();
         long commit = c.commit("n1");
-        c.clearSent();
         for (long readId = 1; readId <= 50; readId++) {
             assertThat(c.node("n1").requestRead(readId)).isInstanceOf(ProposeResult.Accepted.class);
         }
         c.stabilize();
         assertThat(c.countSent(Heartbeat.class)).isEqualTo(2);
         assertThat(c.machine("n1").reads).hasSize(50).allSatisfy(r -> assertThat(r.index()).isEqualTo(commit));
+    }
+
+    @Test
+    void readsRegisteredWhileARoundIsInFlightShareTheNextRound() {
+        var c = Cluster.ofThreeWithACommittedWrite();
+        c.node("n1").requestRead(1);
+        c.processAllReadies(); // round for read 1 is out, unacknowledged
+        for (long readId = 2; readId <= 10; readId++) {
+            c.node("n1").requestRead(readId);
+            c.processAllReadies();
+        }
+        assertThat(c.countSent(Heartbeat.class)).isEqualTo(2);
+        c.stabilize();
+        assertThat(c.countSent(Heartbeat.class)).isEqualTo(4);
+        assertThat(c.machine("n1").reads).extracting(ReadState::readId).containsExactlyElementsOf(
+                java.util.stream.LongStream.rangeClosed(1, 10).boxed().toList());
     }
 
     @Test

@@ -60,7 +60,12 @@ public final class EtcdGroup {
     private final EtcdMembers members;
     private final LeaderChannels leaderChannels;
     private final Executor executor;
+    /** Runs the continuations of proposals and reads on {@code executor}, a round's together. */
+    private final Executor continuations;
     private final AtomicLong nextRequestId;
+
+    /** Continuations waiting for their drain, at most (the pool's own queue bound). */
+    static final int CONTINUATIONS_QUEUED_MAX = 10_000;
 
     /**
      * {@code executor} runs every continuation of a proposal or read (bounded: a rejection is
@@ -76,6 +81,7 @@ public final class EtcdGroup {
         this.members = members;
         this.leaderChannels = leaderChannels;
         this.executor = executor;
+        this.continuations = new CoalescingExecutor(executor, CONTINUATIONS_QUEUED_MAX);
         // unique across the cluster: the member id's low bits above a per-process counter
         this.nextRequestId = new AtomicLong((members.memberId(runtime.self()) & 0xFFFFFL) << 40);
     }
@@ -169,14 +175,19 @@ public final class EtcdGroup {
                         answer(result, respond, out);
                     }
                     return null;
-                }, executor)
+                }, continuations)
                 .exceptionally(rejected -> {
                     out.onError(statusOf(rejected));
                     return null;
                 });
     }
 
-    /** Answers with {@code read} served locally once a linearizable read barrier passed (or at once when serializable). */
+    /**
+     * Answers with {@code read} served locally once a linearizable read barrier passed (or at once
+     * when serializable). The barriers of a round pass together on the loop thread, and their
+     * reads share a hand-off; a serializable read comes alone from its event loop and takes a
+     * pool thread of its own, as reads of other clients may run beside it.
+     */
     <Q extends Message, A> void read(MethodDescriptor<Q, A> method, Q request, boolean serializable,
                                      java.util.function.Supplier<A> read, StreamObserver<A> out) {
         boolean forwarded = forwarded();
@@ -197,7 +208,7 @@ public final class EtcdGroup {
             out.onNext(response);
             out.onCompleted();
             return null;
-        }, executor).exceptionally(rejected -> {
+        }, serializable ? executor : continuations).exceptionally(rejected -> {
             out.onError(statusOf(rejected));
             return null;
         });

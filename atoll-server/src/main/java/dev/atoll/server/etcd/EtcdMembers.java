@@ -30,6 +30,7 @@ public final class EtcdMembers {
     private final long clusterId;
     private final Map<NodeId, MemberUrls> founders;
     private final Supplier<MemberTable> table;
+    private volatile KnownId lastKnownId;
 
     /** A fixed book: the founders' URLs, no member table. */
     public EtcdMembers(String clusterName, Map<NodeId, MemberUrls> urls) {
@@ -53,9 +54,23 @@ public final class EtcdMembers {
         return table.get();
     }
 
-    /** The etcd id of the member whose node id (name) is {@code node}. */
+    /**
+     * The etcd id of the member whose node id (name) is {@code node}. Every response header asks
+     * for this node's id: the answer is kept for as long as the table (immutable) stays the same.
+     */
     public long memberId(NodeId node) {
-        return table.get().currentByName(node.value()).map(Member::id).orElseGet(() -> MemberIds.ofName(node.value()));
+        MemberTable t = table.get();
+        KnownId known = lastKnownId;
+        if (known != null && known.table() == t && known.node().equals(node)) {
+            return known.id();
+        }
+        long id = t.currentByName(node.value()).map(Member::id).orElseGet(() -> MemberIds.ofName(node.value()));
+        lastKnownId = new KnownId(t, node, id);
+        return id;
+    }
+
+    /** The last id {@link #memberId} found, and in which table. */
+    private record KnownId(MemberTable table, NodeId node, long id) {
     }
 
     /** The node id of the started member with etcd id {@code id}, if any. */

@@ -69,6 +69,8 @@ public final class MvccStore implements AutoCloseable {
     private final Path dir;
     private final MvccConfig config;
     private final WriteOptions writeOptions;
+    /** Default read options, shared by every range read (RocksDB only reads them). */
+    private final ReadOptions latestReadOptions;
     private final BatchWriter batchWriter;
     /** Serializes mutations (the Raft applier) and lifecycle changes. */
     private final ReentrantLock applyLock = new ReentrantLock();
@@ -97,6 +99,7 @@ public final class MvccStore implements AutoCloseable {
         // fsync, and after a crash is a consistent prefix that the runtime completes by
         // replaying the log from appliedIndex + 1.
         this.writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
+        this.latestReadOptions = new ReadOptions();
     }
 
     /** Opens (creating if missing) the store in {@code dir}, finishing an interrupted install or compaction. */
@@ -112,6 +115,7 @@ public final class MvccStore implements AutoCloseable {
             store.openHandles();
         } catch (RuntimeException e) {
             store.writeOptions.close();
+            store.latestReadOptions.close();
             throw e;
         }
         return store;
@@ -609,20 +613,30 @@ public final class MvccStore implements AutoCloseable {
 
     /** etcd Range (serializable: the local state). Refused: COMPACTED, FUTURE_REVISION, EMPTY_KEY, KEY_TOO_LARGE, RANGE_TOO_LARGE. */
     public Outcome<RangeResponse> range(RangeRequest request) {
-        try (ReadView view = new ReadView()) {
+        RocksIterator it;
+        long current;
+        long compacted;
+        synchronized (viewLock) {
+            checkOpen();
+            // One iterator is all a range reads: its implicit snapshot, taken under viewLock like
+            // ReadView's, holds exactly the state at currentRevision, without a snapshot of its
+            // own and read options to create and release per read.
+            it = h.db.newIterator(h.kv, latestReadOptions);
+            current = currentRevision;
+            compacted = compactedRevision;
+        }
+        try (it) {
             RequestChecks.checkKey(request.key(), request.rangeEnd(), config);
-            if (request.revision() > view.currentRevision) {
+            if (request.revision() > current) {
                 return Outcome.refused(MvccError.FUTURE_REVISION,
-                        "revision " + request.revision() + " > current " + view.currentRevision);
+                        "revision " + request.revision() + " > current " + current);
             }
-            if (request.revision() > 0 && request.revision() < view.compactedRevision) {
+            if (request.revision() > 0 && request.revision() < compacted) {
                 return Outcome.refused(MvccError.COMPACTED,
-                        "revision " + request.revision() + " < compacted " + view.compactedRevision);
+                        "revision " + request.revision() + " < compacted " + compacted);
             }
-            long readRevision = request.revision() <= 0 ? view.currentRevision : request.revision();
-            try (RocksIterator it = view.iterator(h.kv)) {
-                return Outcome.done(RangeScan.range(it, request, readRevision, view.currentRevision, config));
-            }
+            long readRevision = request.revision() <= 0 ? current : request.revision();
+            return Outcome.done(RangeScan.range(it, request, readRevision, current, config));
         } catch (Refusal r) {
             return r.outcome();
         }
@@ -887,6 +901,7 @@ public final class MvccStore implements AutoCloseable {
                 }
             }
             writeOptions.close();
+            latestReadOptions.close();
         } finally {
             applyLock.unlock();
         }

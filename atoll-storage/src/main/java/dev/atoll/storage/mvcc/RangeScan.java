@@ -22,6 +22,11 @@ final class RangeScan {
         boolean visit(byte[] userKey, long modRevision, byte[] stored);
     }
 
+    /** Visits, in key order, each live key of a range as of a read revision (see {@link #scan}). */
+    interface Source {
+        void scan(Visitor visitor);
+    }
+
     static boolean isFromKey(byte[] rangeEnd) {
         return Arrays.equals(rangeEnd, RangeRequest.FROM_KEY);
     }
@@ -101,11 +106,16 @@ final class RangeScan {
      */
     static RangeResponse range(RocksIterator it, RangeRequest r, long readRevision, long headerRevision,
                                MvccConfig config) {
+        return range(visitor -> scan(it, r.key(), r.rangeEnd(), readRevision, visitor), r, headerRevision, config);
+    }
+
+    /** {@link #range(RocksIterator, RangeRequest, long, long, MvccConfig)} over the keys {@code source} visits. */
+    static RangeResponse range(Source source, RangeRequest r, long headerRevision, MvccConfig config) {
         boolean fetchAll = r.sortOrder() != RangeRequest.SortOrder.NONE || r.hasRevisionFilters();
         long keep = r.countOnly() ? 0 : (fetchAll || r.limit() <= 0 ? Long.MAX_VALUE : r.limit() + 1);
         List<KeyValue> kvs = new ArrayList<>();
         long[] countAndBytes = new long[2];
-        scan(it, r.key(), r.rangeEnd(), readRevision, (userKey, modRevision, stored) -> {
+        source.scan((userKey, modRevision, stored) -> {
             countAndBytes[0]++;
             if (kvs.size() < keep) {
                 // rangeKeysMax + 1 so that limit == rangeKeysMax can still tell "more".

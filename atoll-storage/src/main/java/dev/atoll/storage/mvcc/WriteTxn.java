@@ -242,11 +242,28 @@ final class WriteTxn {
 
     RangeResponse range(RangeRequest r) {
         checkRangeRevision(r.revision());
+        if (r.rangeEnd().length == 0 && r.revision() <= 0) {
+            // One key at the newest revision: the key index names its version, and one point
+            // read fetches it. This runs on the apply thread (a txn's failure branch reading the
+            // key it compared is the common case): no iterator over the batch and the store.
+            return RangeScan.range(visitor -> visitLatest(r, visitor), r, revisionAfter(), config);
+        }
         // Revision 0 reads the txn's own writes, as etcd's write txn does.
         long readRevision = r.revision() <= 0 ? writeRevision() : r.revision();
         try (RocksIterator it = iterator(h.kv)) {
             return RangeScan.range(it, r, readRevision, revisionAfter(), config);
         }
+    }
+
+    /** The newest version of the key of a single-key range, this txn's own writes included, if live. */
+    private void visitLatest(RangeRequest r, RangeScan.Visitor visitor) {
+        KeyIndex.Latest latest = latest(r.key());
+        if (latest == null) {
+            return;
+        }
+        byte[] stored = get(h.kv, KeyCodec.versionKey(r.key(), latest.modRevision()));
+        check(stored != null && !VersionCodec.isTombstone(stored), "the key index names a stored put");
+        visitor.visit(r.key().clone(), latest.modRevision(), stored);
     }
 
     // ---- transactions ----

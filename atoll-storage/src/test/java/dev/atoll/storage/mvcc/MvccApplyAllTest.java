@@ -106,6 +106,32 @@ class MvccApplyAllTest {
     }
 
     @Test
+    void aTxnsSingleKeyReadsSeeTheBatchAndTheTxnsOwnWritesWithTheirOptions() {
+        MvccStore store = open("db");
+        TxnRequest deleteThenRead = new TxnRequest(List.of(), List.of(DeleteRangeRequest.of(b("k")),
+                RangeRequest.of(b("k")), RangeRequest.of(b("absent"))), List.of());
+        TxnRequest readWithOptions = new TxnRequest(List.of(), List.of(RangeRequest.of(b("j")).withKeysOnly(),
+                RangeRequest.of(b("j")).withCountOnly(), RangeRequest.of(b("j")).withModRevisionBetween(0, 2)), List.of());
+        List<Outcome<?>> outcomes = store.applyAll(List.of(put("k", "v"), put("j", "1"), put("j", "2"),
+                new Mutation.Txn(deleteThenRead, next()), new Mutation.Txn(readWithOptions, next())));
+        List<ResponseOp> deleted = response(outcomes.get(3), TxnResponse.class).responses();
+        assertThat(((RangeResponse) deleted.get(1)).kvs()).isEmpty();
+        assertThat(((RangeResponse) deleted.get(1)).count()).isZero();
+        assertThat(((RangeResponse) deleted.get(2)).kvs()).isEmpty();
+        List<ResponseOp> read = response(outcomes.get(4), TxnResponse.class).responses();
+        KeyValue keyOnly = ((RangeResponse) read.get(0)).kvs().getFirst();
+        assertThat(s(keyOnly.key())).isEqualTo("j");
+        assertThat(keyOnly.value()).isEmpty();
+        assertThat(keyOnly.version()).isEqualTo(2);
+        assertThat(keyOnly.modRevision()).isEqualTo(4);
+        assertThat(((RangeResponse) read.get(1)).kvs()).isEmpty();
+        assertThat(((RangeResponse) read.get(1)).count()).isEqualTo(1);
+        // j's newest version (revision 4) is outside [0, 2]: filtered out, still counted
+        assertThat(((RangeResponse) read.get(2)).kvs()).isEmpty();
+        assertThat(((RangeResponse) read.get(2)).count()).isEqualTo(1);
+    }
+
+    @Test
     void aDeleteRemovesKeysPutEarlierInTheSameBatchAndAReputStartsAtVersionOne() {
         MvccStore store = open("db");
         List<Outcome<?>> outcomes = store.applyAll(List.of(put("p/a", "1"), put("p/b", "1"),
