@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * first catching seed is stable; each bound sits a little above it. First catching seeds today
  * (from seed 1): IGNORE_EPOCH at 1 under every fault set (a write routed by a map from before a
  * split lands outside the replica's span: the final check or the linearizability check sees it);
- * MERGE_WITHOUT_FREEZE at 7 without faults: a write the source takes after the freeze misses the
+ * MERGE_WITHOUT_FREEZE at 3 without faults: a write the source takes after the freeze misses the
  * merge, and a later read of the target is stale.
  */
 class ShardedMutationsAreCaughtTest {
