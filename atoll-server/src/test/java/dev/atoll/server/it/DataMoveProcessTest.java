@@ -84,16 +84,7 @@ class DataMoveProcessTest {
             writers.awaitMore(200);
 
             ServerProcess victim = nodes.get(2);
-            CompletableFuture<Void> underWay = CompletableFuture.runAsync(() -> {
-                try {
-                    edit(admin, "8", added);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            victim.kill();
-            underWay.get(120, TimeUnit.SECONDS);
-            writers.awaitMore(200);
+            killDuring(victim, () -> edit(admin, "8", added), writers);
             victim.start();
             victim.awaitListening(ProcessCluster.STARTUP);
             // and "4" back to the default rule
@@ -154,16 +145,7 @@ class DataMoveProcessTest {
 
             // n3 dies (kill -9) while the next move runs: it completes on n1 and n2
             ServerProcess victim = nodes.get(2);
-            CompletableFuture<Void> underWay = CompletableFuture.runAsync(() -> {
-                try {
-                    moveSlots(admin, two.get(1), added);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            victim.kill();
-            underWay.get(120, TimeUnit.SECONDS);
-            writers.awaitMore(200);
+            killDuring(victim, () -> moveSlots(admin, two.get(1), added), writers);
 
             victim.start();
             victim.awaitListening(ProcessCluster.STARTUP);
@@ -227,5 +209,25 @@ class DataMoveProcessTest {
                     Duration.ofSeconds(60), () -> SplitChecks.eachKeyInOneShard(admin,
                             ShardKVGrpc.newBlockingStub(cluster.channel(node)), keyspace, acked.keySet()));
         }
+    }
+
+    /** A step that may wait. */
+    @FunctionalInterface
+    private interface Step {
+        void run() throws InterruptedException;
+    }
+
+    /** Kills {@code victim} with -9 while {@code step} runs; waits for the step and for 200 more acknowledged writes. */
+    private static void killDuring(ServerProcess victim, Step step, AckedWriters writers) throws Exception {
+        CompletableFuture<Void> underWay = CompletableFuture.runAsync(() -> {
+            try {
+                step.run();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        victim.kill();
+        underWay.get(120, TimeUnit.SECONDS);
+        writers.awaitMore(200);
     }
 }
