@@ -55,4 +55,13 @@ class ServerConfigTest {
         assertThat(parse("--split-size-bytes", "65536").splitPolicy().mergeSizeBytesMax()).isEqualTo(13_107);
         assertThatThrownBy(() -> parse("--split-load-qps", "0")).hasMessageStartingWith("split-load-qps:");
     }
+
+    @Test
+    void mergesWaitAnHourByDefaultAndAreCappedByWhatOneMergeCarries() {
+        assertThat(parse().splitPolicy().mergeRangeAgeTicksMin()).isEqualTo(3600);
+        assertThat(parse("--merge-after-seconds", "3").splitPolicy().mergeRangeAgeTicksMin()).isEqualTo(3);
+        assertThat(parse().splitPolicy().mergeSizeBytesMax()).isEqualTo(512 << 10);
+        assertThatThrownBy(() -> parse("--merge-after-seconds", "-1")).hasMessageStartingWith("merge-after-seconds:");
+        assertThatThrownBy(() -> parse("--merge-after-seconds", "soon")).hasMessageStartingWith("merge-after-seconds:");
+    }
 }
