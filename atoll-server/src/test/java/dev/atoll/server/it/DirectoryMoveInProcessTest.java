@@ -1,28 +1,19 @@
 package dev.atoll.server.it;
 
-import com.google.protobuf.ByteString;
-import dev.atoll.proto.admin.AdminGrpc;
 import dev.atoll.proto.admin.AddShardRequest;
 import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.DirectoryEditResponse;
 import dev.atoll.proto.admin.DirectoryEntry;
 import dev.atoll.proto.admin.ListDirectoryRequest;
 import dev.atoll.proto.admin.ListDirectoryResponse;
-import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.PutDirectoryEntryRequest;
 import dev.atoll.proto.admin.RemoveDirectoryEntryRequest;
-import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
-import dev.atoll.proto.shardkv.ShardKVGrpc;
 import dev.atoll.server.shard.ShardError;
 import io.grpc.StatusRuntimeException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -43,36 +34,12 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * and is held by exactly the shard the table names, on every node. Refused edits say why with a
  * stable code and change nothing.
  */
-class DirectoryMoveInProcessTest {
-    @TempDir
-    Path dir;
-
-    private InProcessCluster cluster;
+class DirectoryMoveInProcessTest extends InProcessShardTest {
     private final Set<Integer> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    @BeforeEach
-    void startCluster() throws Exception {
-        List<String> manual = List.of("--rebalance", "off");
-        cluster = InProcessCluster.start(dir, List.of(manual, manual, manual));
-    }
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    private AdminGrpc.AdminBlockingStub admin(int i) {
-        return cluster.admin(i);
-    }
-
-    private ShardKVGrpc.ShardKVBlockingStub kv(int i) {
-        return cluster.kv(i);
-    }
-
-    private static ByteString b(String s) {
-        return ByteString.copyFromUtf8(s);
+    @Override
+    List<List<String>> serverArgs() {
+        return placementByHand();
     }
 
     private static DirectoryEntry prefix(String p, long shard) {
@@ -156,7 +123,7 @@ class DirectoryMoveInProcessTest {
     @Test
     void refusedEditsSayWhyAndChangeNothing() throws Exception {
         createDirectoryKeyspace("tenants", 3, 2);
-        cluster.createKeyspace(CreateKeyspaceRequest.newBuilder().setName("sessions").setSharding("hash")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName("sessions").setSharding("hash")
                 .setReplicationFactor(3).setInitialShardCount(1).build());
         long foreign = shards("sessions").getFirst().getShard().getId();
         // a shard with its only replica on n3: a move to it cannot finish while n3 is down
@@ -301,11 +268,7 @@ class DirectoryMoveInProcessTest {
     }
 
     private void createDirectoryKeyspace(String name, int replicationFactor, int shards) throws InterruptedException {
-        cluster.createKeyspace(CreateKeyspaceRequest.newBuilder().setName(name).setSharding("directory")
+        createKeyspace(CreateKeyspaceRequest.newBuilder().setName(name).setSharding("directory")
                 .setReplicationFactor(replicationFactor).setInitialShardCount(shards).build());
-    }
-
-    private List<ShardInfo> shards(String keyspace) {
-        return admin(0).listShards(ListShardsRequest.newBuilder().setKeyspace(keyspace).build()).getShardsList();
     }
 }

@@ -8,7 +8,6 @@ import dev.atoll.proto.admin.ShardInfo;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.PutRequest;
 import dev.atoll.proto.shardkv.ShardKVGrpc;
-import dev.atoll.server.shard.ShardError;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -81,18 +80,7 @@ abstract class InProcessShardTest {
 
     /** Creates a keyspace, trying again while the meta group elects its first leader. */
     void createKeyspace(CreateKeyspaceRequest request) throws InterruptedException {
-        ProcessCluster.await("keyspace " + request.getName() + " created", Duration.ofSeconds(60), () -> {
-            try {
-                admin(0).createKeyspace(request);
-                return true;
-            } catch (StatusRuntimeException e) {
-                return switch (ShardError.of(e).orElse(ShardError.NO_LEADER)) {
-                    case KEYSPACE_EXISTS -> true; // an earlier try took effect
-                    case NO_LEADER, TIMEOUT, OUTCOME_UNKNOWN, STARTING -> false;
-                    default -> throw e;
-                };
-            }
-        });
+        cluster.createKeyspace(request);
     }
 
     /**
