@@ -7,6 +7,7 @@ import dev.atoll.shard.Replica;
 import dev.atoll.shard.ShardDescriptor;
 
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
  * The next Raft membership change that brings a shard's group to the replicas the shard map
@@ -29,6 +30,38 @@ public final class ReplicaPlan {
 
     /** The leader is to leave the group: hand leadership to {@code to} first. */
     public record HandOver(NodeId to) implements Step {
+    }
+
+    /** What the group's leader does next in a replica move from one node to another. */
+    public enum MoveStep {
+        /** Nothing yet: the target is not in the group, or is catching up. */
+        WAIT,
+        /** The target has caught up: the map makes it a voter. */
+        PROMOTE,
+        /** The target votes: the map drops the source. */
+        REMOVE_SOURCE,
+        /** The leader is the source: it hands leadership to the target first, and leaves last. */
+        HAND_OVER
+    }
+
+    /**
+     * The next step of a move of {@code shard}'s replica on {@code from} to {@code to}, as the map
+     * and the group stand. The target is promoted once it is a member of the group (a learner,
+     * or still a voter: the map may have dropped it in an earlier move off that node whose removal
+     * the group has not applied yet, and such a replica never becomes a learner) and has caught up:
+     * {@code targetMatch} (the leader's match index for it, 0 when unknown, asked only then) within
+     * {@code lagMax} entries of the commit index.
+     */
+    public static MoveStep nextOfMove(ShardDescriptor shard, NodeId from, NodeId to, Membership group, NodeId leader,
+                                      LongSupplier targetMatch, long commitIndex, long lagMax) {
+        if (shard.learners().contains(to) && group.isMember(to)) {
+            long match = targetMatch.getAsLong();
+            return match > 0 && match + lagMax >= commitIndex ? MoveStep.PROMOTE : MoveStep.WAIT;
+        }
+        if (shard.voters().contains(to) && group.isVoter(to) && shard.hasReplicaOn(from)) {
+            return from.equals(leader) ? MoveStep.HAND_OVER : MoveStep.REMOVE_SOURCE;
+        }
+        return MoveStep.WAIT;
     }
 
     public static Optional<Step> next(ShardDescriptor shard, Membership group, NodeId leader) {

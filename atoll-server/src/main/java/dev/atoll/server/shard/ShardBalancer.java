@@ -20,6 +20,7 @@ import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
 import dev.atoll.shard.ShardSpan;
 import dev.atoll.shard.ShardStats;
+import dev.atoll.shard.SplitPlanner;
 import dev.atoll.shard.SplitPolicy;
 import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
@@ -114,6 +115,12 @@ public final class ShardBalancer implements AutoCloseable {
     /** Since when the map has held transfer intents (anyone's), or null while it holds none. */
     private Long transfersPendingSinceMillis;
     private String lastReport = "";
+    /** What the last round waited for ("" when it planned), so that a wait is logged once, when it begins. */
+    private String lastWaiting = "";
+    /** Why each shard over a split threshold was left whole by the last round (logged when it changes). */
+    private final Map<ShardId, String> unsplitReasons = new HashMap<>();
+    /** The reason last logged per shard, while it holds. */
+    private final Map<ShardId, String> unsplitLogged = new HashMap<>();
     private ScheduledFuture<?> periodic;
 
     public ShardBalancer(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Predicate<NodeId> connected,
@@ -189,7 +196,7 @@ public final class ShardBalancer implements AutoCloseable {
                 states.put(n, down ? Node.State.DOWN : Node.State.UP);
             }
         }
-        if (status == null || status.role() != Role.LEADER || !inFlight.isDone() || suspect) {
+        if (status == null || status.role() != Role.LEADER || !inFlight.isDone()) {
             return;
         }
         ShardState state = meta.shards();
@@ -198,16 +205,28 @@ public final class ShardBalancer implements AutoCloseable {
         } else if (transfersPendingSinceMillis == null) {
             transfersPendingSinceMillis = now;
         }
-        if (state.map().shards().isEmpty() || !state.moves().isEmpty() || !state.merges().isEmpty()
-                || !state.relocations().isEmpty()
-                || (transfersPendingSinceMillis != null
-                && now - transfersPendingSinceMillis < TRANSFER_PATIENCE_MILLIS)) {
+        String waiting = suspect ? "node_unreachable"
+                : !state.moves().isEmpty() ? "move " + state.moves().keySet()
+                : !state.merges().isEmpty() ? "merge " + state.merges().keySet()
+                : !state.relocations().isEmpty() ? "data_move " + state.relocations().keySet()
+                : transfersPendingSinceMillis != null && now - transfersPendingSinceMillis < TRANSFER_PATIENCE_MILLIS
+                ? "leader_transfers " + state.transfers().keySet() : "";
+        if (!waiting.equals(lastWaiting)) {
+            lastWaiting = waiting;
+            if (!waiting.isEmpty()) {
+                log.info("shard_balance_waiting node={} for={}", self, waiting);
+            }
+        }
+        if (state.map().shards().isEmpty() || !waiting.isEmpty()) {
             return;
         }
         List<Node> nodes = nodesOf(meta.members(), states::get);
         inFlight = gatherStats(nodes, state.map(), now)
-                .thenComposeAsync(stats -> act(state, rebalancer.plan(ClusterState.of(nodes, state.map(), stats))),
-                        scheduler)
+                .thenComposeAsync(stats -> {
+                    Plan plan = rebalancer.plan(ClusterState.of(nodes, state.map(), stats));
+                    explainUnsplit(state.map(), stats, plan);
+                    return act(state, plan);
+                }, scheduler)
                 .orTimeout(ROUND_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
                 .exceptionally(error -> {
                     log.debug("shard_balance_round_incomplete node={} error={}", self, error.toString());
@@ -374,6 +393,50 @@ public final class ShardBalancer implements AutoCloseable {
             proposals.add(propose(ShardState.batch(transfers)));
         }
         return CompletableFuture.allOf(proposals.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Logs why a shard is left whole although over a split threshold (its weight in one key or
+     * slot, an empty sample, the round full), or why it has no statistics at all (no replica
+     * reports the map's range version): once per shard and reason, when the reason held two rounds
+     * running. A shard that stays large is an operator's question.
+     */
+    private void explainUnsplit(ShardMap map, Map<ShardId, ShardStats> stats, Plan plan) {
+        var planned = new java.util.HashSet<ShardId>();
+        for (ShardChange.Operation op : plan.operations()) {
+            planned.add(op.shard());
+        }
+        var now = new HashMap<ShardId, String>();
+        SplitPlanner planner = new SplitPlanner(rebalancer.config().splitPolicy());
+        for (ShardDescriptor shard : map.shards()) {
+            ShardId id = shard.id();
+            ShardStats st = stats.get(id);
+            if (planned.contains(id) || shard.span() instanceof ShardSpan.Directed) {
+                continue;
+            }
+            if (st == null) {
+                now.put(id, "no replica reports range version " + shard.epoch().rangeVersion());
+                continue;
+            }
+            String why = switch (planner.decideSplit(map.keyspace(shard.keyspace()).orElseThrow(), shard, st)) {
+                case SplitPlanner.SplitDecision.NoSplit(String reason) when reason.startsWith("under") -> null;
+                case SplitPlanner.SplitDecision.NoSplit(String reason) -> reason;
+                case SplitPlanner.SplitDecision.Split split -> "deferred: the shard is busy or the round is full";
+            };
+            if (why != null) {
+                now.put(id, why + " (size " + st.sizeBytes() + " B, load " + st.loadQps() + "/s, sample of "
+                        + st.sample().keys().size() + " keys)");
+            }
+        }
+        now.forEach((id, why) -> {
+            if (why.equals(unsplitReasons.get(id)) && !why.equals(unsplitLogged.get(id))) {
+                unsplitLogged.put(id, why);
+                log.info("shard_balance_not_split node={} shard={} why={}", runtime.self(), id, why);
+            }
+        });
+        unsplitReasons.clear();
+        unsplitReasons.putAll(now);
+        unsplitLogged.keySet().retainAll(now.keySet());
     }
 
     /** Logs what the plan cannot fix, once per change of it. */

@@ -244,7 +244,7 @@ public final class ShardReconciler implements AutoCloseable {
     }
 
     /** The next step of a replica move this node leads: promote the caught-up learner, then remove the source. */
-    private void advanceMove(ShardDescriptor shard, long group, LogStatus status) throws InterruptedException {
+    private void advanceMove(ShardDescriptor shard, long group, LogStatus status) {
         Optional<ShardState.Move> move = meta.shards().move(shard.id());
         if (move.isEmpty() || metaChanges.containsKey(shard.id())) {
             return;
@@ -252,31 +252,35 @@ public final class ShardReconciler implements AutoCloseable {
         NodeId from = move.get().from();
         NodeId to = move.get().to();
         NodeId self = runtime.self();
-        boolean learnerInMap = shard.learners().contains(to);
-        if (learnerInMap && status.membership().learners().contains(to)) {
-            Map<NodeId, Long> matches;
+        var step = ReplicaPlan.nextOfMove(shard, from, to, status.membership(), self, () -> {
             try {
-                matches = runtime.query(group, r -> r.matchIndexes()).get(BARRIER_MILLIS, TimeUnit.MILLISECONDS);
+                return runtime.query(group, r -> r.matchIndexes()).get(BARRIER_MILLIS, TimeUnit.MILLISECONDS)
+                        .getOrDefault(to, 0L);
             } catch (ExecutionException | TimeoutException notNow) {
-                return;
+                return 0L;
+            } catch (InterruptedException stopping) {
+                Thread.currentThread().interrupt();
+                return 0L;
             }
-            long match = matches.getOrDefault(to, 0L);
-            // caught up: it has taken the leader's snapshot and entries after it, and lags little
-            if (match > 0 && match + CAUGHT_UP_LAG_ENTRIES_MAX >= status.commitIndex()) {
+        }, status.commitIndex(), CAUGHT_UP_LAG_ENTRIES_MAX);
+        switch (step) {
+            case WAIT -> {
+            }
+            case PROMOTE -> {
                 log.info("shard_move_promote node={} shard={} learner={}", self, shard.id(), to);
                 metaChanges.put(shard.id(), proposeMeta(ShardState.command(
                         new ShardChange.PromoteLearner(shard.id(), shard.epoch(), to))));
             }
-        } else if (shard.voters().contains(to) && status.membership().isVoter(to) && shard.hasReplicaOn(from)) {
-            if (from.equals(self)) {
+            case HAND_OVER -> {
                 if (connected.test(to)) {
                     runtime.transferLeadership(group, to); // the source leaves last, led by another
                 }
-                return;
             }
-            log.info("shard_move_remove_source node={} shard={} source={}", self, shard.id(), from);
-            metaChanges.put(shard.id(), proposeMeta(ShardState.command(
-                    new ShardChange.RemoveReplica(shard.id(), shard.epoch(), from))));
+            case REMOVE_SOURCE -> {
+                log.info("shard_move_remove_source node={} shard={} source={}", self, shard.id(), from);
+                metaChanges.put(shard.id(), proposeMeta(ShardState.command(
+                        new ShardChange.RemoveReplica(shard.id(), shard.epoch(), from))));
+            }
         }
     }
 

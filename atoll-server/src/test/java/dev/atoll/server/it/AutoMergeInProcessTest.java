@@ -37,10 +37,12 @@ class AutoMergeInProcessTest extends InProcessShardTest {
             put(i % 3, "users", key(i), "v" + i);
         }
 
-        // new keys all over the four parts (each sorts just after a seeded key), until a first merge is done
+        // new keys all over the four parts (each sorts just after a seeded key), until a first merge is done;
+        // at most 2 x 100 writes a second, well under the 500 a merged pair may take and still be cold
+        // (a fifth of the 2,500 of a load split): unpaced writers on a quiet machine go over it
         Map<String, String> acknowledged;
         try (Writers writers = new Writers("users", 2,
-                (writer, n) -> key((n * 37 + writer * 11) % 100) + "-w" + writer + "-" + n)) {
+                (writer, n) -> key((n * 37 + writer * 11) % 100) + "-w" + writer + "-" + n, Duration.ofMillis(10))) {
             acknowledged = writers.acknowledged;
             long first = shards("users").getFirst().getShard().getId();
             for (int at : new int[] {75, 50, 25}) {

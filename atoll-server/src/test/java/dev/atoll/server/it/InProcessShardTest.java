@@ -122,6 +122,11 @@ abstract class InProcessShardTest {
         private final List<Thread> threads = new ArrayList<>();
 
         Writers(String keyspace, int count, KeyOf keyOf) {
+            this(keyspace, count, keyOf, Duration.ZERO);
+        }
+
+        /** Writers that rest {@code pause} after each acknowledged write: a load of at most count/pause. */
+        Writers(String keyspace, int count, KeyOf keyOf, Duration pause) {
             for (int w = 0; w < count; w++) {
                 int writer = w;
                 threads.add(Thread.ofPlatform().name("writer-" + w).start(() -> {
@@ -132,6 +137,7 @@ abstract class InProcessShardTest {
                             kv((writer + n) % cluster.servers.size()).put(PutRequest.newBuilder()
                                     .setKeyspace(keyspace).setKey(b(k)).setValue(b(v)).build());
                             acknowledged.put(k, v);
+                            LockSupport.parkNanos(pause.toNanos());
                         } catch (StatusRuntimeException refused) {
                             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
                         }
