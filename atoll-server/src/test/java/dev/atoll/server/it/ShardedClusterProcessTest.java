@@ -6,6 +6,7 @@ import dev.atoll.proto.admin.CreateKeyspaceRequest;
 import dev.atoll.proto.admin.ListShardsRequest;
 import dev.atoll.proto.admin.MoveShardRequest;
 import dev.atoll.proto.admin.ShardInfo;
+import dev.atoll.proto.admin.SplitShardRequest;
 import dev.atoll.proto.admin.TransferShardLeaderRequest;
 import dev.atoll.proto.shardkv.GetRequest;
 import dev.atoll.proto.shardkv.KeyValue;
@@ -39,14 +40,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Three real server processes holding a range and a hash keyspace of 128 shards each (two
- * replicas per shard): under a write load through every node, shards move between nodes,
- * leaders are transferred and one node is killed with -9 and restarted. Afterwards every
+ * replicas per shard): under a write load through every node, shards split (at a key or slot
+ * from their data) and move between nodes, leaders are transferred and one node is killed with
+ * -9 and restarted. Afterwards every
  * acknowledged write is readable, and no key is held by two shards.
  */
 class ShardedClusterProcessTest {
     static final int SHARDS_PER_KEYSPACE = 128;
     static final int MOVES = 8;
     static final int TRANSFERS = 8;
+    static final int SPLITS = 4;
 
     @TempDir
     Path dir;
@@ -119,6 +122,10 @@ class ShardedClusterProcessTest {
                         .setWait(true).build());
                 assertThat(moved.getDone()).as("move of s%d done", shard.getShard().getId()).isTrue();
             }
+            for (int i = 0; i < SPLITS; i++) {
+                split(admin, random, i % 2 == 0 ? "users" : "carts");
+            }
+            assertThat(shardCount(admin)).isEqualTo(2 * SHARDS_PER_KEYSPACE + SPLITS);
             for (int i = 0; i < TRANSFERS; i++) {
                 ShardInfo shard = randomShard(admin, random);
                 String to = shard.getShard().getReplicasList().stream().map(ReplicaRecord::getNode)
@@ -190,9 +197,46 @@ class ShardedClusterProcessTest {
         };
     }
 
+    /**
+     * Splits a random shard of {@code keyspace} at the key (or slot) its leader picks from its
+     * data; a shard refused (moving, no leader yet, too few keys to pick from) is swapped for
+     * another.
+     */
+    private static void split(AdminGrpc.AdminBlockingStub admin, Random random, String keyspace)
+            throws InterruptedException {
+        int before = shardCount(admin);
+        ProcessCluster.await("a split", Duration.ofSeconds(60), () -> {
+            if (shardCount(admin) > before) {
+                return true; // an earlier attempt split, though its answer was lost
+            }
+            ShardInfo shard = randomShard(admin, random, keyspace);
+            try {
+                var split = admin.withDeadlineAfter(30, TimeUnit.SECONDS).splitShard(SplitShardRequest.newBuilder()
+                        .setShard(shard.getShard().getId()).build());
+                System.out.printf("sharded_cluster split=s%d created=s%d span=%s%n", shard.getShard().getId(),
+                        split.getCreated().getShard().getId(), split.getCreated().getSpan());
+                return true;
+            } catch (StatusRuntimeException refused) {
+                System.out.printf("sharded_cluster split=s%d refused=%s%n", shard.getShard().getId(),
+                        refused.getStatus());
+                return false;
+            }
+        });
+    }
+
+    private static int shardCount(AdminGrpc.AdminBlockingStub admin) {
+        return admin.withDeadlineAfter(10, TimeUnit.SECONDS).listShards(ListShardsRequest.getDefaultInstance())
+                .getShardsCount();
+    }
+
     private static ShardInfo randomShard(AdminGrpc.AdminBlockingStub admin, Random random) {
+        return randomShard(admin, random, "");
+    }
+
+    /** A random shard of {@code keyspace} (of any keyspace if empty) with a leader and not moving. */
+    private static ShardInfo randomShard(AdminGrpc.AdminBlockingStub admin, Random random, String keyspace) {
         List<ShardInfo> shards = admin.withDeadlineAfter(10, TimeUnit.SECONDS)
-                .listShards(ListShardsRequest.getDefaultInstance()).getShardsList().stream()
+                .listShards(ListShardsRequest.newBuilder().setKeyspace(keyspace).build()).getShardsList().stream()
                 .filter(s -> s.getMovingTo().isEmpty() && !s.getShard().getLeaderHint().isEmpty()).toList();
         return shards.get(random.nextInt(shards.size()));
     }
