@@ -77,8 +77,6 @@ public final class ShardBalancer implements AutoCloseable {
     private static final long PROPOSAL_TIMEOUT_MILLIS = 5_000;
     /** A round (statistics, plan, proposals) that takes longer is given up; the next one starts afresh. */
     private static final long ROUND_TIMEOUT_MILLIS = 30_000;
-    /** How long a sampled shard's exact size stands in for RocksDB's estimate (unless the estimate grows). */
-    private static final long EXACT_SIZE_KEPT_MILLIS = 60_000;
 
     /** Merges {@code right} into {@code left} as an admin merge does, refusals included. */
     @FunctionalInterface
@@ -105,8 +103,8 @@ public final class ShardBalancer implements AutoCloseable {
     private final Rebalancer rebalancer;
     /** Per shard: (range version, when this node first saw it) for the range's age. */
     private final Map<ShardId, long[]> rangeSeen = new HashMap<>();
-    /** Per shard: (range version, approximate size then, exact size from a sample, when) of its last sample. */
-    private final Map<ShardId, long[]> exactSizes = new HashMap<>();
+    /** The size each shard is taken for: RocksDB's estimate, or its last sample's exact sum. */
+    private final ShardSizes shardSizes;
     /** Per shard: (requests summed over nodes, when, range version) at the last round. */
     private final Map<ShardId, long[]> requestsSeen = new HashMap<>();
     /** When each node was first seen unreachable, while it stays so (this class's thread only). */
@@ -138,6 +136,7 @@ public final class ShardBalancer implements AutoCloseable {
         this.statsSource = statsSource;
         this.merger = merger;
         this.rebalancer = new Rebalancer(config);
+        this.shardSizes = new ShardSizes(config.splitPolicy().splitSizeBytes());
     }
 
     /**
@@ -281,19 +280,13 @@ public final class ShardBalancer implements AutoCloseable {
             requestsSeen.putAll(counted);
             var splitting = new HashMap<ShardId, NodeId>();
             SplitPolicy policy = rebalancer.config().splitPolicy();
-            exactSizes.keySet().retainAll(sizes.keySet());
+            shardSizes.retain(sizes.keySet());
+            var approximates = new HashMap<>(sizes);
             for (ShardId id : sizes.keySet()) {
                 ShardDescriptor d = map.shard(id).orElseThrow();
-                long approximate = sizes.get(id);
-                // RocksDB's estimate counts deleted rows until compaction (a split deletes the
-                // upper half): a sample's exact size, kept a while, stands in for it
-                long[] exact = exactSizes.get(id);
-                boolean exactStillGood = exact != null && exact[0] == d.epoch().rangeVersion()
-                        && approximate < exact[1] + policy.splitSizeBytes() / 4 && now - exact[3] < EXACT_SIZE_KEPT_MILLIS;
-                if (exactStillGood) {
-                    sizes.put(id, exact[2]);
-                }
-                if (!(d.span() instanceof ShardSpan.Directed) && (sizes.get(id) >= policy.splitSizeBytes()
+                ShardSizes.Estimate size = shardSizes.estimate(id, d.epoch().rangeVersion(), sizes.get(id));
+                sizes.put(id, size.bytes());
+                if (!(d.span() instanceof ShardSpan.Directed) && (size.measure()
                         || loads.getOrDefault(id, 0L) >= policy.splitLoadQps())) {
                     List<NodeId> from = reporters.get(id);
                     splitting.put(id, d.leader().filter(from::contains).orElse(from.get(0)));
@@ -311,7 +304,7 @@ public final class ShardBalancer implements AutoCloseable {
                     List<KeySample.SampledKey> sample = samples.containsKey(id) ? samples.get(id).join() : List.of();
                     if (!sample.isEmpty()) {
                         long exact = sample.stream().mapToLong(KeySample.SampledKey::sizeBytes).sum();
-                        exactSizes.put(id, new long[] {d.epoch().rangeVersion(), sizes.get(id), exact, now});
+                        shardSizes.measured(id, d.epoch().rangeVersion(), approximates.get(id), exact);
                         sizes.put(id, exact);
                     }
                     long[] seen = rangeSeen.get(id);
