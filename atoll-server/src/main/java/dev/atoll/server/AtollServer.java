@@ -273,7 +273,7 @@ public final class AtollServer implements AutoCloseable {
             shardReconciler.kick(); // a data move's steps follow the map at once
         });
         admin = new AdminService(runtime, META_GROUP, meta, etcdExecutor, shardScheduler,
-                etcdOptions.requestTimeoutMillis(), shardKv::medianKey);
+                etcdOptions.requestTimeoutMillis(), shardKv::medianKey, shardKv::medianKeyAtLeader);
         shardBalancer = new ShardBalancer(runtime, META_GROUP, meta, this::connected, shardKv::nodeStats,
                 (left, right) -> admin.merge(MergeShardsRequest.newBuilder().setLeft(left.value())
                         .setRight(right.value()).build()),
@@ -416,6 +416,11 @@ public final class AtollServer implements AutoCloseable {
 
     public NodeRuntime runtime() {
         return runtime;
+    }
+
+    /** This node's peer transport: the Raft streams to every other node (tests cut a link with it). */
+    public PeerTransport transport() {
+        return transport;
     }
 
     /** This node's shard replicas. */

@@ -357,9 +357,10 @@ public final class Simulation<M> {
     }
 
     /**
-     * The runtime's link-state signal: a quiesced follower is told its leader is unreachable once
-     * the link to it has looked down (the leader's process gone, or the link from this node to it
-     * cut) for failureDetectMicros. A paused leader keeps its connections, so it looks reachable.
+     * The runtime's node-liveness signal: a quiesced follower is told its leader is unreachable
+     * once the leader's node has not answered for failureDetectMicros: its process gone, the link
+     * from this node to it cut, or the process paused (it keeps its connections, but leaves the
+     * liveness probes on them unanswered).
      */
     private void detectUnreachableLeader(SimNode<M> n) {
         NodeId leader = n.replica.isQuiesced() ? n.replica.status().leader() : null;
@@ -367,7 +368,8 @@ public final class Simulation<M> {
             n.unreachableSince.clear();
             return;
         }
-        if (!nodes.get(leader).crashed && network.connected(n.id, leader)) {
+        SimNode<M> leaderNode = nodes.get(leader);
+        if (!leaderNode.crashed && !leaderNode.paused && network.connected(n.id, leader)) {
             n.unreachableSince.remove(leader);
             return;
         }

@@ -215,18 +215,30 @@ public final class RaftNode implements ReplicatedLog<RaftMessage> {
     }
 
     /**
-     * The driver's failure detector says {@code peer} cannot be reached (its link is down). A
-     * quiesced follower whose leader that is wakes, so that its election timer runs again and a
-     * group whose leader died while idle elects another. A quiesced leader one of whose voters
-     * that is wakes too, so that CheckQuorum runs again: a leader that lost its quorum while idle
-     * steps down instead of taking writes it can never commit. Nothing else changes (an active
-     * group's own timers cover a lost peer).
+     * The driver's failure detector says {@code peer} cannot be reached (its link is down, or its
+     * node stopped answering: node liveness). A quiesced follower whose leader that is wakes, so
+     * that its election timer runs again and a group whose leader died while idle elects another
+     * by a normal election (PreVote first). A quiesced leader one of whose voters that is wakes
+     * too, so that CheckQuorum runs again: a leader that lost its quorum while idle steps down
+     * instead of taking writes it can never commit. Nothing else changes (an active group's own
+     * timers cover a lost peer).
+     *
+     * <p>The woken follower also stops being sticky (thesis §4.2.3): its count of ticks since it
+     * heard from the leader stood still while quiesced, so it says nothing about the time that
+     * passed, which the driver's detector says is long; and the promise stickiness keeps backs no
+     * lease, since a leader voids its lease when it quiesces and any message of a woken leader
+     * would have woken this follower. Its peers, told the same, then grant the first of them to
+     * campaign at once, instead of refusing it for an election timeout. A follower told wrongly
+     * (the leader is alive) costs one PreVote round: the leader, and any follower not told,
+     * refuse it, the request wakes the leader, and its heartbeat brings the follower back
+     * without a new term.
      */
     @Override
     public void reportUnreachable(NodeId peer) {
         if (quiesced && !(role instanceof Leader) && Objects.equals(peer, leader)
                 && !config.has(RaftMutation.QUIESCED_FOLLOWER_IGNORES_UNREACHABLE)) { // MUTATION branch
             wake();
+            ticksSinceLeaderContact = Math.max(ticksSinceLeaderContact, config.electionTimeoutTicks());
         } else if (role instanceof Leader l && l.progress.get(peer) instanceof Progress pr && !peer.equals(id)
                 && log.membership().isVoter(peer)) {
             // counted inactive and keeping the group awake until it answers again, so that a

@@ -3,6 +3,7 @@ package dev.atoll.consensus.raft;
 import dev.atoll.consensus.raft.RaftMessage.Heartbeat;
 import dev.atoll.consensus.raft.RaftMessage.HeartbeatResponse;
 import dev.atoll.consensus.raft.RaftMessage.Quiesce;
+import dev.atoll.consensus.raft.RaftMessage.RequestVote;
 import dev.atoll.core.protocol.Envelope;
 import dev.atoll.core.protocol.ReadState;
 import dev.atoll.core.protocol.Role;
@@ -108,6 +109,56 @@ class RaftQuiescenceTest {
         c.node("n2").reportUnreachable(id("n1"));
         c.tickUntilLeader(6 * ELECTION_TICKS);
         assertThat(c.leader()).isIn(id("n2"), id("n3"));
+    }
+
+    @Test
+    void onlyTheFollowerToldItsLeaderIsSuspectedCampaignsAndANewLeaderIsElected() {
+        var c = quiescedGroup(QUIESCING);
+        long term = c.term("n2");
+        c.crash("n1").clearSent();
+        // n2's node liveness lapsed for n1; n3 was told nothing, runs no timer and stays quiet
+        c.node("n2").reportUnreachable(id("n1"));
+        for (int i = 0; i < 2 * ELECTION_TICKS && c.countSent(RequestVote.class) == 0; i++) {
+            c.tick(1);
+        }
+        assertThat(c.sent).extracting(Envelope::message).hasOnlyElementsOfType(RequestVote.class)
+                .allSatisfy(m -> assertThat(((RequestVote) m).preVote()).as("PreVote first").isTrue());
+        assertThat(c.sent).extracting(Envelope::from).containsOnly(id("n2"));
+        c.tickUntilLeader(6 * ELECTION_TICKS);
+        assertThat(c.leader()).isIn(id("n2"), id("n3"));
+        assertThat(c.term(c.leader().value())).isEqualTo(term + 1);
+    }
+
+    @Test
+    void followersToldTheSameGrantTheFirstOfThemToCampaignAtOnce() {
+        var c = quiescedGroup(QUIESCING);
+        long term = c.term("n2");
+        c.crash("n1");
+        c.node("n2").reportUnreachable(id("n1"));
+        c.node("n3").reportUnreachable(id("n1"));
+        // n3's count of ticks since it heard from n1 stood still while quiesced: it must not keep
+        // refusing votes for an election timeout as if n1 had just spoken
+        c.node("n2").campaign();
+        c.stabilize();
+        assertThat(c.leader()).isEqualTo(id("n2"));
+        assertThat(c.term("n2")).isEqualTo(term + 1);
+    }
+
+    @Test
+    void aWrongSuspicionCostsOnePreVoteRoundNoNewTermAndTheGroupQuiescesAgain() {
+        var c = quiescedGroup(QUIESCING);
+        long term = c.term("n1");
+        c.clearSent();
+        // n1 is alive and reachable: n2's liveness signal was a blip
+        c.node("n2").reportUnreachable(id("n1"));
+        c.tick(4 * ELECTION_TICKS);
+        assertThat(c.leader()).isEqualTo(id("n1"));
+        assertThat(c.nodes.values()).allSatisfy(n -> assertThat(n.status().term()).isEqualTo(term));
+        assertThat(c.sent).filteredOn(e -> e.message() instanceof RequestVote).extracting(Envelope::message)
+                .allSatisfy(m -> assertThat(((RequestVote) m).preVote()).as("no real election").isTrue())
+                .hasSize(2); // one round: to n1 and to n3
+        assertThat(c.node("n2").status().leader()).isEqualTo(id("n1"));
+        assertThat(c.nodes.values()).allMatch(RaftNode::isQuiesced);
     }
 
     @Test

@@ -568,6 +568,23 @@ public final class NodeRuntime implements AutoCloseable {
     }
 
     /**
+     * Starts an election of group {@code groupId} here now (PreVote first), as if its election
+     * timeout had run out; nothing if the group is not hosted or already led from here. For the
+     * replica meant to lead a new group: campaigning before the others' timers run out, it is
+     * elected in one round, where N groups founded at once would otherwise all time out within
+     * the same election timeout on every node and contest each other (bench/IDLE-GROUPS.md).
+     */
+    public void campaign(long groupId) {
+        submit(() -> {
+            Group g = groups.get(groupId);
+            if (g != null && !g.retiring) {
+                g.raft.campaign();
+                touch(g);
+            }
+        });
+    }
+
+    /**
      * Runs {@code query} against group {@code groupId}'s core on the loop thread and completes
      * with its answer: for protocol state that {@link #status} does not publish. The query must
      * only read. Fails with ProposalFailedException when the node is stopping or overloaded.

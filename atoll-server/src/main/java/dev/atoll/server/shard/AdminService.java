@@ -62,6 +62,7 @@ import dev.atoll.shard.placement.ClusterState;
 import dev.atoll.shard.placement.Node;
 import dev.atoll.shard.placement.Rebalancer;
 import dev.atoll.shard.placement.RebalancerConfig;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 
@@ -107,12 +108,19 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
     private final long requestTimeoutMillis;
     private final Rebalancer rebalancer = new Rebalancer(RebalancerConfig.defaults());
     private final Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> medianKeys;
+    private final Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> leaderProbes;
 
-    /** {@code medianKeys}: the median key of a shard's data, from one of its replicas (a split key). */
+    /**
+     * {@code medianKeys}: the median key of a shard's data, from one of its replicas (a split key);
+     * {@code leaderProbes}: the same, from the shard's leader after a read barrier (what a merge's
+     * size check reads), failing with a {@link ShardError} status while the group has no leader.
+     */
     public AdminService(NodeRuntime runtime, long metaGroup, MetaStateMachine meta, Executor executor,
                         ScheduledExecutorService scheduler, long requestTimeoutMillis,
-                        Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> medianKeys) {
+                        Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> medianKeys,
+                        Function<ShardDescriptor, CompletableFuture<MedianKeyResponse>> leaderProbes) {
         this.medianKeys = medianKeys;
+        this.leaderProbes = leaderProbes;
         this.runtime = runtime;
         this.metaGroup = metaGroup;
         this.meta = meta;
@@ -416,9 +424,10 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
             ShardDescriptor[] pair = mergePair(request);
             ShardDescriptor left = pair[0];
             ShardDescriptor right = pair[1];
-            // both groups have applied every split of the map, and the source's rows fit in one entry
+            // both groups have applied every split of the map, and the source's rows fit in one
+            // entry: asked of each group's leader, since a replica on this node may lag its group
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
-            return inStep(left, deadline).thenCombine(inStep(right, deadline), (l, r) -> {
+            return atLeaderInStep(left, deadline).thenCombine(atLeaderInStep(right, deadline), (l, r) -> {
                 if (l.getRangeVersion() != left.epoch().rangeVersion()
                         || r.getRangeVersion() != right.epoch().rangeVersion()) {
                     throw ShardError.MERGE_IN_PROGRESS.toStatus("a split of " + left.id() + " or " + right.id()
@@ -459,6 +468,38 @@ public final class AdminService extends AdminGrpc.AdminImplBase {
                 }
             }), POLL_MILLIS, TimeUnit.MILLISECONDS);
             return again;
+        });
+    }
+
+    /**
+     * The leader's probe of {@code shard} ({@code leaderProbes}), asked again while the group has
+     * no leader to answer (a leader change or transfer: NO_LEADER, or a hop that found no one) or
+     * its range version is behind the map's (a split its group has yet to apply): the answer, or
+     * the last refusal once {@code deadlineNanos} has passed.
+     */
+    private CompletableFuture<MedianKeyResponse> atLeaderInStep(ShardDescriptor shard, long deadlineNanos) {
+        return leaderProbes.apply(shard).handle((probe, error) -> {
+            boolean again = error != null ? leaderChanging(error)
+                    : probe.getRangeVersion() != shard.epoch().rangeVersion();
+            if (!again || System.nanoTime() - deadlineNanos > 0) {
+                return error != null ? CompletableFuture.<MedianKeyResponse>failedFuture(error)
+                        : CompletableFuture.completedFuture(probe);
+            }
+            return CompletableFuture.runAsync(() -> { },
+                            CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, scheduler))
+                    .thenCompose(x -> atLeaderInStep(shard, deadlineNanos));
+        }).thenCompose(next -> next);
+    }
+
+    /** Whether a leader probe failed for want of a leader (or of an answer from one), which passes. */
+    private static boolean leaderChanging(Throwable error) {
+        return ShardError.of(error).map(code -> switch (code) {
+            case NO_LEADER, NOT_HOSTED, TIMEOUT, STOPPING -> true;
+            default -> false;
+        }).orElseGet(() -> {
+            // a hop to a node that went away or did not answer in time
+            Status.Code code = Status.fromThrowable(error).getCode();
+            return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
         });
     }
 

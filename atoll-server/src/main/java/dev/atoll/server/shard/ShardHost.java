@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -203,9 +204,26 @@ public final class ShardHost implements AutoCloseable {
             log.warn("shard_host_failed node={} shard={} error={}", runtime.self(), s.id(), e.getCause().toString());
             return;
         }
+        if (founding && !hasState && runtime.self().equals(firstCandidate(s))) {
+            // one founding replica campaigns at once and is elected in one round: a keyspace of
+            // many shards would otherwise have every replica of every group time out together
+            runtime.campaign(groupOf(s.id()));
+        }
         hosted.put(s.id(), new Hosted(s, groupOf(s.id()), stateMachine));
         log.info("shard_hosted node={} shard={} keyspace={} group={} founding={} from_store={} epoch={}",
                 runtime.self(), s.id(), s.keyspace(), groupOf(s.id()), founding, hasState, s.epoch());
+    }
+
+    /**
+     * The founding replica of {@code s} that campaigns first: the leader the map names, else one
+     * of its voters chosen by the shard's id, so that a new keyspace's leaders start out spread.
+     */
+    static NodeId firstCandidate(ShardDescriptor s) {
+        if (s.leaderHint() != null) {
+            return s.leaderHint();
+        }
+        List<NodeId> voters = s.voters();
+        return voters.isEmpty() ? null : voters.get((int) Math.floorMod(s.id().value(), (long) voters.size()));
     }
 
     private void unhost(Hosted h, boolean mayReturn) throws InterruptedException {

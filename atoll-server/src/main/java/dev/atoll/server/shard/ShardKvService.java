@@ -3,6 +3,8 @@ package dev.atoll.server.shard;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import dev.atoll.core.NodeId;
+import dev.atoll.core.protocol.LogStatus;
+import dev.atoll.core.protocol.Role;
 import dev.atoll.proto.shardkv.DeleteRequest;
 import dev.atoll.proto.shardkv.DeleteResponse;
 import dev.atoll.proto.shardkv.FetchMovedRequest;
@@ -442,7 +444,8 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
                     + request.getKeyspace()));
             return;
         }
-        answer(medianKey(shard.get(), forwarded()), out);
+        answer(request.getAtLeader() ? medianKeyAtLeader(shard.get(), forwarded())
+                : medianKey(shard.get(), forwarded()), out);
     }
 
     /**
@@ -455,7 +458,51 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
 
     private CompletableFuture<MedianKeyResponse> medianKey(ShardDescriptor shard, boolean forwarded) {
         var request = MedianKeyRequest.newBuilder().setKeyspace(shard.keyspace()).setRoute(token(shard)).build();
-        return onShard(shard, forwarded, replica -> CompletableFuture.supplyAsync(() -> {
+        return onShard(shard, forwarded, this::probe, (stub, x) -> stub.medianKey(request));
+    }
+
+    /**
+     * As {@link #medianKey(ShardDescriptor)}, answered by the shard's leader replica once a read
+     * barrier there has passed: the answer holds every write the group acknowledged before the
+     * call, which a follower's replica may still lack (a merge's size check must not pass on a
+     * lagging replica). Asked of this node's replica if it leads, else of the leader this node's
+     * replica knows, the one the map names, then the other replicas; a replica that does not lead
+     * refuses with NO_LEADER, which is the answer while the group changes leader: try again.
+     * Fails only with a {@link ShardError} status.
+     */
+    public CompletableFuture<MedianKeyResponse> medianKeyAtLeader(ShardDescriptor shard) {
+        return medianKeyAtLeader(shard, false);
+    }
+
+    private CompletableFuture<MedianKeyResponse> medianKeyAtLeader(ShardDescriptor shard, boolean forwarded) {
+        Optional<ShardHost.Hosted> replica = host.replica(shard.id());
+        LogStatus status = replica.map(r -> runtime.status(r.groupId())).orElse(null);
+        if (status != null && status.role() == Role.LEADER) {
+            served.computeIfAbsent(shard.id(), x -> new java.util.concurrent.atomic.LongAdder()).increment();
+            // a leader deposed meanwhile still passes the barrier as a follower (its leader confirms
+            // the read index), and then holds everything up to it too: linearizable either way
+            return barrier(replica.get(), false).thenCompose(index -> probe(replica.get()))
+                    .exceptionallyCompose(error -> CompletableFuture.failedFuture(statusOf(error)));
+        }
+        if (forwarded) {
+            return CompletableFuture.failedFuture(ShardError.NO_LEADER.toStatus(shard.id() + " is not led from "
+                    + runtime.self()));
+        }
+        var request = MedianKeyRequest.newBuilder().setKeyspace(shard.keyspace()).setRoute(token(shard))
+                .setAtLeader(true).build();
+        var nodes = new ArrayList<NodeId>();
+        if (status != null && status.leader() != null && !status.leader().equals(runtime.self())) {
+            nodes.add(status.leader());
+        }
+        candidates(shard).stream().filter(n -> !nodes.contains(n)).forEach(nodes::add);
+        return forward(nodes, 0, (stub, x) -> stub.medianKey(request),
+                ShardError.NO_LEADER.toStatus(shard.id() + " has no leader now"))
+                .exceptionallyCompose(error -> CompletableFuture.failedFuture(statusOf(error)));
+    }
+
+    /** What a split or merge asks of {@code replica}: its range version, data bytes and median key or slot. */
+    private CompletableFuture<MedianKeyResponse> probe(ShardHost.Hosted replica) {
+        return CompletableFuture.supplyAsync(() -> {
             var b = MedianKeyResponse.newBuilder();
             try {
                 ShardStateMachine sm = replica.stateMachine();
@@ -474,7 +521,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
                 throw ShardError.NOT_HOSTED.toStatus(moved.getMessage());
             }
             return b.build();
-        }, executor), (stub, x) -> stub.medianKey(request));
+        }, executor);
     }
 
     // ------------------------------------------------------------------ routing

@@ -106,8 +106,9 @@
  * replicas refuse the merged range version until they apply the commit, so clients retry on
  * "shard moved". The rows travel in one log entry, hence in one peer message: the admin API
  * refuses sources over {@link dev.atoll.server.shard.AdminService#MERGE_SOURCE_BYTES_MAX}
- * ({@code MERGE_TOO_LARGE}), and the request waits (a while) until both groups have applied
- * every split of the map. Other refusals: {@code MERGE_NOT_ADJACENT}, {@code
+ * ({@code MERGE_TOO_LARGE}) as the source's leader counts them after a read barrier (a replica on
+ * the node asked may lag its group), and the request waits (a while, also through a leader change)
+ * until both groups have applied every split of the map. Other refusals: {@code MERGE_NOT_ADJACENT}, {@code
  * MERGE_KEYSPACE_MISMATCH}, {@code MERGE_NOT_RANGE} (directory shards, whose table is edited
  * instead), {@code MERGE_NOT_COLOCATED} (the replicas must first be moved onto the same nodes)
  * and {@code MERGE_IN_PROGRESS}. The placement driver ({@link dev.atoll.server.shard.ShardBalancer})

@@ -41,7 +41,10 @@ import java.util.stream.Stream;
  * elect all, process CPU per second of idle (the median of three windows), peer messages per
  * second, heap per group (per replica and per node), and how many groups are quiesced.
  * Not a test and never a gate: run with
- * {@code -Datoll.measure=true [-Datoll.measure.groups=1,100,1000,5000] [-Datoll.measure.quiesce=false]}.
+ * {@code -Datoll.measure=true [-Datoll.measure.groups=1,100,1000,5000] [-Datoll.measure.quiesce=false]
+ * [-Datoll.measure.hint=false|true|false,true]}. With a hint (the default, as ShardHost founds a
+ * keyspace's shards), one replica of each group, spread over the nodes, campaigns as soon as it
+ * starts; without, every replica waits for its election timeout.
  * The data directories go to /dev/shm when it exists ({@code -Datoll.measure.dir} to choose):
  * N groups need N founding fsyncs per node before the first tick, which is not what is measured.
  */
@@ -62,12 +65,15 @@ class IdleGroupsMeasurement {
         System.out.printf("measure idle-groups: cpus=%d tickMillis=%d heartbeatIntervalTicks=%d quiesceIdleTicks=%d%n",
                 Runtime.getRuntime().availableProcessors(), NodeRuntime.Options.defaults().tickMillis(),
                 config.heartbeatIntervalTicks(), config.quiesceIdleTicks());
-        for (int groups : counts) {
-            measure(groups, config);
+        for (String hint : System.getProperty("atoll.measure.hint", "true").split(",")) {
+            System.out.printf("measure idle-groups: first campaigner hinted=%s%n", hint.trim());
+            for (int groups : counts) {
+                measure(groups, config, Boolean.parseBoolean(hint.trim()));
+            }
         }
     }
 
-    private static void measure(int groupCount, RaftConfig config) throws Exception {
+    private static void measure(int groupCount, RaftConfig config, boolean hint) throws Exception {
         Path root = Files.createTempDirectory(baseDir(), "atoll-idle-");
         long heapBefore = usedHeapAfterGc();
         var nodes = new ArrayList<MeasuredNode>();
@@ -84,6 +90,11 @@ class IdleGroupsMeasurement {
             }
             long started = System.nanoTime();
             nodes.forEach(MeasuredNode::start);
+            if (hint) {
+                for (long g = 1; g <= groupCount; g++) {
+                    nodes.get((int) (g % nodes.size())).runtime.campaign(g);
+                }
+            }
             awaitAllElected(nodes, groupCount);
             double electSeconds = (System.nanoTime() - started) / 1e9;
             // let the election's stragglers (late votes, first heartbeats, quiescence) settle
@@ -111,11 +122,11 @@ class IdleGroupsMeasurement {
                 quiesced += n.runtime.quiescedGroups();
             }
             double heapPerReplica = (heapAfter - heapBefore) / (double) (groupCount * IDS.size());
-            System.out.printf("measure idle-groups groups=%d elect_all_s=%.2f idle_cpu_cores=%.3f (runs %s) "
+            System.out.printf("measure idle-groups groups=%d hinted=%s elect_all_s=%.2f idle_cpu_cores=%.3f (runs %s) "
                             + "loop_threads_cpu_cores=%.3f messages_per_s=%.0f heap_per_replica_bytes=%.0f "
                             + "heap_per_node_mb=%.1f quiesced_replicas=%d/%d leader_changes=%d loadavg=%s%n",
-                    groupCount, electSeconds, median(cpuPerSecond), format(cpuPerSecond), median(loopCpuPerSecond),
-                    median(messagesPerSecond), heapPerReplica, (heapAfter - heapBefore) / 3.0 / (1 << 20),
+                    groupCount, hint, electSeconds, median(cpuPerSecond), format(cpuPerSecond),
+                    median(loopCpuPerSecond), median(messagesPerSecond), heapPerReplica, (heapAfter - heapBefore) / 3.0 / (1 << 20),
                     quiesced, groupCount * IDS.size(), leaderChanges, loadAverage());
         } finally {
             nodes.forEach(MeasuredNode::close);
