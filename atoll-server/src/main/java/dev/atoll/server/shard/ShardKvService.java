@@ -296,7 +296,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             var b = RangeResponse.newBuilder();
             List<ShardStore.KeyValue> found;
             try {
-                found = replica.stateMachine().scan(request.getStart().toByteArray(), end, limit);
+                found = replica.stateMachine().scanPart(request.getStart().toByteArray(), end, limit);
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getStart());
             }
