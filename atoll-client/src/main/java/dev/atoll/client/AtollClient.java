@@ -345,7 +345,11 @@ public final class AtollClient implements AutoCloseable {
         return fetched;
     }
 
-    /** A ShardKV call the server routes itself (no route token), on each endpoint in turn. */
+    /**
+     * A ShardKV call the server routes itself (no route token), on each endpoint in turn. "Shard
+     * moved" is retried too: the server's Range plans its parts by its map and refuses the whole
+     * range when a shard moved under one of them; asked again, it plans by a newer map.
+     */
     private <R> R onAnyEndpoint(long deadline, Function<ShardKVGrpc.ShardKVBlockingStub, R> call) {
         StatusRuntimeException last = null;
         int failures = 0;
@@ -355,7 +359,8 @@ public final class AtollClient implements AutoCloseable {
                 return call.apply(stub(endpoint, deadline));
             } catch (StatusRuntimeException e) {
                 last = e;
-                if (!RETRIED.contains(AtollException.codeOf(e))) {
+                String code = AtollException.codeOf(e);
+                if (!RETRIED.contains(code) && !code.equals("SHARD_MOVED")) {
                     throw AtollException.of(e);
                 }
                 backoff(++failures, deadline);
