@@ -23,6 +23,8 @@ import dev.atoll.proto.shardkv.ShardRangeRequest;
 import dev.atoll.proto.shardmap.ReplicaRecord;
 import dev.atoll.proto.shardmap.ShardRecord;
 import dev.atoll.shard.Key;
+import dev.atoll.shard.KeyRange;
+import dev.atoll.shard.ScanStitch;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -31,7 +33,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -156,8 +157,8 @@ public final class AtollClient implements AutoCloseable {
     /**
      * The keys in [start, end) in key order, at most {@code limit} (1..{@value #RANGE_LIMIT_MAX}; 0 for
      * that maximum). A range keyspace is read shard by shard from each shard's leader, in key order,
-     * stopping at the limit; other keyspaces are read through the server's own Range. The answer is
-     * not one snapshot: each shard is read at its own moment.
+     * stopping at the limit (stitched by {@link ScanStitch}); other keyspaces are read through the
+     * server's own Range. The answer is not one snapshot: each shard is read at its own moment.
      */
     public RangeResult range(String keyspace, byte[] start, byte[] end, int limit, ReadConsistency consistency) {
         if (limit < 0 || limit > RANGE_LIMIT_MAX) {
@@ -173,28 +174,24 @@ public final class AtollClient implements AutoCloseable {
             return new RangeResult(pairs(r.getPairsList()), r.getMore());
         }
         Key endKey = end.length == 0 ? Key.END : Key.of(end);
-        var found = new ArrayList<KeyValue>();
-        byte[] cursor = start;
-        while (found.size() < wanted && Key.of(cursor).compareTo(endKey) < 0) {
-            int stillWanted = wanted - found.size();
-            byte[] from = cursor;
-            Answer<Part> a = onKey(keyspace, from, (stub, shard) -> {
-                Key shardEnd = KeyspaceRoutes.range(shard.orElseThrow()).end();
-                Key partEnd = shardEnd.compareTo(endKey) < 0 ? shardEnd : endKey;
-                var request = ShardRangeRequest.newBuilder().setKeyspace(keyspace).setRoute(token(shard.get()))
-                        .setStart(ByteString.copyFrom(from))
-                        .setEnd(partEnd.isEnd() ? ByteString.EMPTY : ByteString.copyFrom(partEnd.toBytes()))
-                        .setLimit(stillWanted).setSerializable(consistency == ReadConsistency.SERIALIZABLE).build();
-                return new Part(stub.shardRange(request), partEnd);
-            });
-            found.addAll(pairs(a.value().answer().getPairsList()));
-            if (a.value().end().isEnd()) {
-                break;
-            }
-            cursor = a.value().end().toBytes();
+        if (Key.of(start).compareTo(endKey) >= 0) {
+            return new RangeResult(List.of(), false);
         }
-        boolean more = found.size() > wanted - 1;
-        return new RangeResult(more ? found.subList(0, wanted - 1) : found, more);
+        // the same stitch as the server's Range (dev.atoll.shard.ScanStitch), driven from here
+        var scan = new ScanStitch<KeyValue>(new KeyRange(Key.of(start), endKey), wanted - 1, kv -> Key.of(kv.key()));
+        while (!scan.done()) {
+            Answer<Part> a = onKey(keyspace, scan.cursor().toBytes(), (stub, shard) -> {
+                ScanStitch.Part part = scan.nextPart(KeyspaceRoutes.range(shard.orElseThrow()));
+                Key partEnd = part.range().end();
+                var request = ShardRangeRequest.newBuilder().setKeyspace(keyspace).setRoute(token(shard.get()))
+                        .setStart(ByteString.copyFrom(part.range().start().toBytes()))
+                        .setEnd(partEnd.isEnd() ? ByteString.EMPTY : ByteString.copyFrom(partEnd.toBytes()))
+                        .setLimit(part.limit()).setSerializable(consistency == ReadConsistency.SERIALIZABLE).build();
+                return new Part(stub.shardRange(request), part);
+            });
+            scan.accept(a.value().part(), pairs(a.value().answer().getPairsList()));
+        }
+        return new RangeResult(scan.rows(), scan.more());
     }
 
     /** Forgets the cached map of {@code keyspace}: the next request fetches it. */
@@ -227,7 +224,7 @@ public final class AtollClient implements AutoCloseable {
     private record Answer<R>(R value, String endpoint, int attempts) {
     }
 
-    private record Part(RangeResponse answer, Key end) {
+    private record Part(RangeResponse answer, ScanStitch.Part part) {
     }
 
     private <R> Answer<R> onKey(String keyspace, byte[] key, Attempt<R> attempt) {
@@ -348,7 +345,11 @@ public final class AtollClient implements AutoCloseable {
         return fetched;
     }
 
-    /** A ShardKV call the server routes itself (no route token), on each endpoint in turn. */
+    /**
+     * A ShardKV call the server routes itself (no route token), on each endpoint in turn. "Shard
+     * moved" is retried too: the server's Range plans its parts by its map and refuses the whole
+     * range when a shard moved under one of them; asked again, it plans by a newer map.
+     */
     private <R> R onAnyEndpoint(long deadline, Function<ShardKVGrpc.ShardKVBlockingStub, R> call) {
         StatusRuntimeException last = null;
         int failures = 0;
@@ -358,7 +359,8 @@ public final class AtollClient implements AutoCloseable {
                 return call.apply(stub(endpoint, deadline));
             } catch (StatusRuntimeException e) {
                 last = e;
-                if (!RETRIED.contains(AtollException.codeOf(e))) {
+                String code = AtollException.codeOf(e);
+                if (!RETRIED.contains(code) && !code.equals("SHARD_MOVED")) {
                     throw AtollException.of(e);
                 }
                 backoff(++failures, deadline);

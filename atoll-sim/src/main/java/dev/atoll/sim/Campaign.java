@@ -2,6 +2,8 @@ package dev.atoll.sim;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -16,17 +18,23 @@ public final class Campaign {
     private Campaign() {
     }
 
-    /** What a campaign found: {@code failures} in seed order. */
+    /** What a campaign found: {@code failures} in seed order; {@code counts} summed over every seed. */
     public record Summary(int seedCount, List<SimResult> failures, long operationCount, long eventCount,
-                          double seconds) {
+                          double seconds, SortedMap<String, Long> counts) {
+        public Summary {
+            counts = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(counts));
+        }
+
         public int violationCount() {
             return failures.size();
         }
 
-        /** The one-line summary every campaign ends with. */
+        /** The one-line summary every campaign ends with; a simulation's own counts follow, sorted by name. */
         public String line() {
-            return String.format("seeds=%d violations=%d ops=%d seconds=%.1f", seedCount, failures.size(),
-                    operationCount, seconds);
+            var line = new StringBuilder(String.format("seeds=%d violations=%d ops=%d seconds=%.1f", seedCount,
+                    failures.size(), operationCount, seconds));
+            counts.forEach((name, count) -> line.append(' ').append(name).append('=').append(count));
+            return line.toString();
         }
     }
 
@@ -58,16 +66,18 @@ public final class Campaign {
             var failures = new ArrayList<SimResult>();
             long ops = 0;
             long events = 0;
+            var counts = new TreeMap<String, Long>();
             for (Future<SimResult> f : futures) {
                 SimResult r = f.get();
                 ops += r.operationCount();
                 events += r.eventCount();
+                r.counts().forEach((name, count) -> counts.merge(name, count, Long::sum));
                 if (!r.ok()) {
                     failures.add(r);
                     onFailure.accept(r);
                 }
             }
-            return new Summary(seedCount, failures, ops, events, (System.nanoTime() - started) / 1e9);
+            return new Summary(seedCount, failures, ops, events, (System.nanoTime() - started) / 1e9, counts);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("campaign interrupted", e);

@@ -34,6 +34,7 @@ import dev.atoll.shard.Key;
 import dev.atoll.shard.KeyRange;
 import dev.atoll.shard.KeySample;
 import dev.atoll.shard.RouteCheck;
+import dev.atoll.shard.ScanStitch;
 import dev.atoll.shard.ShardDescriptor;
 import dev.atoll.shard.ShardId;
 import dev.atoll.shard.ShardMap;
@@ -56,8 +57,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -78,7 +77,8 @@ import java.util.function.Function;
  * to the node the map names as the shard's leader, then to the other replicas if that node
  * cannot serve it. A forwarded request is never forwarded again. A request carrying a shard id
  * and epoch the key is no longer in is answered "shard moved" with the current descriptor.
- * A range is served shard by shard: range keyspaces in key order, stopping once the limit is
+ * A range is stitched from its shards' parts by the pure {@link ScanStitch} (what the simulator
+ * checks): range and geo keyspaces shard by shard in key order, stopping once the limit is
  * reached; hash and directory keyspaces from every shard at once, merged in key order.
  *
  * <p>Handlers never block: continuations run on {@code executor}.
@@ -237,52 +237,45 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             out.onCompleted();
             return;
         }
-        var range = new KeyRange(start, end);
-        List<ShardDescriptor> shards = map.shards(request.getKeyspace());
-        CompletableFuture<List<KeyValue>> pairs;
-        if (shards.stream().allMatch(s -> s.span() instanceof KeyRange)) {
-            // range and geo keyspaces: shard by shard in key order, each asked only for what is still missing
-            var inOrder = shards.stream().filter(s -> s.keyRange().overlaps(range))
-                    .sorted(Comparator.comparing(s -> s.keyRange().start())).toList();
-            pairs = inKeyOrder(inOrder, 0, request, range, limit + 1, new ArrayList<>());
+        var scan = new ScanStitch<KeyValue>(new KeyRange(start, end), limit, kv -> Key.of(kv.getKey().toByteArray()));
+        CompletableFuture<ScanStitch<KeyValue>> stitched;
+        if (ScanStitch.inKeyOrder(map.keyspace(request.getKeyspace()).orElseThrow().sharding())) {
+            stitched = inKeyOrder(map, request, scan);
         } else {
             // hash and directory keyspaces: a key range touches every shard
-            List<CompletableFuture<RangeResponse>> parts = shards.stream()
-                    .map(s -> shardRange(part(request, s, range, limit + 1), false)).toList();
-            pairs = CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(x -> {
-                var all = new ArrayList<KeyValue>();
-                parts.forEach(p -> all.addAll(p.join().getPairsList()));
-                all.sort((a, b) -> Arrays.compareUnsigned(a.getKey().toByteArray(), b.getKey().toByteArray()));
-                return all;
+            ScanStitch.Part part = scan.everyShardPart();
+            List<CompletableFuture<RangeResponse>> parts = map.shards(request.getKeyspace()).stream()
+                    .map(s -> shardRange(part(request, s, part), false)).toList();
+            stitched = CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(x -> {
+                scan.acceptEveryShard(parts.stream().map(p -> p.join().getPairsList()).toList());
+                return scan;
             });
         }
-        answer(pairs.thenApply(all -> RangeResponse.newBuilder().addAllPairs(all.subList(0, Math.min(limit,
-                all.size()))).setMore(all.size() > limit).build()), out);
+        answer(stitched.thenApply(s -> RangeResponse.newBuilder().addAllPairs(s.rows()).setMore(s.more()).build()),
+                out);
     }
 
-    private CompletableFuture<List<KeyValue>> inKeyOrder(List<ShardDescriptor> shards, int i, RangeRequest request,
-                                                         KeyRange range, int wanted, List<KeyValue> acc) {
-        if (i == shards.size() || acc.size() >= wanted) {
-            return CompletableFuture.completedFuture(acc);
+    /** Range and geo keyspaces: shard by shard in key order, by one map, each asked only for what is still missing. */
+    private CompletableFuture<ScanStitch<KeyValue>> inKeyOrder(ShardMap map, RangeRequest request,
+                                                               ScanStitch<KeyValue> scan) {
+        if (scan.done()) {
+            return CompletableFuture.completedFuture(scan);
         }
-        return shardRange(part(request, shards.get(i), range, wanted - acc.size()), false).thenComposeAsync(r -> {
-            acc.addAll(r.getPairsList());
-            return inKeyOrder(shards, i + 1, request, range, wanted, acc);
+        ShardDescriptor shard = map.lookup(request.getKeyspace(), scan.cursor()).orElseThrow();
+        ScanStitch.Part part = scan.nextPart(shard.keyRange());
+        return shardRange(part(request, shard, part), false).thenComposeAsync(r -> {
+            scan.accept(part, r.getPairsList());
+            return inKeyOrder(map, request, scan);
         }, executor);
     }
 
-    /** The part of a range one shard serves: the range cut to the shard's own keys (range shards). */
-    private static ShardRangeRequest part(RangeRequest request, ShardDescriptor shard, KeyRange range, int limit) {
-        Key start = range.start();
-        Key end = range.end();
-        if (shard.span() instanceof KeyRange r) {
-            start = start.compareTo(r.start()) >= 0 ? start : r.start();
-            end = end.compareTo(r.end()) <= 0 ? end : r.end();
-        }
+    /** The request for one shard's part of a range. */
+    private static ShardRangeRequest part(RangeRequest request, ShardDescriptor shard, ScanStitch.Part part) {
+        Key end = part.range().end();
         return ShardRangeRequest.newBuilder().setKeyspace(request.getKeyspace()).setRoute(token(shard))
-                .setStart(ByteString.copyFrom(start.toBytes()))
+                .setStart(ByteString.copyFrom(part.range().start().toBytes()))
                 .setEnd(end.isEnd() ? ByteString.EMPTY : ByteString.copyFrom(end.toBytes()))
-                .setLimit(limit).setSerializable(request.getSerializable()).build();
+                .setLimit(part.limit()).setSerializable(request.getSerializable()).build();
     }
 
     private CompletableFuture<RangeResponse> shardRange(ShardRangeRequest request, boolean forwarded) {
@@ -305,7 +298,7 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
             var b = RangeResponse.newBuilder();
             List<ShardStore.KeyValue> found;
             try {
-                found = replica.stateMachine().scan(request.getStart().toByteArray(), end, limit);
+                found = replica.stateMachine().scanPart(request.getStart().toByteArray(), end, limit);
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getStart());
             }

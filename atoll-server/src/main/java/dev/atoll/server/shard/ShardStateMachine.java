@@ -380,12 +380,34 @@ public final class ShardStateMachine implements StateMachine {
      * {@link #get}.
      */
     public List<ShardStore.KeyValue> scan(byte[] start, byte[] end, int limit) {
+        return scan(start, end, limit, false);
+    }
+
+    /**
+     * One shard's part of a Range: as {@link #scan}, but refused ({@link NotServed}) unless this
+     * replica holds the whole of [start, end) and is not frozen for a merge. A range replica that
+     * applied a split its node's map does not show yet would otherwise answer only the keys before
+     * the split, and the stitched range would miss the rest.
+     */
+    public List<ShardStore.KeyValue> scanPart(byte[] start, byte[] end, int limit) {
+        return scan(start, end, limit, true);
+    }
+
+    private List<ShardStore.KeyValue> scan(byte[] start, byte[] end, int limit, boolean whole) {
         ShardBounds before = bounds;
         checkOpen();
         if (before == null) {
             throw new NotServed(data.shardId() + " installs a snapshot");
         }
         Key scanEnd = end == null ? Key.END : Key.of(end);
+        if (whole) {
+            refuseIfFrozen();
+        }
+        if (whole && before.span() instanceof KeyRange own
+                && (own.start().compareTo(Key.of(start)) > 0 || own.end().compareTo(scanEnd) < 0)) {
+            throw new NotServed(data.shardId() + " holds " + own + ", not all of [" + Key.of(start) + ", " + scanEnd
+                    + ")");
+        }
         if (Key.of(start).compareTo(scanEnd) < 0
                 && ShardReplica.movesOverlap(handoffs, intakes, new KeyRange(Key.of(start), scanEnd))) {
             throw new NotServed(data.shardId() + " has keys of this range in flight to or from another shard");
@@ -461,7 +483,20 @@ public final class ShardStateMachine implements StateMachine {
         if (b == null || !ShardReplica.serves(b, handoffs, intakes, key)) {
             throw new NotServed(data.shardId() + " does not serve " + key + " now");
         }
+        refuseIfFrozen();
         return b;
+    }
+
+    /**
+     * A replica frozen for a merge serves no reads, as the pure replica refuses them: once the
+     * target has taken the merge, its keys are written there, and a node whose map still names
+     * this shard would read values older than writes already acknowledged.
+     */
+    private void refuseIfFrozen() {
+        PendingMerge frozen = pendingMerge;
+        if (frozen != null) {
+            throw new NotServed(data.shardId() + " is frozen for a merge into " + frozen.target());
+        }
     }
 
     private void checkUnchanged(ShardBounds before) {

@@ -188,6 +188,10 @@ class ShardStateMachineTest {
         source.apply(new Entry(3, 1, Entry.Kind.COMMAND, ShardCodec.encode(
                 new ShardCommand.PrepareMerge(ShardId.of(2), E, ShardId.of(1), E))));
         assertThat(source.apply(put(2, 4, "mango", "late"))).isInstanceOf(ShardResult.ShardMoved.class);
+        // nor does it serve reads: once the target takes the merge, writes go there
+        ShardStateMachine frozenSource = source;
+        assertThatThrownBy(() -> frozenSource.get(b("mango"))).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThatThrownBy(() -> frozenSource.scanPart(b("m"), null, 10)).isInstanceOf(ShardStateMachine.NotServed.class);
         store.close();
         store = ShardStore.open(dir.resolve("store"));
         source = replica(range(2, "m", ""));
@@ -291,6 +295,26 @@ class ShardStateMachineTest {
         assertThat(child.apply(new Entry(2, 1, Entry.Kind.COMMAND,
                 ShardStateMachine.put(ShardId.of(2), E, b("mango"), b("x"))))).isInstanceOf(ShardResult.StaleEpoch.class);
         assertThat(child.get(b("mango")).map(ShardStateMachineTest::s)).contains("3");
+    }
+
+    /**
+     * A node whose map does not show a split yet routes a Range's part for [a, z) to the parent,
+     * whose replica applied the split already: answering its own [a, m) would lose mango and zebra
+     * from the stitched range, so the part is refused and the caller re-routes.
+     */
+    @Test
+    void aRangePartReachingPastASplitTheReplicaAppliedIsRefusedNotCut() {
+        store = ShardStore.open(dir.resolve("store"));
+        ShardStateMachine parent = replica(range(1, "", ""));
+        parent.applyAll(List.of(put(2, "apple", "1"), put(3, "kiwi", "2"), put(4, "mango", "3"), put(5, "zebra", "4")));
+        parent.apply(new Entry(6, 1, Entry.Kind.COMMAND, ShardCodec.encode(
+                new ShardCommand.Split(ShardId.of(1), E, new SplitPoint.AtKey(Key.utf8("m")), ShardId.of(2)))));
+
+        assertThatThrownBy(() -> parent.scanPart(b("a"), b("z"), 10)).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThatThrownBy(() -> parent.scanPart(b("a"), null, 10)).isInstanceOf(ShardStateMachine.NotServed.class);
+        assertThat(keys(parent.scanPart(b("a"), b("m"), 10))).containsExactly("apple", "kiwi");
+        assertThat(keys(parent.scan(b("a"), b("z"), 10))).as("a plain scan cuts to the replica's span")
+                .containsExactly("apple", "kiwi");
     }
 
     @Test

@@ -61,7 +61,8 @@ import java.util.TreeSet;
  * N hosts, each running many Raft groups (the meta group, whose state machine is the
  * {@link ShardMap}, and one group per shard, whose state machine is a {@link ShardReplica});
  * three keyspaces, range-, hash- and directory-sharded. Clients route with a cached map, go
- * to the shard's leader and retry on ShardMoved or NotLeader; a {@link PlacementDriver} splits,
+ * to the shard's leader and retry on ShardMoved or NotLeader, and scan every keyspace across its
+ * shards through the product's {@link dev.atoll.shard.ScanStitch}; a {@link PlacementDriver} splits,
  * merges, moves replicas, transfers leaders, adds shards, moves hash slots and edits the
  * directory, carrying each data move out through the shard groups' logs; the same network,
  * disk and crash faults as the single-group simulator.
@@ -70,7 +71,8 @@ import java.util.TreeSet;
  * liveness phase (faults stop, every host back) the cluster must converge; then every shard's
  * replicas must agree, every key must be in exactly one shard (the one the map names), spans
  * must tile each keyspace, and the client history plus a final read of every key must be
- * linearizable, so no acknowledged write was lost or duplicated.
+ * linearizable, so no acknowledged write was lost or duplicated. Each scan's answer is checked as
+ * it arrives ({@link ScanCheck}).
  */
 public final class ShardedSimulation {
     static final long TICK_MICROS = 10_000;
@@ -308,7 +310,7 @@ public final class ShardedSimulation {
             }
         }
         mix(history.toString().hashCode());
-        return new SimResult(seed, violation, operationCount, eventCount, digest, describe());
+        return new SimResult(seed, violation, operationCount, eventCount, digest, describe(), clients.scans.counts());
     }
 
     public String transcript() {
@@ -322,14 +324,14 @@ public final class ShardedSimulation {
     private String describe() {
         return String.format("seed=%d nodes=%d clients=%d shards=%d->%d keys=%d/%d/%d snapshotEvery=%d batch=%d window=%d "
                         + "sendBeforePersist=%s fsyncUs=%d.. started{split=%d merge=%d move=%d transfer=%d} "
-                        + "done{split=%d merge=%d move=%d} relocations{started=%d done=%d addShard=%d} %s profile=%s",
+                        + "done{split=%d merge=%d move=%d} relocations{started=%d done=%d addShard=%d} %s %s profile=%s",
                 seed, options.nodeCount(), clients.count(), initialMap.shards().size(), placement.shardCount(),
                 keys.get(RANGE_KEYSPACE).size(), keys.get(HASH_KEYSPACE).size(), keys.get(DIRECTORY_KEYSPACE).size(),
                 snapshotEveryEntries,
                 raftConfig.appendEntriesMax(), raftConfig.inflightAppendsMax(), sendsBeforePersist, fsyncMicrosMin,
                 placement.splits, placement.merges, placement.moves, placement.transfers, placement.splitsDone,
                 placement.mergesDone, placement.movesDone, placement.relocations, placement.relocationsDone,
-                placement.addShards, outcomes(), profile);
+                placement.addShards, clients.scans.summary(), outcomes(), profile);
     }
 
     private String outcomes() {

@@ -37,5 +37,30 @@
  *       and states, a stand-in for the protobuf codec the server uses; shard groups carry
  *       {@link dev.atoll.shard.replica.ShardCodec} bytes.</li>
  * </ul>
+ *
+ * <h2>Scans across shards, and what they promise</h2>
+ * Clients scan every keyspace: a range [from, to) (from a client key or the keyspace's start, to
+ * another key or its end) with a limit. The answer is stitched by the product's own pure
+ * {@link dev.atoll.shard.ScanStitch}, the code the server's Range and the Java client run: a range
+ * keyspace is read shard by shard in key order from a cursor, each shard asked for the range cut to
+ * its span and for the rows still wanted; a hash or directory keyspace is read from every shard of
+ * one map at once, each asked for the whole range and one row more than the limit, and the
+ * answers are merged. Each part is one shard's Scan command, applied through its group's log at
+ * the range version the client routed it with (a replica at another version, or with keys of the
+ * range in flight, refuses it), so each part is a linearizable read of that shard. A refused part
+ * is asked again: in key order from the same cursor by a refreshed map; every shard at once as a
+ * whole new round of a refreshed map, since answers read under two maps could hold a moved key
+ * twice or miss it.
+ *
+ * <p>The consistency promised, and checked ({@link dev.atoll.sim.sharded.ScanCheck}), is therefore
+ * per key, not a snapshot: the rows are in strictly increasing key order, inside the range, at most
+ * the limit ("more" only with exactly the limit); each row's value is one its key may hold at some
+ * moment between the scan's invocation and its answer; and each key the answer covers (the whole
+ * range, or up to the last row when the limit cut it) that is missing was absent at some such
+ * moment. So a key acknowledged-written before the scan began and not deleted since is in the
+ * answer. Two keys of different shards may be seen at different moments: the scan as a whole is
+ * not atomic, and nothing checks that it is. Every key of the range is also recorded in the
+ * history as a read over the scan's interval, which the linearizability check places among the
+ * key's other operations.
  */
 package dev.atoll.sim.sharded;

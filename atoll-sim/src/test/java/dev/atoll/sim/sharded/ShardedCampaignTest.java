@@ -13,7 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * every seed must keep every group's Raft invariants, converge after healing, leave each key in
  * exactly the shard the map names with its last acknowledged value, and produce a linearizable
  * history, while the placement driver splits, merges and moves shards, moves hash slots and edits
- * the directory (moving their keys' data between shards) under faults.
+ * the directory (moving their keys' data between shards) under faults, and clients scan every
+ * keyspace across its shards.
  */
 class ShardedCampaignTest {
     private static int threads() {
@@ -45,6 +46,7 @@ class ShardedCampaignTest {
         int moves = 0;
         int relocations = 0;
         int addShards = 0;
+        var scans = new java.util.TreeMap<String, Long>();
         for (long seed = 1; seed <= 5; seed++) {
             var sim = new ShardedSimulation(seed, SimOptions.of(5, FaultProfile.Set.NONE));
             SimResult r = sim.run();
@@ -54,12 +56,20 @@ class ShardedCampaignTest {
             moves += sim.placement.movesDone;
             relocations += sim.placement.relocationsDone;
             addShards += sim.placement.addShards;
+            r.counts().forEach((name, count) -> scans.merge(name, count, Long::sum));
         }
         assertThat(splits).isGreaterThan(5);
         assertThat(merges).isGreaterThan(2);
         assertThat(moves).isGreaterThan(5);
         assertThat(relocations).as("slot moves and directory edits carried out").isGreaterThan(10);
         assertThat(addShards).isGreaterThan(2);
+        for (String keyspace : java.util.List.of(ShardedSimulation.RANGE_KEYSPACE, ShardedSimulation.HASH_KEYSPACE,
+                ShardedSimulation.DIRECTORY_KEYSPACE)) {
+            assertThat(scans.getOrDefault("scansAnswered." + keyspace, 0L)).as("scans of %s answered", keyspace)
+                    .isGreaterThan(20);
+        }
+        assertThat(scans.get("scansCut")).as("scans cut by their limit").isGreaterThan(20);
+        assertThat(scans.get("scanRows")).isGreaterThan(200);
     }
 
     private static String describe(Campaign.Summary s) {

@@ -16,7 +16,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (from seed 1): IGNORE_EPOCH at 1 under every fault set (a write routed by a map from before a
  * split lands outside the replica's span: the final check or the linearizability check sees it);
  * MERGE_WITHOUT_FREEZE at 3 without faults: a write the source takes after the freeze misses the
- * merge, and a later read of the target is stale.
+ * merge, and a later read of the target is stale. The scan stitch's (ScanCheck catches them):
+ * SCAN_SKIPS_BOUNDARY_KEY at 1 without faults and at 14 under every fault (a scan of the range
+ * keyspace never asks for the first key of a shard, split off at it, and reads it as absent
+ * although it was acknowledged-written before the scan); SCAN_DROPS_A_SHARD at 1 without faults and
+ * under every fault (a scan of the directory keyspace leaves one shard's answer out and reads one of
+ * its keys as absent).
  */
 class ShardedMutationsAreCaughtTest {
     @ParameterizedTest(name = "{0} with --faults {1}: caught within {2} seeds")
@@ -24,6 +29,10 @@ class ShardedMutationsAreCaughtTest {
             "IGNORE_EPOCH,         none, 20",
             "IGNORE_EPOCH,         all,  20",
             "MERGE_WITHOUT_FREEZE, none, 40",
+            "SCAN_SKIPS_BOUNDARY_KEY, none, 8",
+            "SCAN_SKIPS_BOUNDARY_KEY, all,  20",
+            "SCAN_DROPS_A_SHARD,      none, 8",
+            "SCAN_DROPS_A_SHARD,      all,  8",
     })
     void campaignReportsAViolation(String mutation, String faults, int seedsMax) {
         var options = SimOptions.of(5, FaultProfile.Set.parse(faults)).withMutation(mutation);
