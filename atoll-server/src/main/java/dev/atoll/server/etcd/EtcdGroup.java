@@ -164,6 +164,7 @@ public final class EtcdGroup {
             return;
         }
         byte[] command = op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray();
+        Executor answering = callExecutor();
         runtime.propose(groupId, command)
                 .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
                 // handleAsync, not whenCompleteAsync: the stage after it must fail only when this
@@ -175,11 +176,23 @@ public final class EtcdGroup {
                         answer(result, respond, out);
                     }
                     return null;
-                }, continuations)
+                }, answering)
                 .exceptionally(rejected -> {
                     out.onError(statusOf(rejected));
                     return null;
                 });
+    }
+
+    /**
+     * Where the answer to the write being served is built and sent: the gRPC event loop that
+     * decoded it (handlers run there, directExecutor), which writes the response anyway. The loop
+     * thread's completion then costs one hand-off, to that event loop, instead of one to a pool
+     * thread and a second from the pool thread to the event loop. Off an event loop (in-process
+     * calls, tests), the pool.
+     */
+    private Executor callExecutor() {
+        Executor loop = io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap.currentExecutor();
+        return loop != null ? loop : continuations;
     }
 
     /**
