@@ -26,6 +26,8 @@ public final class EtcdApi implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final LeaseExpiry leaseExpiry;
     private final List<ServerServiceDefinition> services;
+    /** How often requests past their timeout are failed: how late a timeout may fire. */
+    static final long DEADLINE_SWEEP_MILLIS = 50;
 
     /**
      * A bounded pool for the API's continuations and watch delivery (pass the same one to
@@ -75,6 +77,8 @@ public final class EtcdApi implements AutoCloseable {
 
     public void start() {
         leaseExpiry.start();
+        scheduler.scheduleWithFixedDelay(group.deadlines()::sweep, DEADLINE_SWEEP_MILLIS, DEADLINE_SWEEP_MILLIS,
+                TimeUnit.MILLISECONDS);
         long progressEvery = group.options().watchProgressIntervalMillis();
         scheduler.scheduleWithFixedDelay(() -> group.stateMachine().watchHub().notifyProgress(), progressEvery,
                 progressEvery, TimeUnit.MILLISECONDS);

@@ -63,9 +63,13 @@ public final class EtcdGroup {
     /** Runs the continuations of proposals and reads on {@code executor}, a round's together. */
     private final Executor continuations;
     private final AtomicLong nextRequestId;
+    /** Fails proposals and read barriers that outlive requestTimeoutMillis; swept by {@link EtcdApi}. */
+    private final RequestDeadlines deadlines;
 
     /** Continuations waiting for their drain, at most (the pool's own queue bound). */
     static final int CONTINUATIONS_QUEUED_MAX = 10_000;
+    /** Requests whose timeout is watched by the sweep; beyond it, a JDK timer each. */
+    static final int DEADLINES_WATCHED_MAX = 262_144;
 
     /**
      * {@code executor} runs every continuation of a proposal or read (bounded: a rejection is
@@ -82,6 +86,7 @@ public final class EtcdGroup {
         this.leaderChannels = leaderChannels;
         this.executor = executor;
         this.continuations = new CoalescingExecutor(executor, CONTINUATIONS_QUEUED_MAX);
+        this.deadlines = new RequestDeadlines(options.requestTimeoutMillis(), DEADLINES_WATCHED_MAX, System::nanoTime);
         // unique across the cluster: the member id's low bits above a per-process counter
         this.nextRequestId = new AtomicLong((members.memberId(runtime.self()) & 0xFFFFFL) << 40);
     }
@@ -130,6 +135,10 @@ public final class EtcdGroup {
         return executor;
     }
 
+    RequestDeadlines deadlines() {
+        return deadlines;
+    }
+
     public LogStatus status() {
         return runtime.status(groupId);
     }
@@ -164,8 +173,8 @@ public final class EtcdGroup {
             return;
         }
         byte[] command = op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray();
-        runtime.propose(groupId, command)
-                .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS)
+        Executor answering = callExecutor();
+        deadlines.watch(runtime.propose(groupId, command))
                 // handleAsync, not whenCompleteAsync: the stage after it must fail only when this
                 // callback throws or the executor refuses it, never again for the proposal's own error
                 .handleAsync((result, error) -> {
@@ -175,11 +184,23 @@ public final class EtcdGroup {
                         answer(result, respond, out);
                     }
                     return null;
-                }, continuations)
+                }, answering)
                 .exceptionally(rejected -> {
                     out.onError(statusOf(rejected));
                     return null;
                 });
+    }
+
+    /**
+     * Where the answer to the write being served is built and sent: the gRPC event loop that
+     * decoded it (handlers run there, directExecutor), which writes the response anyway. The loop
+     * thread's completion then costs one hand-off, to that event loop, instead of one to a pool
+     * thread and a second from the pool thread to the event loop. Off an event loop (in-process
+     * calls, tests), the pool.
+     */
+    private Executor callExecutor() {
+        Executor loop = io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap.currentExecutor();
+        return loop != null ? loop : continuations;
     }
 
     /**
@@ -192,7 +213,7 @@ public final class EtcdGroup {
                                      java.util.function.Supplier<A> read, StreamObserver<A> out) {
         boolean forwarded = forwarded();
         CompletableFuture<?> barrier = serializable ? CompletableFuture.completedFuture(0L)
-                : runtime.readBarrier(groupId).orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+                : deadlines.watch(runtime.readBarrier(groupId));
         barrier.handleAsync((index, error) -> {
             if (error != null) {
                 fail(method, request, forwarded, error, out);
@@ -352,7 +373,7 @@ public final class EtcdGroup {
 
     /** Proposes a command with no client waiting on a particular answer (lease expiry). */
     CompletableFuture<Object> proposeInternal(Command.Builder op) {
-        return runtime.propose(groupId, op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray())
-                .orTimeout(options.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+        return deadlines.watch(runtime.propose(groupId,
+                op.setRequestId(nextRequestId.incrementAndGet()).build().toByteArray()));
     }
 }

@@ -25,8 +25,8 @@ import java.util.concurrent.TimeUnit;
  * stream at a time on the peer's channel, the peer's credit, and the reconnect schedule.
  *
  * <p>All state is guarded by {@code this}: the runtime's loop thread (send, flush), the
- * transport's timer thread (reconnect, gRPC callbacks: acks, stream end, readiness) and
- * {@code close} meet here. Nothing under the lock blocks: gRPC's {@code onNext} only buffers.
+ * transport's timer thread (reconnect, probes), its event loop (gRPC callbacks: acks, stream end,
+ * readiness) and {@code close} meet here. Nothing under the lock blocks: gRPC's {@code onNext} only buffers.
  */
 final class OutboundLink {
     private static final Logger log = LoggerFactory.getLogger(OutboundLink.class);

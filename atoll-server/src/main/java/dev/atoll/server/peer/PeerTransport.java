@@ -40,9 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p><b>Threads.</b> {@link #send} and {@link #flush} are meant for the runtime's loop thread
  * and never block: send encodes and queues (or drops, when the peer's bounded queue is full),
  * flush writes what is queued into gRPC's buffers. They are thread-safe nonetheless.
- * Acks, reconnects and stream ends run on this transport's timer thread
- * ({@code atoll-peer-<node>-timer}); outbound I/O on its own event loop
- * ({@code atoll-peer-<node>-io-*}). Inbound messages reach the {@link PeerInbox} on the peer
+ * Reconnects and liveness probes run on this transport's timer thread
+ * ({@code atoll-peer-<node>-timer}); outbound I/O, and the acks, readiness and stream ends it
+ * reads, on its own event loop ({@code atoll-peer-<node>-io-*}). Inbound messages reach the {@link PeerInbox} on the peer
  * server's gRPC threads, in order per sender: the inbox must hand them to the loop thread
  * (see {@link InboundQueue}) and never call a core itself.
  *
@@ -177,7 +177,11 @@ public final class PeerTransport implements AutoCloseable {
         ManagedChannel channel = NettyChannelBuilder.forTarget(target)
                 .eventLoopGroup(eventLoop)
                 .channelType(NioSocketChannel.class)
-                .executor(timer)
+                // acks, readiness and stream ends are handled on the event loop that read them: an
+                // ack per batch, each handed to the timer thread, woke it about once per put
+                // (bench/RESULTS.md, 12-02 afternoon); the handlers only take the link's lock, which
+                // the loop thread holds briefly, and never block
+                .directExecutor()
                 // TLS comes with the security work (DESIGN.md §6: mTLS between peers when on).
                 .usePlaintext()
                 .maxInboundMessageSize(ACK_BYTES_MAX)
