@@ -13,10 +13,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The sharded simulator must find real bugs in the shard replica: with each deliberate bug on, a
  * campaign reports a violation within a bounded number of seeds. Runs are deterministic, so the
  * first catching seed is stable; each bound sits a little above it. First catching seeds today
- * (from seed 1): IGNORE_EPOCH at 1 under every fault set (a write routed by a map from before a
- * split lands outside the replica's span: the final check or the linearizability check sees it);
- * MERGE_WITHOUT_FREEZE at 3 without faults: a write the source takes after the freeze misses the
- * merge, and a later read of the target is stale. The scan stitch's (ScanCheck catches them):
+ * (from seed 1; the clients' scans of every keyspace moved them): IGNORE_EPOCH at 1 without faults
+ * and at 2 under every fault (a replica serves a request routed by a map from before a split or
+ * move: two shards answer the same key to one scan, or a scan reads a value overwritten before it
+ * began); MERGE_WITHOUT_FREEZE at 16 without faults: a write the source takes after the freeze
+ * misses the merge, and a later read of the target is stale. The scan stitch's (ScanCheck catches them):
  * SCAN_SKIPS_BOUNDARY_KEY at 1 without faults and at 14 under every fault (a scan of the range
  * keyspace never asks for the first key of a shard, split off at it, and reads it as absent
  * although it was acknowledged-written before the scan); SCAN_DROPS_A_SHARD at 1 without faults and
