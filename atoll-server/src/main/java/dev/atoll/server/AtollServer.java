@@ -85,6 +85,12 @@ public final class AtollServer implements AutoCloseable {
     /** How long a member joining a running cluster tries to reach it before giving up. */
     static final Duration JOIN_TIMEOUT = Duration.ofSeconds(60);
     static final long RECONCILE_PERIOD_MILLIS = 100;
+    /**
+     * Heartbeats of the meta and default groups every 2 ticks (100 ms, etcd's default), not every
+     * tick: each round is a message and an answer to and from every follower of both groups, and
+     * a thread wake at each end; an election timeout (10 to 20 ticks) still spans 5 or more.
+     */
+    static final int HEARTBEAT_INTERVAL_TICKS = 2;
     /** How long a leader being removed waits for a successor before removing itself. */
     static final long HAND_OVER_PATIENCE_MILLIS = 3_000;
     /** How long without a leader before a member asks its peers whether it was removed. */
@@ -134,7 +140,8 @@ public final class AtollServer implements AutoCloseable {
         EtcdOptions etcdOptions = EtcdOptions.defaults();
         // a whole request must fit one Raft entry, and one AppendEntries (with headroom)
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
-                RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024);
+                RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024)
+                .withHeartbeatIntervalTicks(HEARTBEAT_INTERVAL_TICKS);
         // Shard groups quiesce: an idle one costs no heartbeats and no ticks (bench/IDLE-GROUPS.md).
         // A quiesced follower notices a leader that is hung or partitioned away (not crashed)
         // through the peer link's liveness probes (3 s without an ack). The meta and default
