@@ -293,12 +293,16 @@ public final class ShardKvService extends ShardKVGrpc.ShardKVImplBase {
         // a replica that has not applied a split yet still holds the keys after it: cut to the map's span
         byte[] end = shard.get().span() instanceof KeyRange r && !r.end().isEnd()
                 && (asked == null || Key.of(asked).compareTo(r.end()) > 0) ? r.end().toBytes() : asked;
+        // and from the span's start: a part asked from before it (a whole shard's rows: no start) is the span's
+        byte[] start = shard.get().span() instanceof KeyRange r
+                && Key.of(request.getStart().toByteArray()).compareTo(r.start()) < 0
+                ? r.start().toBytes() : request.getStart().toByteArray();
         int limit = request.getLimit() == 0 ? RANGE_LIMIT_MAX : Math.min(request.getLimit(), RANGE_LIMIT_MAX + 1);
         return onShard(shard.get(), forwarded, replica -> barrier(replica, request.getSerializable()).thenApply(i -> {
             var b = RangeResponse.newBuilder();
             List<ShardStore.KeyValue> found;
             try {
-                found = replica.stateMachine().scanPart(request.getStart().toByteArray(), end, limit);
+                found = replica.stateMachine().scanPart(start, end, limit);
             } catch (ShardStateMachine.NotServed moved) {
                 throw moved(request.getKeyspace(), request.getStart());
             }
