@@ -7,7 +7,8 @@
 #
 # What it does: starts a 3-member etcd (Debian's 3.4.23, installed when missing) on
 # 127.0.0.1, runs the workloads below with `atoll bench`, stops it; then a 3-node Atoll
-# (`atoll server` x3, the CLI jar) on 127.0.0.1, same workloads, stops it; A B A B for
+# (`atoll server` x3, the CLI jar) on 127.0.0.1, same workloads, stops it; then Atoll with lease
+# reads for the range-linearizable-lease row; A B A B for
 # --rounds rounds (default 3), each side fresh (new data dirs) every round. Then prints one
 # markdown row per workload: the throughput ratio Atoll/etcd of the medians over rounds, and
 # each side's median ops/s and median p99. Every process it starts is stopped by PID on exit.
@@ -26,8 +27,8 @@
 #     appends it to the node's one WAL and fdatasyncs it (FileChannel.force(false)) once per
 #     round, then sends the messages that depended on it, then applies; a write is
 #     acknowledged once a quorum has it in their synced WALs and the leader applied it.
-#     The MVCC store (RocksDB) is written without sync; recovery replays the WAL. Unlike
-#     etcd, the leader fsyncs before sending AppendEntries, not in parallel.
+#     The MVCC store (RocksDB) is written without sync; recovery replays the WAL. As etcd's,
+#     the leader sends its AppendEntries before its own fsync, so followers write in parallel.
 #     --snapshot-count is set to 100,000 to match etcd's default.
 #
 # Workloads (rows of the table):
@@ -37,6 +38,15 @@
 #   range-linearizable   range of one key, --consistency l, 64 clients over 4 connections
 #   range-serializable   range of one key, --consistency s, 64 clients over 4 connections
 #   txn                  compare-and-swap on mod revision, 64 clients over 4 connections
+#   range-linearizable-lease
+#                        range-linearizable against a third side, Atoll started with
+#                        --read-mode lease: the leader confirms a read from its lease (the last
+#                        heartbeat round a quorum acknowledged, valid 8 of the 10 ticks of an
+#                        election timeout), not by a heartbeat round per batch of reads. etcd 3.4
+#                        has no lease reads (its ReadIndex is the row above); TiKV and CockroachDB
+#                        serve linearizable reads from leases by default. Each round this side
+#                        writes the keys (--prewarm-others of put-64), warms the reads (--prewarm)
+#                        and measures this one workload.
 # The puts run first each round, so the ranges and txns find the keys present.
 #
 # Timing: after a side is up, --prewarm (default 20 s) of unrecorded put-64 load, then
@@ -91,7 +101,8 @@ workload_args() {
         txn) echo "txn --txn-compare mod --conns 4 --clients 64" ;;
     esac
 }
-COMMON_ARGS="--key-count 10000 --key-size 16 --val-size 256 --key-dist uniform --warmup $WARMUP --duration $DURATION --json --no-progress"
+KEYS_ARGS="--key-count 10000 --key-size 16 --val-size 256"
+COMMON_ARGS="$KEYS_ARGS --key-dist uniform --warmup $WARMUP --duration $DURATION --json --no-progress"
 
 log() { echo "compare-etcd: $*" >&2; }
 
@@ -194,7 +205,9 @@ start_etcd() {
 }
 
 start_atoll() {
-    local round=$1 i cluster="" clients=""
+    # start_atoll ROUND SIDE [SERVER ARGS...]: SIDE names its data and logs (atoll, atoll-lease)
+    local round=$1 side=$2 i cluster="" clients=""
+    shift 2
     for i in 0 1 2; do
         cluster+="${cluster:+,}n$((i + 1))=127.0.0.1:${A_PEER[$i]}"
         clients+="${clients:+,}n$((i + 1))=127.0.0.1:${A_CLIENT[$i]}"
@@ -203,19 +216,17 @@ start_atoll() {
         local name="n$((i + 1))" jfr=()
         if [ -n "$PROFILE" ]; then
             mkdir -p "$PROFILE"
-            jfr=("-XX:StartFlightRecording=settings=profile,filename=$(cd "$PROFILE" && pwd)/atoll-$name-round$round.jfr")
+            jfr=("-XX:StartFlightRecording=settings=profile,filename=$(cd "$PROFILE" && pwd)/$side-$name-round$round.jfr")
         fi
-        "${JAVA[@]}" "${jfr[@]}" -jar "$JAR" server --name "$name" --data-dir "$WORK/data/atoll-$round/$name" \
+        "${JAVA[@]}" "${jfr[@]}" -jar "$JAR" server --name "$name" --data-dir "$WORK/data/$side-$round/$name" \
             --listen-client "127.0.0.1:${A_CLIENT[$i]}" --listen-peer "127.0.0.1:${A_PEER[$i]}" \
-            --initial-cluster "$cluster" --initial-cluster-clients "$clients" --snapshot-count 100000 \
-            >"$WORK/logs/atoll-$name-$round.log" 2>&1 &
+            --initial-cluster "$cluster" --initial-cluster-clients "$clients" --snapshot-count 100000 "$@" \
+            >"$WORK/logs/$side-$name-$round.log" 2>&1 &
         PIDS+=($!)
     done
-    await_ready atoll "$A_ENDPOINTS"
+    await_ready "$side" "$A_ENDPOINTS"
 }
 
-# Server CPU (user + system) of every process we started, in clock ticks: a figure that a busy
-# machine disturbs much less than throughput does.
 CLK_TCK="$(getconf CLK_TCK)"
 cpu_ticks() {
     local pid total=0
@@ -227,17 +238,29 @@ cpu_ticks() {
 }
 
 run_side() {
-    local side=$1 round=$2 endpoints w
-    if [ "$side" = etcd ]; then start_etcd "$round"; endpoints="$E_ENDPOINTS"; else start_atoll "$round"; endpoints="$A_ENDPOINTS"; fi
-    # shellcheck disable=SC2046
-    bench $(workload_args put-64) --endpoints "$endpoints" --duration "$PREWARM" --json --no-progress \
-        >"$WORK/results/$side-$round-prewarm.json"
-    for w in range-linearizable range-serializable txn; do
-        # shellcheck disable=SC2046
-        bench $(workload_args "$w") --endpoints "$endpoints" --key-count 10000 --key-size 16 --val-size 256 \
-            --duration "$PREWARM_OTHERS" --json --no-progress >"$WORK/results/$side-$round-prewarm-$w.json"
-    done
-    for w in "${WORKLOADS[@]}"; do
+    local side=$1 round=$2 endpoints w workloads=("${WORKLOADS[@]}")
+    case "$side" in
+        etcd) start_etcd "$round"; endpoints="$E_ENDPOINTS" ;;
+        atoll) start_atoll "$round" atoll; endpoints="$A_ENDPOINTS" ;;
+        atoll-lease) start_atoll "$round" atoll-lease --read-mode lease; endpoints="$A_ENDPOINTS" ;;
+    esac
+    if [ "$side" = atoll-lease ]; then
+        # only the linearizable reads differ: the keys written, then the reads warmed as long as
+        # the other sides' puts
+        workloads=(range-linearizable)
+        bench $(workload_args put-64) --endpoints "$endpoints" $KEYS_ARGS --duration "$PREWARM_OTHERS" --json \
+            --no-progress >"$WORK/results/$side-$round-prewarm.json"
+        bench $(workload_args range-linearizable) --endpoints "$endpoints" $KEYS_ARGS --duration "$PREWARM" --json \
+            --no-progress >"$WORK/results/$side-$round-prewarm-range-linearizable.json"
+    else
+        bench $(workload_args put-64) --endpoints "$endpoints" --duration "$PREWARM" --json --no-progress \
+            >"$WORK/results/$side-$round-prewarm.json"
+        for w in range-linearizable range-serializable txn; do
+            bench $(workload_args "$w") --endpoints "$endpoints" $KEYS_ARGS \
+                --duration "$PREWARM_OTHERS" --json --no-progress >"$WORK/results/$side-$round-prewarm-$w.json"
+        done
+    fi
+    for w in "${workloads[@]}"; do
         local file="$WORK/results/$side-$round-$w.json" before after
         before=$(cpu_ticks)
         # shellcheck disable=SC2046 # the workload's arguments are words on purpose
@@ -260,6 +283,7 @@ log "$ROUNDS round(s); per side $PREWARM put prewarm and $PREWARM_OTHERS of each
 for round in $(seq 1 "$ROUNDS"); do
     run_side etcd "$round"
     run_side atoll "$round"
+    run_side atoll-lease "$round"
 done
 
 # ---------------------------------------------------------------- the table
@@ -269,21 +293,27 @@ field() { local side=$1 w=$2 f=$3; for round in $(seq 1 "$ROUNDS"); do jq -r "$f
 echo
 echo "| workload | Atoll/etcd | Atoll ops/s | Atoll p99 ms | etcd ops/s | etcd p99 ms | errors Atoll/etcd | server CPU us/op Atoll/etcd |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-for w in "${WORKLOADS[@]}"; do
-    a_ops=$(field atoll "$w" .opsPerSecond | median)
+row() {
+    # row LABEL ATOLL_SIDE WORKLOAD: Atoll's side against etcd's same workload
+    local label=$1 aside=$2 w=$3
+    a_ops=$(field "$aside" "$w" .opsPerSecond | median)
     e_ops=$(field etcd "$w" .opsPerSecond | median)
-    a_p99=$(field atoll "$w" .latencyMicrosP99 | median)
+    a_p99=$(field "$aside" "$w" .latencyMicrosP99 | median)
     e_p99=$(field etcd "$w" .latencyMicrosP99 | median)
-    a_err=$(field atoll "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
+    a_err=$(field "$aside" "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
     e_err=$(field etcd "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
-    a_cpu=$(field atoll "$w" .serverCpuMicrosPerOp | median)
+    a_cpu=$(field "$aside" "$w" .serverCpuMicrosPerOp | median)
     e_cpu=$(field etcd "$w" .serverCpuMicrosPerOp | median)
-    awk -v w="$w" -v ao="$a_ops" -v eo="$e_ops" -v ap="$a_p99" -v ep="$e_p99" -v ae="$a_err" -v ee="$e_err" \
+    awk -v w="$label" -v ao="$a_ops" -v eo="$e_ops" -v ap="$a_p99" -v ep="$e_p99" -v ae="$a_err" -v ee="$e_err" \
         -v ac="$a_cpu" -v ec="$e_cpu" 'BEGIN {
         ratio = eo > 0 ? sprintf("%.2fx", ao / eo) : "n/a"
         printf "| %s | %s | %.0f | %.2f | %.0f | %.2f | %d/%d | %.0f/%.0f |\n", w, ratio, ao, ap / 1000, eo, ep / 1000, ae, ee, ac, ec
     }'
+}
+for w in "${WORKLOADS[@]}"; do
+    row "$w" atoll "$w"
 done
+row range-linearizable-lease atoll-lease range-linearizable
 echo
 echo "Medians over $ROUNDS round(s) (A B A B, etcd first); ops/s = successful requests per second over $DURATION after a $WARMUP warmup (each side prewarmed $PREWARM of puts, $PREWARM_OTHERS of each other workload); p99 in ms."
 if [ "$QUICK" -eq 1 ]; then echo "(--quick: one short round; for a rough look only)"; fi

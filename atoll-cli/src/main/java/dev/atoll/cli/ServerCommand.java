@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "server", description = "Run one Atoll node: --name, --data-dir, --listen-client, --listen-peer, "
         + "--initial-cluster, [--initial-cluster-state new|existing], [--initial-cluster-clients], [--listen-metrics], "
-        + "[--snapshot-count N], [--region R], [--zone Z], [--capacity-bytes N], [--config FILE].")
+        + "[--snapshot-count N], [--read-mode index|lease], [--region R], [--zone Z], [--capacity-bytes N], [--config FILE].")
 final class ServerCommand implements Callable<Integer> {
     @Unmatched
     List<String> args = new ArrayList<>();

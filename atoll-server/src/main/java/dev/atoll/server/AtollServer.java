@@ -141,7 +141,8 @@ public final class AtollServer implements AutoCloseable {
         // a whole request must fit one Raft entry, and one AppendEntries (with headroom)
         RaftConfig raft = RaftConfig.defaults().withFlowControl(RaftConfig.INFLIGHT_APPENDS_MAX,
                 RaftConfig.APPEND_ENTRIES_MAX, (int) config.requestBytesMax() + 64 * 1024)
-                .withHeartbeatIntervalTicks(HEARTBEAT_INTERVAL_TICKS);
+                .withHeartbeatIntervalTicks(HEARTBEAT_INTERVAL_TICKS)
+                .withReadMode(config.readMode(), RaftConfig.LEASE_CLOCK_DRIFT_TICKS_MAX);
         // Shard groups quiesce: an idle one costs no heartbeats and no ticks (bench/IDLE-GROUPS.md).
         // A quiesced follower notices a leader that is hung or partitioned away (not crashed)
         // through the peer link's liveness probes (3 s without an ack). The meta and default

@@ -1,5 +1,6 @@
 package dev.atoll.server;
 
+import dev.atoll.consensus.raft.ReadMode;
 import dev.atoll.core.NodeId;
 import dev.atoll.server.cluster.NodeLabels;
 import dev.atoll.server.shard.AdminService;
@@ -20,7 +21,7 @@ import java.util.Properties;
  * {@code listen-metrics}, {@code initial-cluster}, {@code initial-cluster-clients},
  * {@code request-bytes-max}, {@code snapshot-count}, {@code initial-cluster-state}, {@code region},
  * {@code zone}, {@code capacity-bytes}, {@code split-size-bytes}, {@code split-load-qps},
- * {@code merge-after-seconds}, {@code rebalance}).
+ * {@code merge-after-seconds}, {@code rebalance}, {@code read-mode}).
  * A bad value
  * is refused with a message naming the key; nothing starts.
  *
@@ -46,6 +47,13 @@ import java.util.Properties;
  * @param rebalance             {@code on} (default): this node, while it leads the meta group, runs the placement
  *                              driver (splits, replica and leader balancing); {@code off}: placement changes only by
  *                              admin command, as CockroachDB with its replicate queue disabled
+ * @param readMode              how a leader confirms a linearizable read: {@code index} (default, as etcd): a
+ *                              heartbeat round acknowledged by a quorum after the read arrived (ReadIndex, batched);
+ *                              {@code lease}: from the leader lease of the last acknowledged round, no round trip
+ *                              while it holds (as TiKV's and CockroachDB's lease reads), falling back to ReadIndex
+ *                              when it has run out. A lease assumes the nodes' clocks run at nearly the same rate
+ *                              (drift under 2 ticks, 100 ms, per election timeout); it does not depend on their
+ *                              wall-clock time
  */
 public record ServerConfig(
         String name,
@@ -60,7 +68,8 @@ public record ServerConfig(
         ClusterState initialClusterState,
         NodeLabels labels,
         SplitPolicy splitPolicy,
-        boolean rebalance) {
+        boolean rebalance,
+        ReadMode readMode) {
 
     /** etcd's --initial-cluster-state. */
     public enum ClusterState {
@@ -91,6 +100,7 @@ public record ServerConfig(
         }
         labels = labels == null ? NodeLabels.DEFAULT : labels;
         splitPolicy = splitPolicy == null ? SplitPolicy.defaults() : splitPolicy;
+        readMode = readMode == null ? ReadMode.READ_INDEX : readMode;
         if (dataDir == null) {
             throw new IllegalArgumentException("data-dir: required");
         }
@@ -127,7 +137,7 @@ public record ServerConfig(
     public ServerConfig withLabels(NodeLabels newLabels) {
         return new ServerConfig(name, dataDir, listenClient, listenPeer, listenMetrics, initialCluster,
                 initialClusterClients, requestBytesMax, snapshotCount, initialClusterState, newLabels, splitPolicy,
-                rebalance);
+                rebalance, readMode);
     }
 
     /**
@@ -157,7 +167,7 @@ public record ServerConfig(
         var known = java.util.Set.of("name", "data-dir", "listen-client", "listen-peer", "listen-metrics",
                 "initial-cluster", "initial-cluster-clients", "request-bytes-max", "snapshot-count",
                 "initial-cluster-state", "region", "zone", "capacity-bytes", "split-size-bytes", "split-load-qps",
-                "merge-after-seconds", "rebalance");
+                "merge-after-seconds", "rebalance", "read-mode");
         for (String k : merged.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException(k + ": unknown setting (known: " + new java.util.TreeSet<>(known) + ")");
@@ -179,7 +189,8 @@ public record ServerConfig(
                 splitPolicy(number(merged, "split-size-bytes", SplitPolicy.defaults().splitSizeBytes()),
                         number(merged, "split-load-qps", SplitPolicy.defaults().splitLoadQps()),
                         number(merged, "merge-after-seconds", MERGE_AFTER_SECONDS_DEFAULT)),
-                onOff("rebalance", merged.getOrDefault("rebalance", "on")));
+                onOff("rebalance", merged.getOrDefault("rebalance", "on")),
+                readMode(merged.getOrDefault("read-mode", "index")));
     }
 
     /**
@@ -200,6 +211,14 @@ public record ServerConfig(
         }
         return new SplitPolicy(sizeBytes, loadQps, Math.min(sizeBytes / 5, AdminService.MERGE_SOURCE_BYTES_MAX),
                 loadQps / 5, mergeAfterSeconds);
+    }
+
+    private static ReadMode readMode(String value) {
+        return switch (value.strip()) {
+            case "index" -> ReadMode.READ_INDEX;
+            case "lease" -> ReadMode.LEASE;
+            default -> throw new IllegalArgumentException("read-mode: expected index or lease, got " + value);
+        };
     }
 
     private static boolean onOff(String key, String value) {

@@ -64,4 +64,12 @@ class ServerConfigTest {
         assertThatThrownBy(() -> parse("--merge-after-seconds", "-1")).hasMessageStartingWith("merge-after-seconds:");
         assertThatThrownBy(() -> parse("--merge-after-seconds", "soon")).hasMessageStartingWith("merge-after-seconds:");
     }
+
+    @Test
+    void linearizableReadsUseReadIndexUnlessLeaseReadsAreAskedFor() {
+        assertThat(parse().readMode()).isEqualTo(dev.atoll.consensus.raft.ReadMode.READ_INDEX);
+        assertThat(parse("--read-mode", "index").readMode()).isEqualTo(dev.atoll.consensus.raft.ReadMode.READ_INDEX);
+        assertThat(parse("--read-mode=lease").readMode()).isEqualTo(dev.atoll.consensus.raft.ReadMode.LEASE);
+        assertThatThrownBy(() -> parse("--read-mode", "optimistic")).hasMessageStartingWith("read-mode:");
+    }
 }

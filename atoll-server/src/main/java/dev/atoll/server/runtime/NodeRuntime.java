@@ -76,6 +76,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class NodeRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
+    /**
+     * Ticks delivered at once after a pause, at most: more than any election timeout or lease
+     * counts, so every timer that ran out during the pause has run out when the loop goes on.
+     */
+    static final long TICKS_CAUGHT_UP_MAX = 100;
 
     /**
      * Limits and timing of a runtime. {@code snapshotsInFlightMax}: snapshots captured and not yet
@@ -478,7 +483,6 @@ public final class NodeRuntime implements AutoCloseable {
         running = true;
         refreshStatus(List.copyOf(groups.values()));
         loop = Thread.ofPlatform().name("raft-loop-" + self).start(this::runLoop);
-        Thread.ofPlatform().name("raft-ticker-" + self).daemon().start(this::runTicker);
     }
 
     public NodeId self() {
@@ -673,31 +677,6 @@ public final class NodeRuntime implements AutoCloseable {
 
     // ------------------------------------------------------------------ the loop
 
-    private void runTicker() {
-        long next = System.nanoTime();
-        while (running) {
-            next += TimeUnit.MILLISECONDS.toNanos(options.tickMillis());
-            long sleepNanos = next - System.nanoTime();
-            if (sleepNanos > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(sleepNanos);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            } else {
-                // behind (a pause): the missed ticks are still delivered, so timeouts and
-                // leases measure the real elapsed time
-                next = Math.max(next, System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(options.tickMillis() * 100));
-            }
-            while (!tasks.offer(this::tickAll)) {
-                if (!running) {
-                    return;
-                }
-                Thread.onSpinWait();
-            }
-        }
-    }
-
     /**
      * Ticks every group that is not quiesced. A quiesced follower whose leader's node cannot be
      * reached is told so first (which wakes it): that is how an idle group notices its leader
@@ -743,14 +722,37 @@ public final class NodeRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * The loop: waits for tasks until the next tick is due, delivers the ticks due by the clock,
+     * then runs the tasks and a round. Ticks are counted here from {@link System#nanoTime}, on the
+     * thread that serves reads, before the tasks that arrived meanwhile run: a read confirmed by
+     * a leader lease ({@code ReadMode.LEASE}) is judged by a clock no older than the read's
+     * arrival, even right after the process was paused (a GC pause, SIGSTOP) or the loop held up
+     * by a slow fsync. A separate ticker thread queueing ticks could not promise that: after a
+     * pause, a read queued before its catch-up ticks would be judged by the clock of before the
+     * pause, and served from a lease that had run out meanwhile.
+     */
     private void runLoop() {
         var batch = new ArrayList<Runnable>(options.tasksPerRoundMax());
+        long tickNanos = TimeUnit.MILLISECONDS.toNanos(options.tickMillis());
+        long nextTick = System.nanoTime() + tickNanos;
         while (running) {
             try {
-                Runnable first = tasks.poll(options.tickMillis(), TimeUnit.MILLISECONDS);
+                long waitNanos = nextTick - System.nanoTime();
+                Runnable first = waitNanos > 0 ? tasks.poll(waitNanos, TimeUnit.NANOSECONDS) : tasks.poll();
                 if (first != null) {
                     batch.add(first);
                     tasks.drainTo(batch, options.tasksPerRoundMax() - 1);
+                }
+                long now = System.nanoTime();
+                if (now - nextTick >= 0) {
+                    long due = ticksDue(now, nextTick, tickNanos);
+                    // behind (a pause): the missed ticks are still delivered, so timeouts and
+                    // leases measure the real elapsed time, up to a bound past every timeout
+                    for (long i = Math.min(due, TICKS_CAUGHT_UP_MAX); i > 0; i--) {
+                        tickAll();
+                    }
+                    nextTick += due * tickNanos;
                 }
                 for (Runnable task : batch) {
                     task.run();
@@ -775,6 +777,14 @@ public final class NodeRuntime implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * How many ticks are due at {@code now} when the next was due at {@code nextTick} (not after
+     * {@code now}): the one due and every whole tick period since.
+     */
+    static long ticksDue(long now, long nextTick, long tickNanos) {
+        return (now - nextTick) / tickNanos + 1;
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.atoll.server.it;
 
-import dev.atoll.sim.check.History;
 import dev.atoll.sim.check.Linearizability;
 import dev.atoll.sim.check.Op;
 import io.etcd.jetcd.ByteSequence;
@@ -83,7 +82,7 @@ class KillLeaderTest {
         clients.add(admin);
         awaitWrite(admin.getKVClient(), Duration.ofSeconds(60));
 
-        var history = new History();
+        var history = new ClientHistory();
         var acknowledged = new ConcurrentHashMap<String, String>();
         var running = new AtomicBoolean(true);
         var sequence = new AtomicLong();
@@ -144,14 +143,14 @@ class KillLeaderTest {
         assertThat(leader.log()).as("the restarted node installed a snapshot from the new leader")
                 .contains("snapshot_installed");
 
-        var verdict = Linearizability.check(history);
+        var verdict = Linearizability.check(history.history());
         assertThat(verdict.verdict()).as(verdict.explanation()).isNotEqualTo(Linearizability.Verdict.NOT_LINEARIZABLE);
         System.out.printf("kill -9 of the leader: first write sent after the kill acknowledged %.0f ms after it; %d writes acknowledged; "
-                        + "history of %d operations: %s%n", failoverNanos / 1e6, acknowledged.size(), history.size(),
+                        + "history of %d operations: %s%n", failoverNanos / 1e6, acknowledged.size(), history.history().size(),
                 verdict.verdict());
     }
 
-    private void load(int clientId, KV kv, History history, Map<String, String> acknowledged, AtomicBoolean running,
+    private void load(int clientId, KV kv, ClientHistory history, Map<String, String> acknowledged, AtomicBoolean running,
                       AtomicLong sequence, AtomicLong lastWriteOkNanos) {
         var random = new java.util.Random(clientId);
         while (running.get()) {
@@ -171,23 +170,23 @@ class KillLeaderTest {
                     lastWriteOkNanos.set(System.nanoTime());
                 } else if (choice == 1) {
                     String value = "v" + n;
-                    int op = record(history, clientId, new Op.Put(register, value));
+                    int op = history.invoke(clientId, new Op.Put(register, value));
                     try {
                         kv.put(bytes(register), bytes(value)).get(5, TimeUnit.SECONDS);
-                        complete(history, op, true, null);
+                        history.complete(op, true, null);
                         lastWriteOkNanos.set(System.nanoTime());
                     } catch (ExecutionException | TimeoutException e) {
-                        indeterminate(history, op);
+                        history.indeterminate(op);
                     }
                 } else {
-                    int op = record(history, clientId, new Op.Get(register));
+                    int op = history.invoke(clientId, new Op.Get(register));
                     try {
                         GetResponse r = kv.get(bytes(register)).get(5, TimeUnit.SECONDS);
                         String value = r.getKvs().isEmpty() ? null
                                 : r.getKvs().get(0).getValue().toString(StandardCharsets.UTF_8);
-                        complete(history, op, true, value);
+                        history.complete(op, true, value);
                     } catch (ExecutionException | TimeoutException e) {
-                        complete(history, op, false, null); // a read that failed had no effect
+                        history.complete(op, false, null); // a read that failed had no effect
                     }
                 }
             } catch (ExecutionException | TimeoutException e) {
@@ -196,28 +195,6 @@ class KillLeaderTest {
                 Thread.currentThread().interrupt();
                 return;
             }
-        }
-    }
-
-    private static int record(History history, int clientId, Op op) {
-        synchronized (history) {
-            return history.invoke(clientId, System.nanoTime(), op);
-        }
-    }
-
-    private static void complete(History history, int op, boolean ok, String result) {
-        synchronized (history) {
-            if (ok) {
-                history.ok(op, System.nanoTime(), result);
-            } else {
-                history.fail(op, System.nanoTime());
-            }
-        }
-    }
-
-    private static void indeterminate(History history, int op) {
-        synchronized (history) {
-            history.info(op, System.nanoTime());
         }
     }
 
