@@ -273,7 +273,7 @@ run_side() {
             ($span | split(" ") | map(secs) | add) as $seconds
             | . + {serverCpuMicrosPerOp: (if .opsPerSecond > 0 then ($ticks / $hz) * 1e6 / (.opsPerSecond * $seconds) else 0 end)}' \
             "$WORK/results/raw.json" >"$file"
-        log "round $round $side $w: $(jq -r '"\(.opsPerSecond|floor) ops/s, p99 \(.latencyMicrosP99/1000) ms, errors \(.errorCount), server CPU \(.serverCpuMicrosPerOp|floor) us/op"' "$file")"
+        log "round $round $side $w: $(jq -r '"\(.opsPerSecond|floor) ops/s, p99 \(.latencyMicrosP99/1000) ms, errors \(.errorCount), server CPU \(.serverCpuMicrosPerOp|floor) us/op, load generator CPU \(.clientCpuMicrosPerOp // 0|floor) us/op"' "$file")"
     done
     stop_pids
 }
@@ -291,8 +291,8 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR
 field() { local side=$1 w=$2 f=$3; for round in $(seq 1 "$ROUNDS"); do jq -r "$f" "$WORK/results/$side-$round-$w.json"; done; }
 
 echo
-echo "| workload | Atoll/etcd | Atoll ops/s | Atoll p99 ms | etcd ops/s | etcd p99 ms | errors Atoll/etcd | server CPU us/op Atoll/etcd |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| workload | Atoll/etcd | Atoll ops/s | Atoll p99 ms | etcd ops/s | etcd p99 ms | errors Atoll/etcd | server CPU us/op Atoll/etcd | load generator CPU us/op Atoll run/etcd run |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 row() {
     # row LABEL ATOLL_SIDE WORKLOAD: Atoll's side against etcd's same workload
     local label=$1 aside=$2 w=$3
@@ -304,10 +304,12 @@ row() {
     e_err=$(field etcd "$w" .errorCount | awk '{ s += $1 } END { print s + 0 }')
     a_cpu=$(field "$aside" "$w" .serverCpuMicrosPerOp | median)
     e_cpu=$(field etcd "$w" .serverCpuMicrosPerOp | median)
+    a_gen=$(field "$aside" "$w" '.clientCpuMicrosPerOp // 0' | median)
+    e_gen=$(field etcd "$w" '.clientCpuMicrosPerOp // 0' | median)
     awk -v w="$label" -v ao="$a_ops" -v eo="$e_ops" -v ap="$a_p99" -v ep="$e_p99" -v ae="$a_err" -v ee="$e_err" \
-        -v ac="$a_cpu" -v ec="$e_cpu" 'BEGIN {
+        -v ac="$a_cpu" -v ec="$e_cpu" -v ag="$a_gen" -v eg="$e_gen" 'BEGIN {
         ratio = eo > 0 ? sprintf("%.2fx", ao / eo) : "n/a"
-        printf "| %s | %s | %.0f | %.2f | %.0f | %.2f | %d/%d | %.0f/%.0f |\n", w, ratio, ao, ap / 1000, eo, ep / 1000, ae, ee, ac, ec
+        printf "| %s | %s | %.0f | %.2f | %.0f | %.2f | %d/%d | %.0f/%.0f | %.0f/%.0f |\n", w, ratio, ao, ap / 1000, eo, ep / 1000, ae, ee, ac, ec, ag, eg
     }'
 }
 for w in "${WORKLOADS[@]}"; do
@@ -316,4 +318,5 @@ done
 row range-linearizable-lease atoll-lease range-linearizable
 echo
 echo "Medians over $ROUNDS round(s) (A B A B, etcd first); ops/s = successful requests per second over $DURATION after a $WARMUP warmup (each side prewarmed $PREWARM of puts, $PREWARM_OTHERS of each other workload); p99 in ms."
+echo "Server CPU: the three servers' user+system time per request; load generator CPU: the \`atoll bench\` process's own, per request. The two share the machine's cores: where the generator takes as much CPU per request as etcd's servers, even a server costing nothing could not double etcd's throughput."
 if [ "$QUICK" -eq 1 ]; then echo "(--quick: one short round; for a rough look only)"; fi

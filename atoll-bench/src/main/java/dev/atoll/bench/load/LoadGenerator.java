@@ -118,12 +118,26 @@ public final class LoadGenerator {
                     }
                 }, measureStartNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
             }
+            // the generator's own CPU per request from the start of measuring to the end
+            long[] cpuAtMeasureStart = {-1, 0};
+            scheduler.schedule(() -> {
+                synchronized (cpuAtMeasureStart) {
+                    cpuAtMeasureStart[0] = processCpuNanos();
+                    cpuAtMeasureStart[1] = completedOps.sum();
+                }
+            }, Math.max(0, measureStartNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
             clientsDone = new CountDownLatch(options.clientCount());
             for (int k = 0; k < options.clientCount(); k++) {
                 var stub = sharded != null ? null : KVGrpc.newStub(channels.get(k % channels.size()));
                 new Client(k, stub, new SplittableRandom(options.seed() * 1_000_003L + k)).next();
             }
             report(watch);
+            double clientCpuMicrosPerOp;
+            synchronized (cpuAtMeasureStart) {
+                long ops = completedOps.sum() - cpuAtMeasureStart[1];
+                clientCpuMicrosPerOp = cpuAtMeasureStart[0] < 0 || ops <= 0 ? Double.NaN
+                        : (processCpuNanos() - cpuAtMeasureStart[0]) / 1e3 / ops;
+            }
             if (watch != null) {
                 drain(watch);
             }
@@ -137,7 +151,7 @@ public final class LoadGenerator {
             }
             return new LoadResult(options, seconds, measuredOps.sum(), Latency.of(measuredLatency.getIntervalHistogram()),
                     errors.snapshot(), txn,
-                    watch == null ? null : watch.deliveries(options.watcherCount()));
+                    watch == null ? null : watch.deliveries(options.watcherCount()), clientCpuMicrosPerOp);
         } finally {
             if (watch != null) {
                 watch.close();
@@ -153,6 +167,12 @@ public final class LoadGenerator {
                 c.awaitTermination(5, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /** CPU time of this whole process (every thread), in nanoseconds. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static ManagedChannel channel(String endpoint) {

@@ -19,9 +19,14 @@ import java.util.TreeMap;
  * @param errors          failed requests by gRPC status code name
  * @param txn             compare-and-swap outcomes, or null for other workloads
  * @param watch           deliveries, or null for other workloads
+ * @param clientCpuMicrosPerOp the load generator's own CPU (its whole process, every thread) per
+ *                        request completed while measuring, or NaN when not measured: on a
+ *                        machine the generator shares with the servers, what it takes is not
+ *                        theirs, and it bounds the throughput ratio any server can reach
  */
 public record LoadResult(LoadOptions options, double durationSeconds, long opCount, Latency latency,
-                         SortedMap<String, Long> errors, TxnOutcomes txn, WatchDeliveries watch) {
+                         SortedMap<String, Long> errors, TxnOutcomes txn, WatchDeliveries watch,
+                         double clientCpuMicrosPerOp) {
 
     /** Of the measured compare-and-swaps: how many swapped and how many found the key changed. */
     public record TxnOutcomes(long swapCount, long conflictCount) {
@@ -33,6 +38,12 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
 
     public LoadResult {
         errors = new TreeMap<>(errors);
+    }
+
+    /** A result whose load generator CPU was not measured. */
+    public LoadResult(LoadOptions options, double durationSeconds, long opCount, Latency latency,
+                      SortedMap<String, Long> errors, TxnOutcomes txn, WatchDeliveries watch) {
+        this(options, durationSeconds, opCount, latency, errors, txn, watch, Double.NaN);
     }
 
     public double opsPerSecond() {
@@ -69,6 +80,9 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
         o.put("opsPerSecond", opsPerSecond());
         putLatency(o, "latency", latency);
         o.put("errorCount", errorCount());
+        if (Double.isFinite(clientCpuMicrosPerOp)) {
+            o.put("clientCpuMicrosPerOp", clientCpuMicrosPerOp);
+        }
         var e = new JsonObject();
         errors.forEach(e::put);
         o.putRaw("errors", e.toString());
@@ -112,6 +126,9 @@ public record LoadResult(LoadOptions options, double durationSeconds, long opCou
             b.append(String.format(Locale.ROOT, "watch: %d watchers, %d events delivered = %.1f events/s%n",
                     watch.watcherCount(), watch.eventCount(), watch.eventsPerSecond()));
             b.append(latencyLine("delivery latency (put sent to event received)", watch.latency()));
+        }
+        if (Double.isFinite(clientCpuMicrosPerOp)) {
+            b.append(String.format(Locale.ROOT, "load generator CPU: %.0f us per request%n", clientCpuMicrosPerOp));
         }
         b.append(errors.isEmpty() ? "errors: none" : "errors: " + errorCount() + " " + errors).append('\n');
         return b.toString();

@@ -52,4 +52,14 @@ class LoadResultTest {
         assertThat(range.toJson()).contains("\"consistency\":\"serializable\"").contains("\"opsPerSecond\":0.000");
         assertThat(LoadResult.JsonObject.quote("a\"b\\c\n\u0001")).isEqualTo("\"a\\\"b\\\\c\\n\\u0001\"");
     }
+
+    @Test
+    void theLoadGeneratorsOwnCpuPerRequestIsReportedWhenMeasured() {
+        var options = LoadOptions.parse("put --duration 10s".split(" "));
+        var measured = new LoadResult(options, 1.0, 10, latency(), new TreeMap<>(), null, null, 87.25);
+        assertThat(measured.toJson()).contains("\"errorCount\":0,\"clientCpuMicrosPerOp\":87.250,");
+        assertThat(measured.toText()).contains("load generator CPU: 87 us per request");
+        var unmeasured = new LoadResult(options, 1.0, 10, latency(), new TreeMap<>(), null, null);
+        assertThat(unmeasured.toJson()).doesNotContain("clientCpu");
+    }
 }
