@@ -205,15 +205,18 @@ public final class EtcdGroup {
 
     /**
      * Answers with {@code read} served locally once a linearizable read barrier passed (or at once
-     * when serializable). The barriers of a round pass together on the loop thread, and their
-     * reads share a hand-off; a serializable read comes alone from its event loop and takes a
-     * pool thread of its own, as reads of other clients may run beside it.
+     * when serializable). A linearizable read is served, like a write's answer, on the gRPC event
+     * loop that decoded it ({@link #callExecutor}), which writes the response anyway: one hand-off
+     * from the loop thread instead of one to a pool thread and a second to the event loop. A
+     * serializable read comes alone from its event loop and takes a pool thread of its own, as
+     * reads of other clients may run beside it.
      */
     <Q extends Message, A> void read(MethodDescriptor<Q, A> method, Q request, boolean serializable,
                                      java.util.function.Supplier<A> read, StreamObserver<A> out) {
         boolean forwarded = forwarded();
         CompletableFuture<?> barrier = serializable ? CompletableFuture.completedFuture(0L)
                 : deadlines.watch(runtime.readBarrier(groupId));
+        Executor serving = serializable ? executor : callExecutor();
         barrier.handleAsync((index, error) -> {
             if (error != null) {
                 fail(method, request, forwarded, error, out);
@@ -229,7 +232,7 @@ public final class EtcdGroup {
             out.onNext(response);
             out.onCompleted();
             return null;
-        }, serializable ? executor : continuations).exceptionally(rejected -> {
+        }, serving).exceptionally(rejected -> {
             out.onError(statusOf(rejected));
             return null;
         });
