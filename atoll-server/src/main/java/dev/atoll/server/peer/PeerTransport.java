@@ -13,6 +13,9 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -68,6 +71,8 @@ public final class PeerTransport implements AutoCloseable {
     private final PeerService service;
     private final ScheduledThreadPoolExecutor timer;
     private final EventLoopGroup eventLoop;
+    /** Whether {@link #eventLoop} runs on Netty's native epoll (else the JDK's selector). */
+    private final boolean nativeEpoll;
     private final Map<NodeId, OutboundLink> links = new ConcurrentHashMap<>();
     private final Map<NodeId, PeerMeters> meters = new ConcurrentHashMap<>();
     private final PeerMeters unknownPeerMeters;
@@ -103,8 +108,13 @@ public final class PeerTransport implements AutoCloseable {
             return t;
         });
         timer.setRemoveOnCancelPolicy(true);
+        // Netty's native epoll where it loads (Linux), as gRPC's own server and channels use: the
+        // JDK selector it replaces cost the peer I/O thread a good part of its CPU per batch
+        // (select bookkeeping, the selector's locks) and the loop thread's wakeups more.
+        this.nativeEpoll = Epoll.isAvailable();
         this.eventLoop = new MultiThreadIoEventLoopGroup(options.clientEventLoopThreads(),
-                new DefaultThreadFactory("atoll-peer-" + self + "-io", true), NioIoHandler.newFactory());
+                new DefaultThreadFactory("atoll-peer-" + self + "-io", true),
+                nativeEpoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         nodeMeters.add(Gauge.builder("atoll.peer.outbound.messages.max", options, o -> o.outboundMessagesMax())
                 .description("bound of each peer's outbound queue, in messages").tag("node", self.value())
                 .register(registry));
@@ -176,7 +186,7 @@ public final class PeerTransport implements AutoCloseable {
         meters.put(peer, peerMeters);
         ManagedChannel channel = NettyChannelBuilder.forTarget(target)
                 .eventLoopGroup(eventLoop)
-                .channelType(NioSocketChannel.class)
+                .channelType(nativeEpoll ? EpollSocketChannel.class : NioSocketChannel.class)
                 // acks, readiness and stream ends are handled on the event loop that read them: an
                 // ack per batch, each handed to the timer thread, woke it about once per put
                 // (bench/RESULTS.md, 12-02 afternoon); the handlers only take the link's lock, which
@@ -191,7 +201,7 @@ public final class PeerTransport implements AutoCloseable {
                 .build();
         var link = new OutboundLink(self, peer, target, clusterId, options, channel, timer, peerMeters);
         links.put(peer, link);
-        log.info("peer_added node={} peer={} target={}", self, peer, target);
+        log.info("peer_added node={} peer={} target={} io={}", self, peer, target, nativeEpoll ? "epoll" : "nio");
         link.start();
     }
 

@@ -1,6 +1,7 @@
 package dev.atoll.server.peer;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.atoll.consensus.raft.RaftMessage;
 import dev.atoll.core.NodeId;
 import dev.atoll.core.protocol.Entry;
@@ -40,7 +41,9 @@ public final class RaftWireCodec {
 
     /** The wire form of {@code envelope} for group {@code groupId}; {@code traceparent} may be null. */
     public static PeerMessage encode(long groupId, Envelope<RaftMessage> envelope, String traceparent) {
-        requireWire(groupId >= 0, "group id is a uint64 on the wire: %d", groupId);
+        if (groupId < 0) {
+            throw new IllegalArgumentException("group id is a uint64 on the wire: " + groupId);
+        }
         var b = PeerMessage.newBuilder()
                 .setGroupId(groupId)
                 .setFromNode(envelope.from().value())
@@ -155,7 +158,10 @@ public final class RaftWireCodec {
                     case NOOP -> dev.atoll.proto.peer.Entry.Kind.NOOP;
                     case MEMBERSHIP -> dev.atoll.proto.peer.Entry.Kind.MEMBERSHIP;
                 })
-                .setData(ByteString.copyFrom(entry.data()))
+                // Not copied: an entry's data is never written once the entry exists (the log,
+                // the WAL and the state machine only read it), and a leader encodes each entry
+                // once per follower on its loop thread.
+                .setData(UnsafeByteOperations.unsafeWrap(entry.data()))
                 .build();
     }
 
@@ -306,7 +312,9 @@ public final class RaftWireCodec {
         long index = u64(wire.getIndex(), "entry index");
         long term = u64(wire.getTerm(), "entry term");
         malformedIf(index == 0, "entry index 0");
-        malformedIf(term == 0, "entry term 0 at index " + index);
+        if (term == 0) {
+            throw new PeerMalformedException("entry term 0 at index " + index);
+        }
         Entry.Kind kind = switch (wire.getKind()) {
             case COMMAND -> Entry.Kind.COMMAND;
             case NOOP -> Entry.Kind.NOOP;
@@ -346,33 +354,39 @@ public final class RaftWireCodec {
 
     /** @throws PeerMalformedException when {@code value} is empty or too long to be a node id */
     static NodeId nodeId(String value, String field) {
-        malformedIf(value.isEmpty(), field + " is empty");
-        malformedIf(value.length() > NODE_ID_CHARS_MAX, field + " longer than " + NODE_ID_CHARS_MAX + " chars");
+        if (value.isEmpty()) {
+            throw new PeerMalformedException(field + " is empty");
+        }
+        if (value.length() > NODE_ID_CHARS_MAX) {
+            throw new PeerMalformedException(field + " longer than " + NODE_ID_CHARS_MAX + " chars");
+        }
         return NodeId.of(value);
     }
 
     // ----------------------------------------------------------------------------- helpers
 
     private static long u64(long value) {
-        requireWire(value >= 0, "negative value in a uint64 field: %d", value);
+        if (value < 0) {
+            throw new IllegalArgumentException("negative value in a uint64 field: " + value);
+        }
         return value;
     }
 
     /** A uint64 read into a Java long is negative when it is above 2^63-1: no index or term gets there. */
     private static long u64(long value, String field) {
-        malformedIf(value < 0, field + " above 2^63-1");
+        if (value < 0) {
+            throw new PeerMalformedException(field + " above 2^63-1");
+        }
         return value;
     }
 
+    /**
+     * For a constant {@code reason} only: an argument is built before the call, on every message
+     * decoded, so a reason that names a value is built inside an explicit {@code if} instead.
+     */
     private static void malformedIf(boolean condition, String reason) {
         if (condition) {
             throw new PeerMalformedException(reason);
-        }
-    }
-
-    private static void requireWire(boolean condition, String format, Object... args) {
-        if (!condition) {
-            throw new IllegalArgumentException(String.format(format, args));
         }
     }
 }

@@ -201,6 +201,22 @@ class RaftWireCodecTest {
     }
 
     @Test
+    void aMalformedMessageNamesTheFieldAndTheValue() {
+        PeerMessage valid = RaftWireCodec.encode(1, new Envelope<>(N1, N2, new RaftMessage.AppendEntries(2, 1, 1,
+                List.of(new Entry(7, 2, Entry.Kind.COMMAND, new byte[] {1})), 1)), "");
+        var entry = valid.getAppendEntries().getEntries(0);
+        assertReason(valid.toBuilder().setAppendEntries(valid.getAppendEntries().toBuilder()
+                .setEntries(0, entry.toBuilder().setTerm(0))).build(), "entry term 0 at index 7");
+        assertReason(valid.toBuilder().setAppendEntries(valid.getAppendEntries().toBuilder()
+                .setEntries(0, entry.toBuilder().setIndex(-1))).build(), "entry index above 2^63-1");
+        assertReason(valid.toBuilder().setAppendEntries(valid.getAppendEntries().toBuilder().setCommitIndex(-1))
+                .build(), "commit_index above 2^63-1");
+        assertReason(valid.toBuilder().setFromNode("").build(), "from_node is empty");
+        assertReason(valid.toBuilder().setToNode("x".repeat(RaftWireCodec.NODE_ID_CHARS_MAX + 1)).build(),
+                "to_node longer than " + RaftWireCodec.NODE_ID_CHARS_MAX + " chars");
+    }
+
+    @Test
     void aBodyFromANewerProtocolIsMalformedNotACrash() throws Exception {
         // Field 24 (tag 0xc2 0x01: field 24, length-delimited) is kept for a future Raft message:
         // this node parses it as an unknown field and sees no body.
@@ -236,6 +252,11 @@ class RaftWireCodecTest {
                     assertThat(e.code()).isEqualTo("PEER_MALFORMED");
                     assertThat(e.getMessage()).startsWith("PEER_MALFORMED: ");
                 });
+    }
+
+    private static void assertReason(PeerMessage wire, String reason) {
+        assertThatThrownBy(() -> RaftWireCodec.decode(wire))
+                .isInstanceOfSatisfying(PeerMalformedException.class, e -> assertThat(e.reason()).isEqualTo(reason));
     }
 
     /** Through bytes, as on the network, not just through the builder. */

@@ -209,7 +209,7 @@ final class WriteTxn {
 
     DeleteRangeResponse deleteRange(DeleteRangeRequest d) {
         List<KeyValue> victims = new ArrayList<>();
-        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(d.key(), d.rangeEnd()).entrySet()) {
+        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(d.key(), d.rangeEnd())) {
             if (victims.size() >= config.deleteKeysMax()) {
                 throw new Refusal(MvccError.RANGE_TOO_LARGE,
                         "delete over deleteKeysMax=" + config.deleteKeysMax() + " keys");
@@ -294,7 +294,7 @@ final class WriteTxn {
     private boolean holds(Compare c) {
         // Before the txn writes, the key index is the state at baseRevision.
         List<KeyValue> kvs = new ArrayList<>();
-        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(c.key(), c.rangeEnd()).entrySet()) {
+        for (Map.Entry<byte[], KeyIndex.Latest> e : index.range(c.key(), c.rangeEnd())) {
             kvs.add(c.target() == Compare.Target.VALUE ? withValue(e.getKey(), e.getValue())
                     : e.getValue().toKeyValue(e.getKey(), new byte[0]));
             // A compare over a range is bounded like a range read.
