@@ -60,7 +60,11 @@ public final class EtcdGroup {
     private final EtcdMembers members;
     private final LeaderChannels leaderChannels;
     private final Executor executor;
-    /** Runs the continuations of proposals and reads on {@code executor}, a round's together. */
+    /**
+     * Runs the continuations of proposals and linearizable reads on {@code executor}, a round's
+     * together, for callers off a gRPC event loop (in-process calls, tests); on an event loop they
+     * run there ({@link #callExecutor}).
+     */
     private final Executor continuations;
     private final AtomicLong nextRequestId;
     /** Fails proposals and read barriers that outlive requestTimeoutMillis; swept by {@link EtcdApi}. */

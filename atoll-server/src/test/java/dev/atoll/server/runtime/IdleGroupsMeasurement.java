@@ -186,7 +186,7 @@ class IdleGroupsMeasurement {
                 .getProcessCpuTime();
     }
 
-    /** CPU time of the live threads whose name starts with {@code prefix} (the runtimes' loops and tickers). */
+    /** CPU time of the live threads whose name starts with {@code prefix} (the runtimes' loops, which also tick). */
     private static long threadCpuNanos(String prefix) {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long sum = 0;
